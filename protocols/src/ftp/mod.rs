@@ -1,0 +1,4 @@
+//! (ftp: being built)
+
+pub mod cli;
+pub mod fuzz;

@@ -1,0 +1,4 @@
+//! (http: being built)
+
+pub mod cli;
+pub mod fuzz;

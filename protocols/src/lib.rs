@@ -1,0 +1,39 @@
+//! # netreactor-protocols
+//!
+//! Four protocols on the [`netreactor`] core, each in three parts — `parse` (sans-IO,
+//! fuzzed, benched), `conn` (the state machine implementing [`netreactor::Protocol`]) and
+//! `server` (configuration and wiring) — behind one cargo feature each:
+//!
+//! * [`http`]: HTTP/1.1 server (static files, CGI, handler API and router).
+//! * [`websocket`]: RFC 6455 + RFC 7692 server and client.
+//! * [`ftp`]: RFC 959/2389/2428/3659 server with pyftpdlib-style permissions.
+//! * [`telnet`]: RFC 854/855/1143 chat server with built-in commands.
+//!
+//! The `netreactor` binary serves all four; `loadgen` is the load generator.
+
+#![warn(missing_docs)]
+
+#[cfg(feature = "ftp")]
+pub mod ftp;
+#[cfg(feature = "http")]
+pub mod http;
+#[cfg(feature = "telnet")]
+pub mod telnet;
+#[cfg(feature = "websocket")]
+pub mod websocket;
+
+/// Every fuzz target's entry point, by the name of its file in `fuzz/fuzz_targets/`. The
+/// corpus-replay test runs each over `fuzz/corpus/<name>/` on the stable toolchain.
+pub fn fuzz_targets() -> Vec<(&'static str, fn(&[u8]))> {
+    #[allow(unused_mut)]
+    let mut all: Vec<(&'static str, fn(&[u8]))> = Vec::new();
+    #[cfg(feature = "http")]
+    all.extend_from_slice(http::fuzz::TARGETS);
+    #[cfg(feature = "websocket")]
+    all.extend_from_slice(websocket::fuzz::TARGETS);
+    #[cfg(feature = "ftp")]
+    all.extend_from_slice(ftp::fuzz::TARGETS);
+    #[cfg(feature = "telnet")]
+    all.extend_from_slice(telnet::fuzz::TARGETS);
+    all
+}

@@ -1,0 +1,4 @@
+//! (telnet: being built)
+
+pub mod cli;
+pub mod fuzz;

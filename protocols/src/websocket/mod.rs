@@ -1,0 +1,4 @@
+//! (websocket: being built)
+
+pub mod cli;
+pub mod fuzz;

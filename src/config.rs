@@ -1,0 +1,76 @@
+//! Tunables of a reactor and of a listener, with defaults that suit a busy server.
+
+use std::time::Duration;
+
+/// Reactor tunables. `Config::default()` suits most servers.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Size of a read buffer when a connection first has data (it grows as needed up to
+    /// `max_input`, and is given back when the protocol consumed everything).
+    pub read_buffer: usize,
+    /// Bytes read from one connection per wake before others get their turn.
+    pub read_budget: usize,
+    /// Unconsumed input a protocol may leave in its buffer; beyond it the connection closes
+    /// with [`CloseReason::InputLimit`](crate::CloseReason::InputLimit).
+    pub max_input: usize,
+    /// Write-queue size above which reading stops (backpressure).
+    pub high_watermark: usize,
+    /// Write-queue size below which reading resumes.
+    pub low_watermark: usize,
+    /// Connections accepted per listener per wake.
+    pub accept_budget: usize,
+    /// Open connections (children included) above which listeners stop accepting.
+    pub max_connections: usize,
+    /// How long accepting pauses after EMFILE/ENFILE (it also resumes as soon as any
+    /// connection closes).
+    pub accept_backoff: Duration,
+    /// Close connections that neither read nor wrote for this long (`None`: never).
+    pub idle_timeout: Option<Duration>,
+    /// How long graceful shutdown waits for protocols to finish.
+    pub shutdown_grace: Duration,
+    /// Readiness events fetched per `epoll_wait`.
+    pub events_capacity: usize,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            read_buffer: 16 * 1024,
+            read_budget: 256 * 1024,
+            max_input: 1024 * 1024,
+            high_watermark: 1024 * 1024,
+            low_watermark: 256 * 1024,
+            accept_budget: 256,
+            max_connections: 1 << 20,
+            accept_backoff: Duration::from_millis(100),
+            idle_timeout: None,
+            shutdown_grace: Duration::from_secs(5),
+            events_capacity: 1024,
+        }
+    }
+}
+
+/// Options of a listening socket.
+#[derive(Clone, Debug)]
+pub struct ListenOptions {
+    /// `SO_REUSEPORT`: several reactors (threads or processes) share the port and the kernel
+    /// balances connections between them.
+    pub reuse_port: bool,
+    /// `listen(2)` backlog.
+    pub backlog: i32,
+    /// `TCP_NODELAY` on accepted connections.
+    pub nodelay: bool,
+    /// `IPV6_V6ONLY` for IPv6 listeners.
+    pub v6_only: bool,
+}
+
+impl Default for ListenOptions {
+    fn default() -> ListenOptions {
+        ListenOptions {
+            reuse_port: false,
+            backlog: 4096,
+            nodelay: true,
+            v6_only: true,
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! Counters the reactor keeps, readable from the reactor and from every callback.
+
+/// The reactor's counters since it started. Plain integers: one reactor is one thread.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Connections accepted by listeners (children included).
+    pub accepted: u64,
+    /// Outbound connections opened.
+    pub connected: u64,
+    /// Connections open now.
+    pub open: u64,
+    /// Connections closed.
+    pub closed: u64,
+    /// Bytes read from connections.
+    pub bytes_in: u64,
+    /// Bytes written to connections (`writev` and `sendfile`).
+    pub bytes_out: u64,
+    /// Timeouts: the core's idle timeout plus those protocols count.
+    pub timeouts: u64,
+    /// Connections closed by an error (IO error, input limit, panic).
+    pub errors: u64,
+    /// Protocol callbacks that panicked.
+    pub panics: u64,
+    /// Protocol parse errors, as protocols count them.
+    pub parse_errors: u64,
+    /// Accepts refused for lack of descriptors (EMFILE/ENFILE) or the connection limit.
+    pub accept_backoffs: u64,
+}
+
+/// A counter a protocol may bump with [`Context::count`](crate::Context::count).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Counter {
+    /// A protocol-level timeout (header read, keep-alive, data channel, ...).
+    Timeout,
+    /// Input the protocol rejected as malformed.
+    ParseError,
+}
+
+impl Stats {
+    pub(crate) fn bump(&mut self, counter: Counter) {
+        match counter {
+            Counter::Timeout => self.timeouts += 1,
+            Counter::ParseError => self.parse_errors += 1,
+        }
+    }
+}
