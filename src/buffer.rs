@@ -1,1 +1,331 @@
-//! (in progress)
+//! Buffers: the write queue of a connection and the pool of spare read buffers.
+//!
+//! The write queue holds `Bytes` (shared, never copied) and file ranges; it is flushed with
+//! one `writev(2)` over up to [`MAX_IOVECS`] consecutive byte chunks, and `sendfile(2)` for
+//! file ranges. Read buffers are lent from a small pool while a connection has unconsumed
+//! input and returned when the protocol consumed everything, so an idle connection owns no
+//! buffer at all.
+//!
+//! This module owns no sockets: it writes to and reads from a raw descriptor it is given.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{self, IoSlice};
+use std::os::fd::{BorrowedFd, RawFd};
+use std::rc::Rc;
+
+use bytes::{Buf, Bytes, BytesMut};
+
+/// `writev` takes at most this many chunks per call (Linux allows 1024; 64 covers any burst of
+/// small writes while keeping the iovec array on the stack).
+pub(crate) const MAX_IOVECS: usize = 64;
+
+/// Largest `sendfile` call, so one huge file does not monopolise a wake.
+const SENDFILE_MAX: u64 = 1 << 20;
+
+/// One queued piece of output.
+pub(crate) enum Chunk {
+    Data(Bytes),
+    File { file: Rc<File>, offset: u64, len: u64 },
+}
+
+/// The output waiting to be written on one connection.
+#[derive(Default)]
+pub(crate) struct WriteQueue {
+    chunks: VecDeque<Chunk>,
+    len: usize,
+}
+
+/// What a flush achieved.
+pub(crate) struct Flushed {
+    /// Bytes written.
+    pub written: usize,
+    /// The kernel took less than offered: the socket buffer is full, wait for writability.
+    pub blocked: bool,
+}
+
+impl WriteQueue {
+    /// Bytes (and file bytes) queued.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub(crate) fn push_bytes(&mut self, data: Bytes) {
+        if data.is_empty() {
+            return;
+        }
+        self.len += data.len();
+        self.chunks.push_back(Chunk::Data(data));
+    }
+
+    pub(crate) fn push_file(&mut self, file: Rc<File>, offset: u64, len: u64) {
+        if len == 0 {
+            return;
+        }
+        self.len += len as usize;
+        self.chunks.push_back(Chunk::File { file, offset, len });
+    }
+
+    /// Frees the queue's storage once it is empty, so an idle connection owns nothing.
+    pub(crate) fn release(&mut self) {
+        if self.chunks.is_empty() && self.chunks.capacity() > 0 {
+            self.chunks = VecDeque::new();
+        }
+    }
+
+    /// Writes as much as the descriptor takes without blocking.
+    ///
+    /// Returns `blocked` as soon as a call is short (the kernel buffer is full), without the
+    /// extra call that would only return `EAGAIN`.
+    pub(crate) fn flush_to_fd(&mut self, fd: RawFd) -> io::Result<Flushed> {
+        let mut written = 0;
+        loop {
+            let (n, offered) = match self.chunks.front() {
+                None => break,
+                Some(Chunk::Data(_)) => {
+                    let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+                    let mut count = 0;
+                    let mut offered = 0;
+                    for chunk in self.chunks.iter() {
+                        match chunk {
+                            Chunk::Data(b) if count < MAX_IOVECS => {
+                                slices[count] = IoSlice::new(b);
+                                offered += b.len();
+                                count += 1;
+                            }
+                            _ => break,
+                        }
+                    }
+                    match nix::sys::uio::writev(borrow(fd), &slices[..count]) {
+                        Ok(n) => (n, offered),
+                        Err(nix::errno::Errno::EINTR) => continue,
+                        Err(e) => return finish(written, io::Error::from(e)),
+                    }
+                }
+                Some(Chunk::File { file, offset, len }) => {
+                    let want = (*len).min(SENDFILE_MAX) as usize;
+                    let mut off = *offset as libc::off_t;
+                    match nix::sys::sendfile::sendfile(
+                        borrow(fd),
+                        file.as_ref(),
+                        Some(&mut off),
+                        want,
+                    ) {
+                        // The file is shorter than promised (truncated meanwhile): the
+                        // connection can no longer be framed correctly.
+                        Ok(0) => {
+                            return finish(
+                                written,
+                                io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank"),
+                            )
+                        }
+                        Ok(n) => (n, want),
+                        Err(nix::errno::Errno::EINTR) => continue,
+                        Err(e) => return finish(written, io::Error::from(e)),
+                    }
+                }
+            };
+            written += n;
+            self.advance(n);
+            if n < offered {
+                return Ok(Flushed {
+                    written,
+                    blocked: true,
+                });
+            }
+        }
+        Ok(Flushed {
+            written,
+            blocked: false,
+        })
+    }
+
+    /// Moves up to `limit` bytes into `sink` (the test harness's virtual peer), reading file
+    /// ranges with `pread`.
+    pub(crate) fn drain_into(&mut self, sink: &mut Vec<u8>, limit: usize) -> io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let mut moved = 0;
+        while moved < limit {
+            let Some(front) = self.chunks.front() else {
+                break;
+            };
+            let n = match front {
+                Chunk::Data(b) => {
+                    let n = b.len().min(limit - moved);
+                    sink.extend_from_slice(&b[..n]);
+                    n
+                }
+                Chunk::File { file, offset, len } => {
+                    let n = (*len as usize).min(limit - moved);
+                    let start = sink.len();
+                    sink.resize(start + n, 0);
+                    file.read_exact_at(&mut sink[start..], *offset)?;
+                    n
+                }
+            };
+            moved += n;
+            self.advance(n);
+        }
+        Ok(moved)
+    }
+
+    fn advance(&mut self, mut n: usize) {
+        self.len -= n;
+        while n > 0 {
+            let front = self.chunks.front_mut().expect("advance past the queue");
+            match front {
+                Chunk::Data(b) => {
+                    if n >= b.len() {
+                        n -= b.len();
+                        self.chunks.pop_front();
+                    } else {
+                        b.advance(n);
+                        n = 0;
+                    }
+                }
+                Chunk::File { offset, len, .. } => {
+                    let k = (n as u64).min(*len);
+                    *offset += k;
+                    *len -= k;
+                    n -= k as usize;
+                    if *len == 0 {
+                        self.chunks.pop_front();
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn finish(written: usize, err: io::Error) -> io::Result<Flushed> {
+    if err.kind() == io::ErrorKind::WouldBlock {
+        Ok(Flushed {
+            written,
+            blocked: true,
+        })
+    } else {
+        Err(err)
+    }
+}
+
+fn borrow<'a>(fd: RawFd) -> BorrowedFd<'a> {
+    // SAFETY: callers pass the descriptor of a connection that stays open for the duration
+    // of the call (the connection owns it and is not dropped while flushing).
+    unsafe { BorrowedFd::borrow_raw(fd) }
+}
+
+/// Reads once from `fd` into the spare capacity of `buf` (no zeroing: the kernel writes the
+/// bytes and only those it reports become part of `buf`). Zeroing a 16 KiB buffer before
+/// every read would cost more than the read of a small request.
+pub(crate) fn read_into(fd: RawFd, buf: &mut BytesMut) -> io::Result<usize> {
+    use bytes::BufMut;
+    let spare = buf.chunk_mut();
+    let cap = spare.len();
+    // SAFETY: `spare` points to `cap` writable bytes owned by `buf`; read(2) writes at most
+    // `cap` bytes there and reports how many.
+    let n = unsafe { libc::read(fd, spare.as_mut_ptr() as *mut libc::c_void, cap) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: read(2) initialised exactly `n <= cap` bytes of the spare capacity.
+    unsafe { buf.advance_mut(n as usize) };
+    Ok(n as usize)
+}
+
+/// A few spare read buffers, so a busy connection does not allocate per read and an idle one
+/// holds none.
+pub(crate) struct BufferPool {
+    spare: Vec<BytesMut>,
+    size: usize,
+}
+
+impl BufferPool {
+    const KEEP: usize = 32;
+
+    pub(crate) fn new(size: usize) -> BufferPool {
+        BufferPool {
+            spare: Vec::new(),
+            size: size.max(64),
+        }
+    }
+
+    /// A buffer with free capacity.
+    pub(crate) fn get(&mut self) -> BytesMut {
+        self.spare
+            .pop()
+            .unwrap_or_else(|| BytesMut::with_capacity(self.size))
+    }
+
+    /// Takes back an emptied buffer if it still has useful capacity; drops it otherwise.
+    pub(crate) fn put(&mut self, mut buf: BytesMut) {
+        if self.spare.len() < Self::KEEP && buf.capacity() >= self.size / 4 {
+            buf.clear();
+            self.spare.push(buf);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::net::UnixStream;
+
+    #[test]
+    fn writev_flushes_many_chunks_in_order() {
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let mut q = WriteQueue::default();
+        for i in 0..200u8 {
+            q.push_bytes(Bytes::from(vec![i; 3]));
+        }
+        assert_eq!(q.len(), 600);
+        let f = q.flush_to_fd(a.as_raw_fd()).unwrap();
+        assert_eq!(f.written, 600);
+        assert!(q.is_empty());
+        let mut got = vec![0; 600];
+        b.read_exact(&mut got).unwrap();
+        for i in 0..200 {
+            assert_eq!(&got[i * 3..i * 3 + 3], &[i as u8; 3]);
+        }
+    }
+
+    #[test]
+    fn file_ranges_interleave_with_bytes() {
+        let path = std::env::temp_dir().join(format!("nr-buf-{}", std::process::id()));
+        std::fs::write(&path, b"0123456789").unwrap();
+        let file = Rc::new(File::open(&path).unwrap());
+        let mut q = WriteQueue::default();
+        q.push_bytes(Bytes::from_static(b"<"));
+        q.push_file(file.clone(), 2, 5);
+        q.push_bytes(Bytes::from_static(b">"));
+        let mut sink = Vec::new();
+        q.drain_into(&mut sink, 3).unwrap();
+        q.drain_into(&mut sink, 100).unwrap();
+        assert_eq!(sink, b"<23456>");
+        let (a, mut b) = UnixStream::pair().unwrap();
+        q.push_file(file, 0, 10);
+        q.flush_to_fd(a.as_raw_fd()).unwrap();
+        drop(a);
+        let mut got = Vec::new();
+        b.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"0123456789");
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn a_full_socket_reports_blocked_and_keeps_the_rest() {
+        let (a, _b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        let mut q = WriteQueue::default();
+        q.push_bytes(Bytes::from(vec![7u8; 8 << 20]));
+        let f = q.flush_to_fd(a.as_raw_fd()).unwrap();
+        assert!(f.blocked);
+        assert!(f.written > 0);
+        assert_eq!(q.len(), (8 << 20) - f.written);
+    }
+}

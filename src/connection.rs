@@ -1,1 +1,141 @@
-//! (in progress)
+//! One connection's state inside the reactor: its descriptor, its protocol (or its parent, for
+//! a child socket), its unconsumed input, its write queue and its flags.
+//!
+//! Kept small on purpose (about 150 bytes): an idle connection holds this, its protocol's own
+//! state, and no buffer. This module must not call protocols; `core` does.
+
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+
+use bytes::BytesMut;
+
+use crate::buffer::WriteQueue;
+use crate::{ConnId, Protocol};
+
+/// The descriptor behind a connection.
+pub(crate) enum Io {
+    Tcp(mio::net::TcpStream),
+    Unix(mio::net::UnixStream),
+    /// Any stream-like descriptor: pipes, socketpairs.
+    Fd(OwnedFd),
+    /// No descriptor: a connection of the test harness.
+    Virtual(Box<VirtualPeer>),
+}
+
+impl Io {
+    pub(crate) fn raw_fd(&self) -> Option<RawFd> {
+        match self {
+            Io::Tcp(s) => Some(s.as_raw_fd()),
+            Io::Unix(s) => Some(s.as_raw_fd()),
+            Io::Fd(f) => Some(f.as_raw_fd()),
+            Io::Virtual(_) => None,
+        }
+    }
+
+    pub(crate) fn peer_addr(&self) -> Option<SocketAddr> {
+        match self {
+            Io::Tcp(s) => s.peer_addr().ok(),
+            Io::Virtual(v) => v.peer,
+            _ => None,
+        }
+    }
+
+    pub(crate) fn local_addr(&self) -> Option<SocketAddr> {
+        match self {
+            Io::Tcp(s) => s.local_addr().ok(),
+            Io::Virtual(v) => v.local,
+            _ => None,
+        }
+    }
+}
+
+/// The far end of a harness connection: what was written to it, and how much it accepts.
+#[derive(Default)]
+pub(crate) struct VirtualPeer {
+    pub written: Vec<u8>,
+    /// Bytes it accepts before the test takes the output (`None`: unlimited).
+    pub capacity: Option<usize>,
+    /// Bytes accepted since the test last took the output.
+    pub accepted: usize,
+    pub write_shut: bool,
+    pub peer: Option<SocketAddr>,
+    pub local: Option<SocketAddr>,
+    /// For an outbound child: where it connects.
+    pub connect_to: Option<SocketAddr>,
+}
+
+/// Who handles a connection's events.
+pub(crate) enum Owner {
+    /// Its own protocol (`None` while a callback of it runs).
+    Proto(Option<Box<dyn Protocol>>),
+    /// A child socket: events go to the parent's `on_child`.
+    Child(ConnId),
+}
+
+/// Connection flags (one `u32`).
+pub(crate) mod flag {
+    /// Outbound connect not completed.
+    pub const CONNECTING: u32 = 1 << 0;
+    /// The peer shut down its write half.
+    pub const EOF: u32 = 1 << 1;
+    /// The protocol paused reading.
+    pub const PAUSED_APP: u32 = 1 << 2;
+    /// The write queue went above the high watermark (reading paused).
+    pub const PRESSURE: u32 = 1 << 3;
+    /// Readable while reading was paused, or the read budget ran out: read again later.
+    pub const READ_PENDING: u32 = 1 << 4;
+    /// The last write was short: wait for writability.
+    pub const WAIT_WRITABLE: u32 = 1 << 5;
+    /// Close at the next settle, dropping queued output.
+    pub const CLOSE_NOW: u32 = 1 << 6;
+    /// Close once the queue is written.
+    pub const CLOSE_AFTER_FLUSH: u32 = 1 << 7;
+    /// Shut down the write half once the queue is written.
+    pub const SHUT_AFTER_FLUSH: u32 = 1 << 8;
+    /// The write half is shut down.
+    pub const WRITE_SHUT: u32 = 1 << 9;
+    /// Tell the owner when the queue is next empty.
+    pub const NOTIFY_DRAIN: u32 = 1 << 10;
+    /// On the dirty list.
+    pub const DIRTY: u32 = 1 << 11;
+    /// Being closed (its children and callbacks are being torn down).
+    pub const CLOSING: u32 = 1 << 12;
+    /// A callback panicked: close reason is `Panic`.
+    pub const PANICKED: u32 = 1 << 13;
+    /// `on_shutdown` was delivered.
+    pub const SHUTDOWN_SENT: u32 = 1 << 14;
+    /// Reading is paused for any reason.
+    pub const NO_READ: u32 = PAUSED_APP | PRESSURE | EOF | CLOSE_AFTER_FLUSH | CLOSE_NOW;
+}
+
+/// A connection (or child stream).
+pub(crate) struct Conn {
+    pub io: Io,
+    pub owner: Owner,
+    /// Unconsumed input; `None` when there is none (the buffer went back to the pool).
+    pub input: Option<BytesMut>,
+    pub out: WriteQueue,
+    pub flags: u32,
+    /// Last read or write, in ms since the reactor started (for the idle timeout).
+    pub last_active: u32,
+    /// Child sockets (slot indices), closed with this connection.
+    pub children: Vec<u32>,
+}
+
+impl Conn {
+    pub(crate) fn new(io: Io, owner: Owner, now_ms: u32) -> Conn {
+        Conn {
+            io,
+            owner,
+            input: None,
+            out: WriteQueue::default(),
+            flags: 0,
+            last_active: now_ms,
+            children: Vec::new(),
+        }
+    }
+
+    pub(crate) fn has(&self, f: u32) -> bool {
+        self.flags & f != 0
+    }
+}

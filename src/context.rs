@@ -180,7 +180,7 @@ impl<'a> Context<'a> {
     /// Opens an independent outbound TCP connection driven by `protocol` (a client; the
     /// load generator opens its connections this way).
     pub fn connect(&mut self, addr: SocketAddr, protocol: Box<dyn Protocol>) -> io::Result<ConnId> {
-        self.core.connect(addr, None, protocol)
+        self.core.connect(addr, protocol)
     }
 
     /// True while `id` is open.

@@ -1,1 +1,88 @@
-//! (in progress)
+//! Listening sockets: creation (with `SO_REUSEPORT`, backlog, v6-only) and what accepted
+//! connections are handed to.
+//!
+//! Accepting itself (until `WouldBlock`, with a per-wake bound, and the EMFILE back-off) is in
+//! `core`, which owns the connection table; this module only builds sockets.
+
+use std::io;
+use std::net::SocketAddr;
+
+use socket2::{Domain, Socket, Type};
+
+use crate::{ConnId, ListenOptions, Protocol};
+
+/// Builds a protocol for each accepted connection.
+pub(crate) type Factory = Box<dyn FnMut() -> Box<dyn Protocol>>;
+
+/// The socket behind a listener.
+pub(crate) enum ListenIo {
+    Tcp(mio::net::TcpListener),
+    Unix(mio::net::UnixListener),
+    /// A child listener of the test harness.
+    Virtual(SocketAddr),
+}
+
+/// Who gets the connections a listener accepts.
+pub(crate) enum Acceptor {
+    /// A top-level listener: each connection gets a new protocol.
+    Factory(Factory),
+    /// A child listener: connections become children of this connection.
+    Parent(ConnId),
+}
+
+/// A listener in the reactor's table.
+pub(crate) struct Listener {
+    pub io: ListenIo,
+    pub acceptor: Acceptor,
+    pub nodelay: bool,
+    /// Accepting paused (fd exhaustion back-off or the connection limit).
+    pub paused: bool,
+}
+
+/// Creates a nonblocking TCP listener with the given options.
+pub(crate) fn bind_tcp(addr: SocketAddr, opts: &ListenOptions) -> io::Result<std::net::TcpListener> {
+    let sock = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    sock.set_reuse_address(true)?;
+    if opts.reuse_port {
+        sock.set_reuse_port(true)?;
+    }
+    if addr.is_ipv6() {
+        sock.set_only_v6(opts.v6_only)?;
+    }
+    sock.set_nonblocking(true)?;
+    sock.set_cloexec(true)?;
+    sock.bind(&addr.into())?;
+    sock.listen(opts.backlog)?;
+    Ok(sock.into())
+}
+
+/// Creates a nonblocking UDP socket.
+pub(crate) fn bind_udp(addr: SocketAddr, reuse_port: bool) -> io::Result<std::net::UdpSocket> {
+    let sock = Socket::new(Domain::for_address(addr), Type::DGRAM, None)?;
+    if reuse_port {
+        sock.set_reuse_port(true)?;
+    }
+    if addr.is_ipv6() {
+        sock.set_only_v6(true)?;
+    }
+    sock.set_nonblocking(true)?;
+    sock.set_cloexec(true)?;
+    sock.bind(&addr.into())?;
+    Ok(sock.into())
+}
+
+/// Errors that mean "out of descriptors or kernel memory": back off instead of spinning.
+pub(crate) fn is_resource_exhaustion(err: &io::Error) -> bool {
+    matches!(
+        err.raw_os_error(),
+        Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ENOBUFS) | Some(libc::ENOMEM)
+    )
+}
+
+/// Errors after which accepting simply goes on (the peer gave up, a signal).
+pub(crate) fn is_transient_accept_error(err: &io::Error) -> bool {
+    matches!(
+        err.raw_os_error(),
+        Some(libc::ECONNABORTED) | Some(libc::EINTR) | Some(libc::EPROTO) | Some(libc::EPERM)
+    )
+}

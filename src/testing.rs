@@ -1,51 +1,341 @@
-//! A harness that drives protocols without sockets.
-#![allow(dead_code, unused_variables)]
-use std::net::SocketAddr;
-use std::time::Duration;
-use crate::{CloseReason, ConnId, Protocol, Stats};
+//! Drive protocols without sockets: feed bytes split anywhere, advance a virtual clock, read
+//! what they wrote, simulate child sockets.
+//!
+//! The [`Harness`] runs the very same core as the [`Reactor`](crate::Reactor) — the same
+//! flags, write queues, backpressure, timers and close logic — with virtual connections in
+//! place of sockets. It is what sans-IO tests and fuzz targets of every protocol use.
+//!
+//! ```
+//! use bytes::BytesMut;
+//! use netreactor::{testing::Harness, Context, Protocol};
+//!
+//! struct Upper;
+//! impl Protocol for Upper {
+//!     fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+//!         // Answer whole lines only; keep a partial line for later.
+//!         while let Some(n) = input.iter().position(|&b| b == b'\n') {
+//!             let line = input.split_to(n + 1);
+//!             cx.write(line.to_ascii_uppercase());
+//!         }
+//!     }
+//! }
+//!
+//! let mut h = Harness::new();
+//! let c = h.open(Upper);
+//! h.feed_split(c, b"hello\nwor", &[2, 4]);
+//! h.feed(c, b"ld\n");
+//! assert_eq!(h.take_output(c), b"HELLO\nWORLD\n");
+//! ```
 
-/// Drives protocols in memory.
-pub struct Harness {}
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use crate::connection::{flag, Io, Owner, VirtualPeer};
+use crate::core::{Core, Kind};
+use crate::listener::ListenIo;
+use crate::{CloseReason, Config, ConnId, Protocol, Stats};
+
+/// Drives protocols in memory. See the [module docs](self).
+pub struct Harness {
+    core: Core,
+    outputs: HashMap<ConnId, Vec<u8>>,
+    closed: HashMap<ConnId, (CloseReason, bool)>,
+    next_port: u16,
+}
+
+impl Default for Harness {
+    fn default() -> Harness {
+        Harness::new()
+    }
+}
 
 impl Harness {
-    /// A new harness with a virtual clock.
-    pub fn new() -> Harness { todo!() }
-    /// Opens a connection driven by `protocol`; calls `on_open`.
-    pub fn open<P: Protocol>(&mut self, protocol: P) -> ConnId { todo!() }
-    /// Opens with given addresses.
-    pub fn open_with_addrs<P: Protocol>(&mut self, protocol: P, peer: SocketAddr, local: SocketAddr) -> ConnId { todo!() }
-    /// Feeds bytes.
-    pub fn feed(&mut self, id: ConnId, bytes: &[u8]) { todo!() }
-    /// Feeds bytes split at the given offsets.
-    pub fn feed_split(&mut self, id: ConnId, bytes: &[u8], splits: &[usize]) { todo!() }
-    /// Peer EOF.
-    pub fn eof(&mut self, id: ConnId) { todo!() }
-    /// Takes written output.
-    pub fn take_output(&mut self, id: ConnId) -> Vec<u8> { todo!() }
-    /// Advances the virtual clock.
-    pub fn advance(&mut self, by: Duration) { todo!() }
-    /// Open?
-    pub fn is_open(&self, id: ConnId) -> bool { todo!() }
-    /// Why closed.
-    pub fn close_reason(&self, id: ConnId) -> Option<&CloseReason> { todo!() }
-    /// Write half shut?
-    pub fn is_write_shut(&self, id: ConnId) -> bool { todo!() }
-    /// Read paused?
-    pub fn is_read_paused(&self, id: ConnId) -> bool { todo!() }
-    /// Limit what the virtual peer accepts before `take_output`.
-    pub fn set_write_capacity(&mut self, id: ConnId, cap: Option<usize>) { todo!() }
-    /// Children of a connection.
-    pub fn children(&self, id: ConnId) -> Vec<ConnId> { todo!() }
-    /// Address a child listener was bound to.
-    pub fn child_listen_addr(&self, child: ConnId) -> Option<SocketAddr> { todo!() }
-    /// Address a child connect targets.
-    pub fn child_connect_addr(&self, child: ConnId) -> Option<SocketAddr> { todo!() }
-    /// A child listener accepts a connection from `peer`.
-    pub fn accept_child(&mut self, listener: ConnId, peer: SocketAddr) -> ConnId { todo!() }
-    /// A child connect completes.
-    pub fn complete_connect(&mut self, child: ConnId, ok: bool) { todo!() }
-    /// Begin shutdown.
-    pub fn shutdown(&mut self) { todo!() }
-    /// Counters.
-    pub fn stats(&self) -> Stats { todo!() }
+    /// A harness with the default [`Config`] and a virtual clock.
+    pub fn new() -> Harness {
+        Harness::with_config(Config::default())
+    }
+
+    /// A harness with `config` (watermarks, input limit, idle timeout...).
+    pub fn with_config(config: Config) -> Harness {
+        Harness {
+            core: Core::new(config, None, Instant::now()),
+            outputs: HashMap::new(),
+            closed: HashMap::new(),
+            next_port: 50000,
+        }
+    }
+
+    /// Opens a connection driven by `protocol` from a made-up peer `127.0.0.1:<port>` to
+    /// `127.0.0.1:8000`, and calls `on_open`.
+    pub fn open<P: Protocol>(&mut self, protocol: P) -> ConnId {
+        self.next_port = self.next_port.wrapping_add(1).max(50000);
+        let peer = SocketAddr::from(([127, 0, 0, 1], self.next_port));
+        self.open_with_addrs(protocol, peer, SocketAddr::from(([127, 0, 0, 1], 8000)))
+    }
+
+    /// Opens a connection with the given peer and local addresses.
+    pub fn open_with_addrs<P: Protocol>(&mut self, protocol: P, peer: SocketAddr, local: SocketAddr) -> ConnId {
+        let io = Io::Virtual(Box::new(VirtualPeer {
+            peer: Some(peer),
+            local: Some(local),
+            ..VirtualPeer::default()
+        }));
+        let id = self
+            .core
+            .add_conn(io, Owner::Proto(Some(Box::new(protocol))), 0)
+            .expect("virtual connections always register");
+        self.core.stats.accepted += 1;
+        self.core.open_proto(id);
+        self.pump();
+        id
+    }
+
+    /// Opens a client connection as [`Context::connect`](crate::Context::connect) would; it
+    /// stays connecting until [`complete_connect`](Self::complete_connect).
+    pub fn connect<P: Protocol>(&mut self, protocol: P, addr: SocketAddr) -> ConnId {
+        let id = self
+            .core
+            .connect(addr, Box::new(protocol))
+            .expect("virtual connects always succeed");
+        self.pump();
+        id
+    }
+
+    /// Feeds `bytes` to connection (or child) `id` as one read. Ignored once it is closed.
+    pub fn feed(&mut self, id: ConnId, bytes: &[u8]) {
+        if bytes.is_empty() || self.core.conn(id).is_none() {
+            return;
+        }
+        self.core.push_input(id, bytes);
+        self.core.do_read(id.index());
+        self.pump();
+    }
+
+    /// Feeds `bytes` as several reads, split at the given offsets (ascending, any out of
+    /// range are ignored).
+    pub fn feed_split(&mut self, id: ConnId, bytes: &[u8], splits: &[usize]) {
+        let mut start = 0;
+        for &at in splits {
+            if at > start && at < bytes.len() {
+                self.feed(id, &bytes[start..at]);
+                start = at;
+            }
+        }
+        self.feed(id, &bytes[start..]);
+    }
+
+    /// Feeds `bytes` in reads of `size` bytes each.
+    pub fn feed_chunks(&mut self, id: ConnId, bytes: &[u8], size: usize) {
+        for piece in bytes.chunks(size.max(1)) {
+            self.feed(id, piece);
+        }
+    }
+
+    /// The peer shuts down its write half: `on_eof` (or `ChildEvent::Eof`).
+    pub fn eof(&mut self, id: ConnId) {
+        if self.core.conn(id).is_some() {
+            self.core.deliver_eof(id.index(), id);
+            self.pump();
+        }
+    }
+
+    /// Everything written to `id` since the last call (file ranges read in), also after it
+    /// closed. Taking output frees the virtual peer's capacity
+    /// ([`set_write_capacity`](Self::set_write_capacity)), so more may then be written.
+    pub fn take_output(&mut self, id: ConnId) -> Vec<u8> {
+        self.pump();
+        let mut out = self.outputs.remove(&id).unwrap_or_default();
+        if let Some(c) = self.core.conn_mut(id) {
+            if let Io::Virtual(p) = &mut c.io {
+                p.accepted = 0;
+            }
+            if c.has(flag::WAIT_WRITABLE) {
+                self.core.on_writable(id.index());
+                self.pump();
+                out.extend(self.outputs.remove(&id).unwrap_or_default());
+            }
+        }
+        out
+    }
+
+    /// Output written so far, as text (lossy), without taking it.
+    pub fn peek_output(&mut self, id: ConnId) -> String {
+        self.pump();
+        String::from_utf8_lossy(self.outputs.get(&id).map_or(&[][..], |v| v)).into_owned()
+    }
+
+    /// Advances the virtual clock by `by`, firing due timers in deadline order, each seeing
+    /// the clock at its own deadline.
+    pub fn advance(&mut self, by: Duration) {
+        let target = self.core.now() + by;
+        while let Some(at) = self.core.next_timer_at() {
+            if at > target {
+                break;
+            }
+            self.core.set_now(at);
+            self.core.fire_timers();
+            self.pump();
+        }
+        self.core.set_now(target);
+        self.core.fire_timers();
+        self.pump();
+    }
+
+    /// The virtual clock.
+    pub fn now(&self) -> Instant {
+        self.core.now()
+    }
+
+    /// True while `id` (a connection, child or child listener) is open.
+    pub fn is_open(&self, id: ConnId) -> bool {
+        self.core.is_open(id)
+    }
+
+    /// Why `id` closed (`None` while open or never opened).
+    pub fn close_reason(&self, id: ConnId) -> Option<&CloseReason> {
+        self.closed.get(&id).map(|(r, _)| r)
+    }
+
+    /// True once the write half of `id` was shut down (also after it closed).
+    pub fn is_write_shut(&self, id: ConnId) -> bool {
+        if let Some((_, shut)) = self.closed.get(&id) {
+            return *shut;
+        }
+        match self.core.conn(id).map(|c| &c.io) {
+            Some(Io::Virtual(p)) => p.write_shut,
+            _ => false,
+        }
+    }
+
+    /// True while reading from `id` is paused (by the protocol or by backpressure).
+    pub fn is_read_paused(&self, id: ConnId) -> bool {
+        self.core
+            .conn(id)
+            .is_some_and(|c| c.has(flag::PAUSED_APP | flag::PRESSURE))
+    }
+
+    /// Bytes queued and not yet accepted by the virtual peer.
+    pub fn queued(&self, id: ConnId) -> usize {
+        self.core.queued(id)
+    }
+
+    /// Limits how many bytes the virtual peer of `id` accepts until the next
+    /// [`take_output`](Self::take_output) (`None`: unlimited) — a slow reader, for
+    /// backpressure tests.
+    pub fn set_write_capacity(&mut self, id: ConnId, cap: Option<usize>) {
+        if let Some(c) = self.core.conn_mut(id) {
+            if let Io::Virtual(p) = &mut c.io {
+                p.capacity = cap;
+            }
+        }
+    }
+
+    /// Child sockets of `id` (listeners and streams), oldest first.
+    pub fn children(&self, id: ConnId) -> Vec<ConnId> {
+        self.core.conn(id).map_or_else(Vec::new, |c| {
+            c.children
+                .iter()
+                .filter_map(|&s| self.core.slots.get(s as usize).map(|sl| ConnId::new(s as usize, sl.gen)))
+                .collect()
+        })
+    }
+
+    /// The address a child listener was bound to.
+    pub fn child_listen_addr(&self, child: ConnId) -> Option<SocketAddr> {
+        match self.core.slots.get(child.index()) {
+            Some(s) if s.gen == child.gen => match &s.kind {
+                Kind::Listener(l) => match &l.io {
+                    ListenIo::Virtual(a) => Some(*a),
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The address an outbound child (or client connection) connects to.
+    pub fn child_connect_addr(&self, child: ConnId) -> Option<SocketAddr> {
+        match self.core.conn(child).map(|c| &c.io) {
+            Some(Io::Virtual(p)) => p.connect_to,
+            _ => None,
+        }
+    }
+
+    /// Child listener `listener` accepts a connection from `peer`: the parent gets
+    /// `ChildEvent::Accepted`. Returns the new child's id.
+    pub fn accept_child(&mut self, listener: ConnId, peer: SocketAddr) -> Option<ConnId> {
+        let local = self.child_listen_addr(listener)?;
+        let io = Io::Virtual(Box::new(VirtualPeer {
+            peer: Some(peer),
+            local: Some(local),
+            ..VirtualPeer::default()
+        }));
+        let id = self.core.accepted(listener.index(), io, Some(peer));
+        self.pump();
+        id
+    }
+
+    /// An outbound connection completes (`ok`) or is refused.
+    pub fn complete_connect(&mut self, child: ConnId, ok: bool) {
+        let outcome = if ok {
+            Ok(())
+        } else {
+            Err(std::io::Error::from(std::io::ErrorKind::ConnectionRefused))
+        };
+        self.core.connect_done(child, outcome);
+        self.pump();
+    }
+
+    /// Begins graceful shutdown: every protocol gets `on_shutdown`.
+    pub fn shutdown(&mut self) {
+        self.core.start_shutdown();
+        self.pump();
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> Stats {
+        self.core.stats
+    }
+
+    /// Connections open (children included).
+    pub fn open_count(&self) -> usize {
+        self.core.conn_count()
+    }
+
+    /// Applies pending work and collects what virtual peers received.
+    fn pump(&mut self) {
+        for _ in 0..1000 {
+            if self.core.shutdown_requested && !self.core.shutting_down {
+                self.core.start_shutdown();
+            }
+            self.core.process_dirty();
+            if self.core.ready.is_empty() {
+                break;
+            }
+            self.core.run_ready();
+        }
+        for (id, mut peer, reason) in self.core.graveyard.drain(..) {
+            let out = self.outputs.entry(id).or_default();
+            out.append(&mut peer.written);
+            self.closed.insert(id, (reason, peer.write_shut));
+        }
+        let slots: Vec<usize> = self.core.slots.iter().map(|(i, _)| i).collect();
+        for slot in slots {
+            let s = &mut self.core.slots[slot];
+            let gen = s.gen;
+            if let Kind::Conn(c) = &mut s.kind {
+                if let Io::Virtual(p) = &mut c.io {
+                    if !p.written.is_empty() {
+                        let taken = std::mem::take(&mut p.written);
+                        self.outputs
+                            .entry(ConnId::new(slot, gen))
+                            .or_default()
+                            .extend_from_slice(&taken);
+                    }
+                }
+            }
+        }
+    }
 }

@@ -18,6 +18,10 @@ const LEVELS: usize = 6;
 const SLOT_BITS: u32 = 6;
 const SLOTS: usize = 1 << SLOT_BITS;
 const NIL: u32 = u32::MAX;
+/// `place` of an entry due when inserted, waiting on the expired list.
+const EXPIRED: u16 = u16::MAX;
+/// `place` of an entry handed out by [`Wheel::advance`] and not yet taken.
+const DETACHED: u16 = u16::MAX - 1;
 
 /// A key to an entry of the wheel.
 pub(crate) type Key = u32;
@@ -27,7 +31,7 @@ struct Entry<T> {
     gen: u32,
     prev: u32,
     next: u32,
-    /// (level, slot) this entry is linked into, or `u16::MAX` while on the expired list.
+    /// (level, slot) this entry is linked into, [`EXPIRED`] or [`DETACHED`].
     place: u16,
     value: T,
 }
@@ -56,6 +60,7 @@ impl<T> Wheel<T> {
     }
 
     /// Number of pending timers.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
@@ -69,7 +74,7 @@ impl<T> Wheel<T> {
             gen,
             prev: NIL,
             next: NIL,
-            place: u16::MAX,
+            place: EXPIRED,
             value,
         }) as u32;
         self.link(key);
@@ -91,6 +96,27 @@ impl<T> Wheel<T> {
         self.entries.get_mut(key as usize).map(|e| &mut e.value)
     }
 
+    /// The value of a live entry.
+    pub(crate) fn get(&self, key: Key) -> Option<&T> {
+        self.entries.get(key as usize).map(|e| &e.value)
+    }
+
+    /// The generation of a live entry.
+    pub(crate) fn gen_of(&self, key: Key) -> Option<u32> {
+        self.entries.get(key as usize).map(|e| e.gen)
+    }
+
+    /// Takes a due entry handed out by [`advance`](Self::advance), unless it was removed
+    /// (cancelled) since.
+    pub(crate) fn take(&mut self, key: Key, gen: u32) -> Option<T> {
+        match self.entries.get(key as usize) {
+            Some(e) if e.gen == gen && e.place == DETACHED => {
+                Some(self.entries.remove(key as usize).value)
+            }
+            _ => None,
+        }
+    }
+
     /// The earliest deadline, in ms since the start (a lower bound: a slot of a higher level
     /// reports its start, and its entries cascade down when it is reached).
     pub(crate) fn next_deadline(&self) -> Option<u64> {
@@ -105,12 +131,15 @@ impl<T> Wheel<T> {
         None
     }
 
-    /// Advances the wheel to `now` and moves every entry due by then into `due`
-    /// (as `(key, gen, value)`, in deadline order within a slot).
-    pub(crate) fn advance(&mut self, now: u64, due: &mut Vec<(Key, u32, T)>) {
+    /// Advances the wheel to `now` and detaches every entry due by then, appending
+    /// `(key, gen)` to `due`. Detached entries stay readable until [`take`](Self::take)n, so
+    /// the caller can unlink them from its own lists first; a detached entry can still be
+    /// removed (cancelled), after which `take` returns `None`.
+    pub(crate) fn advance(&mut self, now: u64, due: &mut Vec<(Key, u32)>) {
         for key in std::mem::take(&mut self.expired) {
-            let e = self.entries.remove(key as usize);
-            due.push((key, e.gen, e.value));
+            let e = &mut self.entries[key as usize];
+            e.place = DETACHED;
+            due.push((key, e.gen));
         }
         while let Some((level, slot, start)) = self.next_slot() {
             if start > now {
@@ -124,8 +153,9 @@ impl<T> Wheel<T> {
                 let next = self.entries[cur as usize].next;
                 let when = self.entries[cur as usize].when;
                 if when <= now {
-                    let e = self.entries.remove(cur as usize);
-                    due.push((cur, e.gen, e.value));
+                    let e = &mut self.entries[cur as usize];
+                    e.place = DETACHED;
+                    due.push((cur, e.gen));
                 } else {
                     self.link(cur);
                 }
@@ -168,7 +198,7 @@ impl<T> Wheel<T> {
         let when = self.entries[key as usize].when;
         if when <= self.elapsed {
             let e = &mut self.entries[key as usize];
-            e.place = u16::MAX;
+            e.place = EXPIRED;
             self.expired.push(key);
             return;
         }
@@ -196,8 +226,11 @@ impl<T> Wheel<T> {
             let e = &self.entries[key as usize];
             (e.prev, e.next, e.place)
         };
-        if place == u16::MAX {
+        if place == EXPIRED {
             self.expired.retain(|&k| k != key);
+            return;
+        }
+        if place == DETACHED {
             return;
         }
         let (level, slot) = (place as usize / SLOTS, place as usize % SLOTS);
@@ -222,7 +255,7 @@ mod tests {
     fn drain(w: &mut Wheel<u32>, now: u64) -> Vec<u32> {
         let mut due = Vec::new();
         w.advance(now, &mut due);
-        due.into_iter().map(|(_, _, v)| v).collect()
+        due.into_iter().filter_map(|(k, g)| w.take(k, g)).collect()
     }
 
     #[test]
@@ -271,6 +304,19 @@ mod tests {
         assert_eq!(k, k2, "slab reuses the key");
         assert_eq!(w.remove(k, g), None, "old generation must not cancel the new timer");
         assert_eq!(w.remove(k2, g2), Some(2));
+    }
+
+    #[test]
+    fn a_due_entry_cancelled_before_it_is_taken_never_fires() {
+        let mut w = Wheel::new();
+        let (k1, g1) = w.insert(10, 1);
+        w.insert(10, 2);
+        let mut due = Vec::new();
+        w.advance(10, &mut due);
+        assert_eq!(due.len(), 2);
+        assert_eq!(w.remove(k1, g1), Some(1));
+        let fired: Vec<u32> = due.into_iter().filter_map(|(k, g)| w.take(k, g)).collect();
+        assert_eq!(fired, vec![2]);
     }
 
     #[test]
