@@ -104,6 +104,8 @@ pub(crate) mod flag {
     pub const PANICKED: u32 = 1 << 13;
     /// `on_shutdown` was delivered.
     pub const SHUTDOWN_SENT: u32 = 1 << 14;
+    /// The peer's FIN (or an error) was reported: read until 0, no short-read shortcut.
+    pub const HUP_SEEN: u32 = 1 << 15;
     /// Reading is paused for any reason.
     pub const NO_READ: u32 = PAUSED_APP | PRESSURE | EOF | CLOSE_AFTER_FLUSH | CLOSE_NOW;
 }

@@ -700,9 +700,12 @@ impl Core {
                     }
                     self.deliver_data(slot, id, buf);
                     self.process_dirty();
-                    if n < offered {
+                    let hup = self.conn(id).is_some_and(|c| c.has(flag::HUP_SEEN));
+                    if n < offered && !hup {
                         // A short read drained the socket: skip the read that would only
-                        // return EAGAIN. The next arrival raises a new edge.
+                        // return EAGAIN. The next arrival raises a new edge. (Not when the
+                        // event also reported the peer's FIN: that FIN raises no new edge,
+                        // so read on until 0.)
                         return;
                     }
                     budget = budget.saturating_sub(n);
@@ -1223,8 +1226,7 @@ impl Core {
                 let listener_id = self.id_of(listener_slot)?;
                 let id = self.add_conn(io, Owner::Child(parent), 0).ok()?;
                 let peer = peer.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
-                let _ = listener_id;
-                self.to_parent(id, parent, ChildEvent::Accepted { conn: id, peer });
+                self.to_parent(listener_id, parent, ChildEvent::Accepted { conn: id, peer });
                 self.process_dirty();
                 Some(id)
             }
@@ -1494,8 +1496,17 @@ impl Core {
 
     // ---- the loop's entry points -------------------------------------------------------
 
-    /// Readiness for slot `slot`.
-    pub(crate) fn dispatch(&mut self, slot: usize, readable: bool, writable: bool) {
+    /// Readiness for slot `slot`; `hup`: the peer closed its write half (or an error).
+    pub(crate) fn dispatch(&mut self, slot: usize, readable: bool, writable: bool, hup: bool) {
+        if hup {
+            if let Some(Slot {
+                kind: Kind::Conn(c),
+                ..
+            }) = self.slots.get_mut(slot)
+            {
+                c.flags |= flag::HUP_SEEN;
+            }
+        }
         match self.slots.get(slot).map(|s| &s.kind) {
             Some(Kind::Conn(c)) => {
                 if c.has(flag::CONNECTING) {

@@ -106,7 +106,8 @@ pub trait Protocol: 'static {
 /// their parent closes.
 #[derive(Debug)]
 pub enum ChildEvent<'a> {
-    /// A child listener accepted `conn` (itself a child of the same parent) from `peer`.
+    /// A child listener (the `child` id of the callback) accepted `conn` — itself a child of
+    /// the same parent — from `peer`.
     Accepted {
         /// The new data connection.
         conn: ConnId,

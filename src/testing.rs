@@ -141,11 +141,13 @@ impl Harness {
     }
 
     /// Everything written to `id` since the last call (file ranges read in), also after it
-    /// closed. Taking output frees the virtual peer's capacity
-    /// ([`set_write_capacity`](Self::set_write_capacity)), so more may then be written.
+    /// closed. With a [`set_write_capacity`](Self::set_write_capacity) limit, each call
+    /// returns at most that much and then frees the peer's window for the next call.
     pub fn take_output(&mut self, id: ConnId) -> Vec<u8> {
         self.pump();
-        let mut out = self.outputs.remove(&id).unwrap_or_default();
+        let out = self.outputs.remove(&id).unwrap_or_default();
+        // The peer read what it had: its window opens again for what is still queued, which
+        // the next call returns.
         if let Some(c) = self.core.conn_mut(id) {
             if let Io::Virtual(p) = &mut c.io {
                 p.accepted = 0;
@@ -153,7 +155,6 @@ impl Harness {
             if c.has(flag::WAIT_WRITABLE) {
                 self.core.on_writable(id.index());
                 self.pump();
-                out.extend(self.outputs.remove(&id).unwrap_or_default());
             }
         }
         out

@@ -85,3 +85,16 @@ pub fn require_tool(name: &str) {
 pub fn python() -> String {
     std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_string())
 }
+
+/// Polls a reactor's counters (published once per loop turn) until `done` holds or 5 s pass;
+/// returns the last snapshot either way, for the caller to assert on.
+pub fn wait_for_stats(handle: &Handle, done: impl Fn(&netreactor::Stats) -> bool) -> netreactor::Stats {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let stats = handle.stats();
+        if done(&stats) || std::time::Instant::now() > deadline {
+            return stats;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}

@@ -1,0 +1,72 @@
+//! Backpressure over real sockets, alone in its own test binary so that no other test's
+//! allocations blur the RSS measurement.
+
+mod common;
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use netreactor::{Config, Context, Protocol};
+
+struct Echo;
+
+impl Protocol for Echo {
+    fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+        cx.write(input.split().freeze());
+    }
+}
+
+fn echo_server(config: Config) -> common::Server {
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    common::spawn_with(config, move |r| Ok(vec![r.listen_tcp(any, || Echo)?]))
+}
+
+fn connect(addr: SocketAddr) -> TcpStream {
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s
+}
+
+fn roundtrip(s: &mut TcpStream, msg: &[u8]) -> Vec<u8> {
+    s.write_all(msg).unwrap();
+    let mut got = vec![0; msg.len()];
+    s.read_exact(&mut got).unwrap();
+    got
+}
+
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_client_that_never_reads_cannot_grow_server_memory() {
+    // Bound: the write queue stops growing at the high watermark (1 MiB) because the server
+    // stops reading; socket buffers hold the rest. Allow 16 MiB for allocator noise.
+    let server = echo_server(Config::default());
+    let addr = server.addr();
+    let before = rss_kib();
+    let mut hog = TcpStream::connect(addr).unwrap();
+    hog.set_write_timeout(Some(Duration::from_millis(200))).unwrap();
+    let chunk = vec![b'h'; 1 << 20];
+    let mut sent = 0usize;
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while sent < 100 << 20 && Instant::now() < deadline {
+        match hog.write(&chunk) {
+            Ok(n) => sent += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::TimedOut => {}
+            Err(e) => panic!("hog write failed: {e}"),
+        }
+    }
+    assert!(sent < 100 << 20, "the server kept reading from a client that never reads");
+    let grown = rss_kib().saturating_sub(before);
+    assert!(grown < 16 * 1024, "RSS grew by {grown} KiB");
+    // Others are still served meanwhile.
+    let mut other = connect(addr);
+    assert_eq!(roundtrip(&mut other, b"still served"), b"still served");
+    drop(hog);
+}
+
