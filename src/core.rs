@@ -1422,6 +1422,12 @@ impl Core {
                 return Err(e);
             }
         }
+        self.with_handler(id.slot(), |h, cx, fd| {
+            if let HandlerRef::Fd(f) = h {
+                f.on_open(cx, fd)
+            }
+        });
+        self.process_dirty();
         Ok(id)
     }
 

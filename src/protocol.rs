@@ -175,6 +175,11 @@ pub trait DatagramProtocol: 'static {
 /// its own reads and writes on the nonblocking descriptor; readiness is edge-triggered, so
 /// read until `WouldBlock`.
 pub trait FdHandler: 'static {
+    /// Called once, right after registration.
+    fn on_open(&mut self, cx: &mut FdContext<'_>, fd: BorrowedFd<'_>) {
+        let _ = (cx, fd);
+    }
+
     /// The descriptor is readable.
     fn on_readable(&mut self, cx: &mut FdContext<'_>, fd: BorrowedFd<'_>);
 
