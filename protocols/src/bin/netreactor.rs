@@ -3,17 +3,26 @@
 //! `cargo run --release` starts all four on their default loopback ports, serving the
 //! current directory.
 
+use std::net::SocketAddr;
+
 use clap::Parser;
-use netreactor::{run_workers, ListenOptions};
+use netreactor::bytes::BytesMut;
+use netreactor::{run_workers, Context, ListenOptions, Protocol};
 use netreactor_protocols::{ftp, http, telnet, websocket};
 
-/// HTTP, WebSocket, FTP and Telnet servers on the netreactor event loop.
+/// HTTP, WebSocket, FTP, Telnet and TCP echo servers on the netreactor event loop.
 #[derive(Parser, Clone, Debug)]
-#[command(version, about)]
+#[command(version, about = "HTTP, WebSocket, FTP, Telnet and TCP echo servers on the netreactor event loop")]
 struct Cli {
     /// Reactor threads; each has its own SO_REUSEPORT listeners (thread-per-core).
     #[arg(long, default_value_t = 1)]
     workers: usize,
+    /// Address of the TCP echo server.
+    #[arg(long = "echo", value_name = "ADDR", default_value = "127.0.0.1:7000")]
+    echo: SocketAddr,
+    /// Do not start the TCP echo server.
+    #[arg(long = "no-echo")]
+    no_echo: bool,
     #[command(flatten)]
     http: http::cli::HttpArgs,
     #[command(flatten)]
@@ -22,6 +31,15 @@ struct Cli {
     ftp: ftp::cli::FtpArgs,
     #[command(flatten)]
     telnet: telnet::cli::TelnetArgs,
+}
+
+/// The TCP echo service: every byte goes back as it came.
+struct Echo;
+
+impl Protocol for Echo {
+    fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+        cx.write(input.split().freeze());
+    }
 }
 
 fn main() {
@@ -40,6 +58,10 @@ fn main() {
     };
     let result = run_workers(workers, move |_worker, reactor| {
         reactor.shutdown_on_signals()?;
+        if !cli.no_echo {
+            let local = reactor.listen_tcp_with(cli.echo, &listen, || Echo)?;
+            tracing::info!(%local, "echo listening");
+        }
         if !cli.http.disabled {
             http::cli::start(reactor, &cli.http, &listen)?;
         }

@@ -9,10 +9,10 @@ use netreactor::{ListenOptions, Reactor};
 #[derive(clap::Args, Clone, Debug)]
 pub struct FtpArgs {
     /// Address the ftp server listens on.
-    #[arg(long = "ftp", value_name = "ADDR", default_value = "127.0.0.1:2121")]
+    #[arg(id = "ftp_addr", long = "ftp", value_name = "ADDR", default_value = "127.0.0.1:2121")]
     pub addr: SocketAddr,
     /// Do not start the ftp server.
-    #[arg(long = "no-ftp")]
+    #[arg(id = "ftp_disabled", long = "no-ftp")]
     pub disabled: bool,
 }
 
