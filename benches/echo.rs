@@ -47,7 +47,9 @@ fn netreactor_server() -> Server {
     let (tx, rx) = std::sync::mpsc::channel::<(SocketAddr, Handle)>();
     let thread = std::thread::spawn(move || {
         let mut r = Reactor::new().unwrap();
-        let addr = r.listen_tcp("127.0.0.1:0".parse().unwrap(), || Echo).unwrap();
+        let addr = r
+            .listen_tcp("127.0.0.1:0".parse().unwrap(), || Echo)
+            .unwrap();
         tx.send((addr, r.handle())).unwrap();
         r.run().unwrap();
     });
@@ -127,7 +129,9 @@ impl Client {
             std.set_nodelay(true).unwrap();
             std.set_nonblocking(true).unwrap();
             let mut s = TcpStream::from_std(std);
-            poll.registry().register(&mut s, Token(i), Interest::READABLE).unwrap();
+            poll.registry()
+                .register(&mut s, Token(i), Interest::READABLE)
+                .unwrap();
             socks.push(s);
         }
         Client {
@@ -155,7 +159,9 @@ impl Client {
             }
         }
         while done < total {
-            self.poll.poll(&mut self.events, Some(Duration::from_secs(5))).unwrap();
+            self.poll
+                .poll(&mut self.events, Some(Duration::from_secs(5)))
+                .unwrap();
             assert!(!self.events.is_empty(), "echo server stalled");
             for ev in self.events.iter() {
                 let i = ev.token().0;
@@ -202,6 +208,9 @@ fn write_all(s: &mut TcpStream, mut data: &[u8]) {
     }
 }
 
+/// How a bench starts one of the servers it compares.
+type StartServer = fn() -> Server;
+
 fn bench_group(c: &mut Criterion, name: &str, conns: usize, msg_len: usize, per_iter: u64) {
     let mut group = c.benchmark_group(name);
     if msg_len >= 1024 {
@@ -212,7 +221,10 @@ fn bench_group(c: &mut Criterion, name: &str, conns: usize, msg_len: usize, per_
     group.sample_size(20);
     group.measurement_time(Duration::from_secs(4));
     group.warm_up_time(Duration::from_secs(1));
-    let servers: [(&str, fn() -> Server); 2] = [("netreactor", netreactor_server), ("tokio_current_thread", tokio_server)];
+    let servers: [(&str, StartServer); 2] = [
+        ("netreactor", netreactor_server),
+        ("tokio_current_thread", tokio_server),
+    ];
     for (label, start) in servers {
         let server = start();
         let mut client = Client::connect(server.addr, conns, msg_len);

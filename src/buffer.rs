@@ -26,7 +26,11 @@ const SENDFILE_MAX: u64 = 1 << 20;
 /// One queued piece of output.
 pub(crate) enum Chunk {
     Data(Bytes),
-    File { file: Rc<File>, offset: u64, len: u64 },
+    File {
+        file: Rc<File>,
+        offset: u64,
+        len: u64,
+    },
 }
 
 /// The output waiting to be written on one connection.

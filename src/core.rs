@@ -31,8 +31,8 @@ use crate::listener::{self, Acceptor, ListenIo, Listener};
 use crate::stats::Stats;
 use crate::timer::{Key, Wheel};
 use crate::{
-    ChildEvent, CloseReason, Config, ConnId, DatagramProtocol, FdHandler, ListenOptions,
-    Protocol, TimerId,
+    ChildEvent, CloseReason, Config, ConnId, DatagramProtocol, FdHandler, ListenOptions, Protocol,
+    TimerId,
 };
 
 pub(crate) type SlotId = usize;
@@ -309,7 +309,7 @@ impl Core {
     }
 
     /// Delivers a child's event to its parent's `on_child`.
-    fn to_parent(&mut self, child: ConnId, parent: ConnId, event: ChildEvent<'_>) {
+    fn notify_parent(&mut self, child: ConnId, parent: ConnId, event: ChildEvent<'_>) {
         if self.conn(parent).is_some_and(|p| !p.has(flag::CLOSING)) {
             self.with_proto(parent.slot(), |p, cx| p.on_child(cx, child, event));
         }
@@ -665,7 +665,10 @@ impl Core {
                 let before = buf.len();
                 self.deliver_data(slot, id, buf);
                 self.process_dirty();
-                let after = self.conn(id).and_then(|c| c.input.as_ref()).map_or(0, |b| b.len());
+                let after = self
+                    .conn(id)
+                    .and_then(|c| c.input.as_ref())
+                    .map_or(0, |b| b.len());
                 if after == before && self.conn(id).is_some_and(|c| c.has(flag::NO_READ)) {
                     return;
                 }
@@ -682,7 +685,10 @@ impl Core {
                     self.close_now(slot, CloseReason::InputLimit);
                     return;
                 }
-                let grow = self.config.read_buffer.min(self.config.max_input - buf.len());
+                let grow = self
+                    .config
+                    .read_buffer
+                    .min(self.config.max_input - buf.len());
                 buf.reserve(grow.max(1));
             }
             let offered = buf.capacity() - buf.len();
@@ -749,7 +755,7 @@ impl Core {
             Some(None) => {
                 self.with_proto(slot, |p, cx| p.on_data(cx, &mut buf));
             }
-            Some(Some(parent)) => self.to_parent(id, parent, ChildEvent::Data(&mut buf)),
+            Some(Some(parent)) => self.notify_parent(id, parent, ChildEvent::Data(&mut buf)),
             None => {}
         }
         self.restore_input(id, buf);
@@ -773,7 +779,7 @@ impl Core {
             Some(None) => {
                 self.with_proto(slot, |p, cx| p.on_eof(cx));
             }
-            Some(Some(parent)) => self.to_parent(id, parent, ChildEvent::Eof),
+            Some(Some(parent)) => self.notify_parent(id, parent, ChildEvent::Eof),
             None => {}
         }
         self.process_dirty();
@@ -915,11 +921,9 @@ impl Core {
             None => return,
         };
         if let Some(paused) = pressure_event {
-            match parent {
-                None => {
-                    self.with_proto(slot, |p, cx| p.on_backpressure(cx, paused));
-                }
-                Some(_) => {} // a child's pressure pauses its own reading only
+            // A child's pressure pauses its own reading only.
+            if parent.is_none() {
+                self.with_proto(slot, |p, cx| p.on_backpressure(cx, paused));
             }
             if !paused {
                 self.schedule_read(id);
@@ -930,7 +934,7 @@ impl Core {
                 None => {
                     self.with_proto(slot, |p, cx| p.on_drain(cx));
                 }
-                Some(parent) => self.to_parent(id, parent, ChildEvent::Drained),
+                Some(parent) => self.notify_parent(id, parent, ChildEvent::Drained),
             }
         }
     }
@@ -1004,7 +1008,7 @@ impl Core {
                         if let Some(p) = self.conn_mut(parent) {
                             p.children.retain(|&ch| ch != id.slot);
                         }
-                        self.to_parent(id, parent, ChildEvent::Closed(&reason));
+                        self.notify_parent(id, parent, ChildEvent::Closed(&reason));
                     }
                 }
                 if let Io::Virtual(peer) = std::mem::replace(&mut c.io, Io::Virtual(Box::default()))
@@ -1022,7 +1026,7 @@ impl Core {
                     if let Some(p) = self.conn_mut(parent) {
                         p.children.retain(|&ch| ch != id.slot);
                     }
-                    self.to_parent(id, parent, ChildEvent::Closed(&reason));
+                    self.notify_parent(id, parent, ChildEvent::Closed(&reason));
                 }
             }
             Kind::Datagram(_) | Kind::Fd(_) => {
@@ -1095,7 +1099,12 @@ impl Core {
 
     // ---- listeners and accepting ----------------------------------------------------------
 
-    pub(crate) fn add_listener(&mut self, io: ListenIo, acceptor: Acceptor, nodelay: bool) -> io::Result<ConnId> {
+    pub(crate) fn add_listener(
+        &mut self,
+        io: ListenIo,
+        acceptor: Acceptor,
+        nodelay: bool,
+    ) -> io::Result<ConnId> {
         let parent = match &acceptor {
             Acceptor::Parent(p) => Some(*p),
             Acceptor::Factory(_) => None,
@@ -1106,10 +1115,13 @@ impl Core {
             nodelay,
             paused: false,
         }));
-        if let (Some(reg), Some(Slot {
-            kind: Kind::Listener(l),
-            ..
-        })) = (&self.registry, self.slots.get_mut(id.slot()))
+        if let (
+            Some(reg),
+            Some(Slot {
+                kind: Kind::Listener(l),
+                ..
+            }),
+        ) = (&self.registry, self.slots.get_mut(id.slot()))
         {
             let res = match &mut l.io {
                 ListenIo::Tcp(t) => reg.register(t, Token(id.slot()), Interest::READABLE),
@@ -1149,7 +1161,10 @@ impl Core {
                 l.paused = true;
                 self.stats.accept_backoffs += 1;
                 self.waiting_listeners.push((slot as u32, gen));
-                tracing::warn!(limit = self.config.max_connections, "connection limit reached; accepting paused");
+                tracing::warn!(
+                    limit = self.config.max_connections,
+                    "connection limit reached; accepting paused"
+                );
                 return;
             }
             let res = match &l.io {
@@ -1197,7 +1212,12 @@ impl Core {
     }
 
     /// A listener accepted `io`: make it a connection of its own or a child.
-    pub(crate) fn accepted(&mut self, listener_slot: usize, io: Io, peer: Option<SocketAddr>) -> Option<ConnId> {
+    pub(crate) fn accepted(
+        &mut self,
+        listener_slot: usize,
+        io: Io,
+        peer: Option<SocketAddr>,
+    ) -> Option<ConnId> {
         self.stats.accepted += 1;
         let Some(Slot {
             kind: Kind::Listener(l),
@@ -1226,7 +1246,7 @@ impl Core {
                 let listener_id = self.id_of(listener_slot)?;
                 let id = self.add_conn(io, Owner::Child(parent), 0).ok()?;
                 let peer = peer.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
-                self.to_parent(listener_id, parent, ChildEvent::Accepted { conn: id, peer });
+                self.notify_parent(listener_id, parent, ChildEvent::Accepted { conn: id, peer });
                 self.process_dirty();
                 Some(id)
             }
@@ -1278,9 +1298,16 @@ impl Core {
         }
     }
 
-    pub(crate) fn listen_child(&mut self, parent: ConnId, addr: SocketAddr) -> io::Result<(ConnId, SocketAddr)> {
+    pub(crate) fn listen_child(
+        &mut self,
+        parent: ConnId,
+        addr: SocketAddr,
+    ) -> io::Result<(ConnId, SocketAddr)> {
         if self.conn(parent).is_none() {
-            return Err(io::Error::new(io::ErrorKind::NotConnected, "parent is closed"));
+            return Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "parent is closed",
+            ));
         }
         let (io, local) = if self.registry.is_some() {
             let opts = ListenOptions {
@@ -1319,7 +1346,10 @@ impl Core {
 
     pub(crate) fn connect_child(&mut self, parent: ConnId, addr: SocketAddr) -> io::Result<ConnId> {
         if self.conn(parent).is_none() {
-            return Err(io::Error::new(io::ErrorKind::NotConnected, "parent is closed"));
+            return Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "parent is closed",
+            ));
         }
         let io = self.connect_io(addr)?;
         let id = self.add_conn(io, Owner::Child(parent), flag::CONNECTING)?;
@@ -1327,7 +1357,11 @@ impl Core {
         Ok(id)
     }
 
-    pub(crate) fn connect(&mut self, addr: SocketAddr, proto: Box<dyn Protocol>) -> io::Result<ConnId> {
+    pub(crate) fn connect(
+        &mut self,
+        addr: SocketAddr,
+        proto: Box<dyn Protocol>,
+    ) -> io::Result<ConnId> {
         let io = self.connect_io(addr)?;
         let id = self.add_conn(io, Owner::Proto(Some(proto)), flag::CONNECTING)?;
         self.stats.connected += 1;
@@ -1336,7 +1370,10 @@ impl Core {
 
     pub(crate) fn adopt_child(&mut self, parent: ConnId, fd: OwnedFd) -> io::Result<ConnId> {
         if self.conn(parent).is_none() {
-            return Err(io::Error::new(io::ErrorKind::NotConnected, "parent is closed"));
+            return Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "parent is closed",
+            ));
         }
         let io = if self.registry.is_some() {
             let flags = nix::fcntl::fcntl(fd.as_raw_fd(), nix::fcntl::FcntlArg::F_GETFL)?;
@@ -1381,7 +1418,7 @@ impl Core {
                     Some(None) => {
                         self.with_proto(id.slot(), |p, cx| p.on_open(cx));
                     }
-                    Some(Some(parent)) => self.to_parent(id, parent, ChildEvent::Connected),
+                    Some(Some(parent)) => self.notify_parent(id, parent, ChildEvent::Connected),
                     None => {}
                 }
                 self.mark_dirty(id.slot());
@@ -1392,15 +1429,22 @@ impl Core {
 
     // ---- datagram and raw descriptors --------------------------------------------------
 
-    pub(crate) fn add_datagram(&mut self, sock: mio::net::UdpSocket, handler: Box<dyn DatagramProtocol>) -> io::Result<ConnId> {
+    pub(crate) fn add_datagram(
+        &mut self,
+        sock: mio::net::UdpSocket,
+        handler: Box<dyn DatagramProtocol>,
+    ) -> io::Result<ConnId> {
         let id = self.insert(Kind::Datagram(DatagramSlot {
             sock,
             handler: Some(handler),
         }));
-        if let (Some(reg), Some(Slot {
-            kind: Kind::Datagram(d),
-            ..
-        })) = (&self.registry, self.slots.get_mut(id.slot()))
+        if let (
+            Some(reg),
+            Some(Slot {
+                kind: Kind::Datagram(d),
+                ..
+            }),
+        ) = (&self.registry, self.slots.get_mut(id.slot()))
         {
             if let Err(e) = reg.register(&mut d.sock, Token(id.slot()), Interest::READABLE) {
                 self.slots.remove(id.slot());
@@ -1410,14 +1454,20 @@ impl Core {
         Ok(id)
     }
 
-    pub(crate) fn add_fd(&mut self, fd: OwnedFd, interest: Interest, handler: Box<dyn FdHandler>) -> io::Result<ConnId> {
+    pub(crate) fn add_fd(
+        &mut self,
+        fd: OwnedFd,
+        interest: Interest,
+        handler: Box<dyn FdHandler>,
+    ) -> io::Result<ConnId> {
         let raw = fd.as_raw_fd();
         let id = self.insert(Kind::Fd(FdSlot {
             fd,
             handler: Some(handler),
         }));
         if let Some(reg) = &self.registry {
-            if let Err(e) = reg.register(&mut mio::unix::SourceFd(&raw), Token(id.slot()), interest) {
+            if let Err(e) = reg.register(&mut mio::unix::SourceFd(&raw), Token(id.slot()), interest)
+            {
                 self.slots.remove(id.slot());
                 return Err(e);
             }
@@ -1470,14 +1520,22 @@ impl Core {
         }
     }
 
-    pub(crate) fn udp_send_to(&mut self, slot: SlotId, data: &[u8], peer: SocketAddr) -> io::Result<usize> {
+    pub(crate) fn udp_send_to(
+        &mut self,
+        slot: SlotId,
+        data: &[u8],
+        peer: SocketAddr,
+    ) -> io::Result<usize> {
         match self.slots.get(slot).map(|s| &s.kind) {
             Some(Kind::Datagram(d)) => {
                 let n = d.sock.send_to(data, peer)?;
                 self.stats.bytes_out += n as u64;
                 Ok(n)
             }
-            _ => Err(io::Error::new(io::ErrorKind::Unsupported, "not a datagram socket")),
+            _ => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "not a datagram socket",
+            )),
         }
     }
 
@@ -1545,7 +1603,7 @@ impl Core {
                 break;
             };
             let slot = slot as usize;
-            if !self.slots.get(slot).is_some_and(|s| s.gen == gen) {
+            if self.slots.get(slot).is_none_or(|s| s.gen != gen) {
                 continue;
             }
             match self.slots.get(slot).map(|s| &s.kind) {

@@ -40,7 +40,10 @@ pub(crate) struct Listener {
 }
 
 /// Creates a nonblocking TCP listener with the given options.
-pub(crate) fn bind_tcp(addr: SocketAddr, opts: &ListenOptions) -> io::Result<std::net::TcpListener> {
+pub(crate) fn bind_tcp(
+    addr: SocketAddr,
+    opts: &ListenOptions,
+) -> io::Result<std::net::TcpListener> {
     let sock = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
     sock.set_reuse_address(true)?;
     if opts.reuse_port {

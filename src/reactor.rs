@@ -140,7 +140,11 @@ impl Reactor {
     }
 
     /// Binds a UDP socket driven by `handler`. Returns the bound address.
-    pub fn bind_udp<D: DatagramProtocol>(&mut self, addr: SocketAddr, handler: D) -> io::Result<SocketAddr> {
+    pub fn bind_udp<D: DatagramProtocol>(
+        &mut self,
+        addr: SocketAddr,
+        handler: D,
+    ) -> io::Result<SocketAddr> {
         let sock = mio::net::UdpSocket::from_std(listener::bind_udp(addr, false)?);
         let local = sock.local_addr()?;
         self.core.add_datagram(sock, Box::new(handler))?;
@@ -149,14 +153,23 @@ impl Reactor {
 
     /// Registers any pollable descriptor (made nonblocking by the caller), driven by
     /// `handler`: raw and ICMP sockets, pipes, eventfds, timerfds...
-    pub fn register_fd<H: FdHandler>(&mut self, fd: OwnedFd, interest: Interest, handler: H) -> io::Result<()> {
+    pub fn register_fd<H: FdHandler>(
+        &mut self,
+        fd: OwnedFd,
+        interest: Interest,
+        handler: H,
+    ) -> io::Result<()> {
         self.core.add_fd(fd, interest, Box::new(handler))?;
         Ok(())
     }
 
     /// Opens an outbound TCP connection driven by `protocol` (`on_open` once connected;
     /// `on_close` with the error if the connect fails).
-    pub fn connect_tcp<P: Protocol>(&mut self, addr: SocketAddr, protocol: P) -> io::Result<ConnId> {
+    pub fn connect_tcp<P: Protocol>(
+        &mut self,
+        addr: SocketAddr,
+        protocol: P,
+    ) -> io::Result<ConnId> {
         self.core.connect(addr, Box::new(protocol))
     }
 
@@ -175,7 +188,9 @@ impl Reactor {
         signal_hook::low_level::pipe::register(signal_hook::consts::SIGINT, tx.try_clone()?)?;
         signal_hook::low_level::pipe::register(signal_hook::consts::SIGTERM, tx)?;
         let mut rx = mio::net::UnixStream::from_std(rx);
-        self.poll.registry().register(&mut rx, SIGNALS, Interest::READABLE)?;
+        self.poll
+            .registry()
+            .register(&mut rx, SIGNALS, Interest::READABLE)?;
         self.signals = Some(rx);
         Ok(())
     }

@@ -75,7 +75,12 @@ impl Harness {
     }
 
     /// Opens a connection with the given peer and local addresses.
-    pub fn open_with_addrs<P: Protocol>(&mut self, protocol: P, peer: SocketAddr, local: SocketAddr) -> ConnId {
+    pub fn open_with_addrs<P: Protocol>(
+        &mut self,
+        protocol: P,
+        peer: SocketAddr,
+        local: SocketAddr,
+    ) -> ConnId {
         let io = Io::Virtual(Box::new(VirtualPeer {
             peer: Some(peer),
             local: Some(local),
@@ -237,7 +242,12 @@ impl Harness {
         self.core.conn(id).map_or_else(Vec::new, |c| {
             c.children
                 .iter()
-                .filter_map(|&s| self.core.slots.get(s as usize).map(|sl| ConnId::new(s as usize, sl.gen)))
+                .filter_map(|&s| {
+                    self.core
+                        .slots
+                        .get(s as usize)
+                        .map(|sl| ConnId::new(s as usize, sl.gen))
+                })
                 .collect()
         })
     }

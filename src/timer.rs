@@ -302,7 +302,11 @@ mod tests {
         assert_eq!(drain(&mut w, 10), vec![1]);
         let (k2, g2) = w.insert(20, 2);
         assert_eq!(k, k2, "slab reuses the key");
-        assert_eq!(w.remove(k, g), None, "old generation must not cancel the new timer");
+        assert_eq!(
+            w.remove(k, g),
+            None,
+            "old generation must not cancel the new timer"
+        );
         assert_eq!(w.remove(k2, g2), Some(2));
     }
 
@@ -367,7 +371,10 @@ mod tests {
                     assert_eq!(fired, expect, "at {now}");
                     if let Some(next) = w.next_deadline() {
                         let min = live.iter().map(|l| l.2).min().unwrap();
-                        assert!(next <= min, "next_deadline {next} is after the earliest {min}");
+                        assert!(
+                            next <= min,
+                            "next_deadline {next} is after the earliest {min}"
+                        );
                     }
                 }
             }

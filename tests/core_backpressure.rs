@@ -50,18 +50,24 @@ fn a_client_that_never_reads_cannot_grow_server_memory() {
     let addr = server.addr();
     let before = rss_kib();
     let mut hog = TcpStream::connect(addr).unwrap();
-    hog.set_write_timeout(Some(Duration::from_millis(200))).unwrap();
+    hog.set_write_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
     let chunk = vec![b'h'; 1 << 20];
     let mut sent = 0usize;
     let deadline = Instant::now() + Duration::from_secs(3);
     while sent < 100 << 20 && Instant::now() < deadline {
         match hog.write(&chunk) {
             Ok(n) => sent += n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::TimedOut => {}
+            Err(e)
+                if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::TimedOut => {
+            }
             Err(e) => panic!("hog write failed: {e}"),
         }
     }
-    assert!(sent < 100 << 20, "the server kept reading from a client that never reads");
+    assert!(
+        sent < 100 << 20,
+        "the server kept reading from a client that never reads"
+    );
     let grown = rss_kib().saturating_sub(before);
     assert!(grown < 16 * 1024, "RSS grew by {grown} KiB");
     // Others are still served meanwhile.
@@ -69,4 +75,3 @@ fn a_client_that_never_reads_cannot_grow_server_memory() {
     assert_eq!(roundtrip(&mut other, b"still served"), b"still served");
     drop(hog);
 }
-

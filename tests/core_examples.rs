@@ -9,7 +9,13 @@ use std::time::{Duration, Instant};
 
 fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let path = exe.parent().unwrap().parent().unwrap().join("examples").join(name);
+    let path = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(name);
     assert!(path.exists(), "example {name} not built at {path:?}");
     path
 }
@@ -28,7 +34,11 @@ impl Drop for Running {
 
 /// Starts `cmd`, waits for its "... on ADDR" / "... listening on ADDR" line on stderr.
 fn start(mut cmd: Command) -> (Running, String) {
-    let mut child = cmd.stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    let mut child = cmd
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
     lines.read_line(&mut line).unwrap();
@@ -61,8 +71,13 @@ fn the_echo_example_echoes() {
 
 #[test]
 fn the_echo_example_is_under_fifty_lines() {
-    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/echo.rs")).unwrap();
-    assert!(src.lines().count() < 50, "examples/echo.rs has {} lines", src.lines().count());
+    let src =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/echo.rs")).unwrap();
+    assert!(
+        src.lines().count() < 50,
+        "examples/echo.rs has {} lines",
+        src.lines().count()
+    );
 }
 
 #[test]
@@ -92,7 +107,10 @@ fn the_line_chat_example_relays_lines_to_everyone_else() {
     drop(a);
     let mut line = String::new();
     rb.read_line(&mut line).unwrap();
-    assert!(line.starts_with("* #") && line.ends_with(" left\n"), "got {line:?}");
+    assert!(
+        line.starts_with("* #") && line.ends_with(" left\n"),
+        "got {line:?}"
+    );
 }
 
 #[test]
@@ -126,10 +144,21 @@ fn the_unix_echo_example_echoes() {
 #[test]
 fn the_ping_example_gets_icmp_echo_replies() {
     // Needs an ICMP datagram socket (ping_group_range) or a raw one (root); CI runs as root.
-    let out = Command::new(example("ping")).args(["127.0.0.1", "3"]).output().unwrap();
+    let out = Command::new(example("ping"))
+        .args(["127.0.0.1", "3"])
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "ping failed: {text} {}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(text.matches("bytes from 127.0.0.1: icmp_seq=").count(), 3, "{text}");
+    assert!(
+        out.status.success(),
+        "ping failed: {text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        text.matches("bytes from 127.0.0.1: icmp_seq=").count(),
+        3,
+        "{text}"
+    );
     assert!(text.contains("3 packets transmitted, 3 received"), "{text}");
 }
 
@@ -163,7 +192,9 @@ fn served(streams: &mut [TcpStream], window: Duration) -> Vec<bool> {
 #[test]
 fn out_of_descriptors_the_server_keeps_serving_and_does_not_spin() {
     let mut cmd = Command::new("prlimit");
-    cmd.arg("--nofile=64:64").arg(example("echo")).arg("127.0.0.1:0");
+    cmd.arg("--nofile=64:64")
+        .arg(example("echo"))
+        .arg("127.0.0.1:0");
     let (server, addr) = start(cmd);
     let addr: SocketAddr = addr.parse().unwrap();
     let pid = server.child.id();
@@ -172,7 +203,10 @@ fn out_of_descriptors_the_server_keeps_serving_and_does_not_spin() {
     let mut streams: Vec<TcpStream> = (0..200).map(|_| connect(addr)).collect();
     let first = served(&mut streams, Duration::from_millis(800));
     let n_served = first.iter().filter(|&&s| s).count();
-    assert!((30..64).contains(&n_served), "served {n_served} of 200 with 64 descriptors");
+    assert!(
+        (30..64).contains(&n_served),
+        "served {n_served} of 200 with 64 descriptors"
+    );
 
     // No busy loop while the listener keeps reporting pending connections.
     let before = cpu_ticks(pid);
@@ -181,7 +215,11 @@ fn out_of_descriptors_the_server_keeps_serving_and_does_not_spin() {
     let ticks = cpu_ticks(pid) - before;
     let ticks_per_sec = 100.0; // USER_HZ on Linux
     let cpu = ticks as f64 / ticks_per_sec / t0.elapsed().as_secs_f64();
-    assert!(cpu < 0.10, "server used {:.0}% CPU while out of descriptors", cpu * 100.0);
+    assert!(
+        cpu < 0.10,
+        "server used {:.0}% CPU while out of descriptors",
+        cpu * 100.0
+    );
 
     // Connections it holds are still served.
     let held = first.iter().position(|&s| s).unwrap();
@@ -205,7 +243,13 @@ fn out_of_descriptors_the_server_keeps_serving_and_does_not_spin() {
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut newly = 0;
     while Instant::now() < deadline && newly < 30 {
-        newly = served(&mut waiting, Duration::from_millis(300)).iter().filter(|&&s| s).count();
+        newly = served(&mut waiting, Duration::from_millis(300))
+            .iter()
+            .filter(|&&s| s)
+            .count();
     }
-    assert!(newly >= 30, "only {newly} waiting connections were accepted after 40 closed");
+    assert!(
+        newly >= 30,
+        "only {newly} waiting connections were accepted after 40 closed"
+    );
 }

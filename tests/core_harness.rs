@@ -90,7 +90,10 @@ fn a_panicking_callback_closes_only_its_connection() {
     assert!(!h.is_open(a));
     assert!(matches!(h.close_reason(a), Some(CloseReason::Panic)));
     assert_eq!(h.stats().panics, 1);
-    assert_eq!(log1.borrow().last().map(String::as_str), Some("close Panic"));
+    assert_eq!(
+        log1.borrow().last().map(String::as_str),
+        Some("close Panic")
+    );
     h.feed(b, b"still here");
     assert_eq!(h.take_output(b), b"still here");
 }
@@ -227,7 +230,10 @@ fn the_idle_timeout_closes_idle_connections_only() {
         h.feed(busy, b".");
     }
     assert!(!h.is_open(idle));
-    assert!(matches!(h.close_reason(idle), Some(CloseReason::IdleTimeout)));
+    assert!(matches!(
+        h.close_reason(idle),
+        Some(CloseReason::IdleTimeout)
+    ));
     assert!(h.is_open(busy), "activity must push the idle deadline back");
     assert_eq!(h.stats().timeouts, 1);
 }
@@ -273,9 +279,10 @@ impl Protocol for Parent {
     }
     fn on_child(&mut self, cx: &mut Context<'_>, child: ConnId, event: ChildEvent<'_>) {
         match event {
-            ChildEvent::Accepted { peer, .. } => {
-                self.log.borrow_mut().push(format!("accepted {}", peer.port()))
-            }
+            ChildEvent::Accepted { peer, .. } => self
+                .log
+                .borrow_mut()
+                .push(format!("accepted {}", peer.port())),
             ChildEvent::Connected => {
                 self.log.borrow_mut().push("connected".into());
                 cx.write_to(child, Bytes::from_static(b"hello child"));
@@ -312,7 +319,10 @@ fn child_listeners_and_connections_report_to_their_parent() {
 
     h.feed(p, b"connect");
     let out = *h.children(p).last().unwrap();
-    assert_eq!(h.child_connect_addr(out), Some("127.0.0.1:2021".parse().unwrap()));
+    assert_eq!(
+        h.child_connect_addr(out),
+        Some("127.0.0.1:2021".parse().unwrap())
+    );
     h.complete_connect(out, true);
     assert_eq!(h.take_output(out), b"hello child");
     // Closing the parent closes its children without reporting to the closing parent.
@@ -322,8 +332,15 @@ fn child_listeners_and_connections_report_to_their_parent() {
     assert!(!h.is_open(p));
     assert!(!h.is_open(listener));
     assert!(!h.is_open(out));
-    assert!(matches!(h.close_reason(out), Some(CloseReason::ParentClosed)));
-    assert_eq!(log.borrow().len(), logged, "a closing parent gets no child events");
+    assert!(matches!(
+        h.close_reason(out),
+        Some(CloseReason::ParentClosed)
+    ));
+    assert_eq!(
+        log.borrow().len(),
+        logged,
+        "a closing parent gets no child events"
+    );
 }
 
 #[test]
@@ -335,7 +352,11 @@ fn a_refused_child_connect_is_reported_as_closed() {
     let out = h.children(p)[0];
     h.complete_connect(out, false);
     assert!(!h.is_open(out));
-    assert!(log.borrow()[0].starts_with("closed Io"), "{:?}", log.borrow());
+    assert!(
+        log.borrow()[0].starts_with("closed Io"),
+        "{:?}",
+        log.borrow()
+    );
     assert!(h.children(p).is_empty());
 }
 
@@ -368,7 +389,9 @@ impl Protocol for Member {
 fn write_to_broadcasts_and_on_close_can_still_write_to_others() {
     let room = Rc::new(RefCell::new(Vec::new()));
     let mut h = Harness::new();
-    let ids: Vec<ConnId> = (0..3).map(|_| h.open(Member { room: room.clone() })).collect();
+    let ids: Vec<ConnId> = (0..3)
+        .map(|_| h.open(Member { room: room.clone() }))
+        .collect();
     h.feed(ids[0], b"hi all\n");
     assert_eq!(h.take_output(ids[0]), b"");
     assert_eq!(h.take_output(ids[1]), b"hi all\n");

@@ -136,7 +136,8 @@ impl Protocol for CountThenBye {
 
 #[test]
 fn after_the_client_shuts_its_write_half_the_server_can_still_write() {
-    let server = common::spawn(|r| Ok(vec![r.listen_tcp(any_port(), || CountThenBye { seen: 0 })?]));
+    let server =
+        common::spawn(|r| Ok(vec![r.listen_tcp(any_port(), || CountThenBye { seen: 0 })?]));
     let mut s = connect(server.addr());
     s.write_all(&[1u8; 12345]).unwrap();
     s.shutdown(Shutdown::Write).unwrap();
@@ -190,7 +191,11 @@ fn the_idle_timeout_closes_an_idle_connection_but_not_a_busy_one() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let mut buf = [0u8; 1];
-    assert_eq!(idle.read(&mut buf).unwrap(), 0, "idle connection not closed");
+    assert_eq!(
+        idle.read(&mut buf).unwrap(),
+        0,
+        "idle connection not closed"
+    );
     assert_eq!(roundtrip(&mut busy, b"alive"), b"alive");
     assert!(common::wait_for_stats(server.handle(), |s| s.timeouts >= 1).timeouts >= 1);
 }
@@ -211,7 +216,10 @@ fn a_protocol_that_panics_closes_only_that_connection() {
     assert_eq!(roundtrip(&mut good, b"after"), b"after");
     let mut fresh = connect(server.addr());
     assert_eq!(roundtrip(&mut fresh, b"new"), b"new");
-    assert_eq!(common::wait_for_stats(server.handle(), |s| s.panics >= 1).panics, 1);
+    assert_eq!(
+        common::wait_for_stats(server.handle(), |s| s.panics >= 1).panics,
+        1
+    );
 }
 
 /// A client protocol: sends a greeting on connect, collects the echo, stops the reactor.
@@ -239,7 +247,13 @@ fn an_outbound_connection_is_driven_by_a_protocol() {
     let (tx, rx) = std::sync::mpsc::channel();
     let mut client = netreactor::Reactor::new().unwrap();
     client
-        .connect_tcp(server.addr(), Greeter { reply: tx, got: Vec::new() })
+        .connect_tcp(
+            server.addr(),
+            Greeter {
+                reply: tx,
+                got: Vec::new(),
+            },
+        )
         .unwrap();
     client.run().unwrap();
     assert_eq!(rx.recv().unwrap(), b"hello from a client");
@@ -396,7 +410,10 @@ fn graceful_shutdown_returns_once_connections_finish() {
     // Default on_shutdown closes after flushing: the client sees EOF.
     let mut buf = [0u8; 1];
     assert_eq!(s.read(&mut buf).unwrap(), 0);
-    assert!(TcpStream::connect(server.addr()).is_err(), "still accepting after shutdown");
+    assert!(
+        TcpStream::connect(server.addr()).is_err(),
+        "still accepting after shutdown"
+    );
 }
 
 #[test]
@@ -417,9 +434,15 @@ fn two_reactors_share_a_port_with_so_reuseport() {
     let deadline = Instant::now() + Duration::from_secs(5);
     let (mut a, mut b) = (0, 0);
     while a + b < 64 && Instant::now() < deadline {
-        (a, b) = (first.handle().stats().accepted, second.handle().stats().accepted);
+        (a, b) = (
+            first.handle().stats().accepted,
+            second.handle().stats().accepted,
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     assert_eq!(a + b, 64);
-    assert!(a > 0 && b > 0, "the kernel balanced nothing to one reactor: {a} / {b}");
+    assert!(
+        a > 0 && b > 0,
+        "the kernel balanced nothing to one reactor: {a} / {b}"
+    );
 }

@@ -22,11 +22,14 @@ pub mod telnet;
 #[cfg(feature = "websocket")]
 pub mod websocket;
 
+/// A fuzz target: its name (the file in `fuzz/fuzz_targets/`) and its entry point.
+pub type FuzzTarget = (&'static str, fn(&[u8]));
+
 /// Every fuzz target's entry point, by the name of its file in `fuzz/fuzz_targets/`. The
 /// corpus-replay test runs each over `fuzz/corpus/<name>/` on the stable toolchain.
-pub fn fuzz_targets() -> Vec<(&'static str, fn(&[u8]))> {
+pub fn fuzz_targets() -> Vec<FuzzTarget> {
     #[allow(unused_mut)]
-    let mut all: Vec<(&'static str, fn(&[u8]))> = Vec::new();
+    let mut all: Vec<FuzzTarget> = Vec::new();
     #[cfg(feature = "http")]
     all.extend_from_slice(http::fuzz::TARGETS);
     #[cfg(feature = "websocket")]

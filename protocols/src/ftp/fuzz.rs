@@ -1,4 +1,4 @@
 //! Fuzz entry points of the ftp protocol (shared by `fuzz/` and the corpus-replay test).
 
 /// `(target name, entry point)` for every ftp fuzz target.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[];
+pub const TARGETS: &[crate::FuzzTarget] = &[];
