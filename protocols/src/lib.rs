@@ -28,8 +28,7 @@ pub type FuzzTarget = (&'static str, fn(&[u8]));
 /// Every fuzz target's entry point, by the name of its file in `fuzz/fuzz_targets/`. The
 /// corpus-replay test runs each over `fuzz/corpus/<name>/` on the stable toolchain.
 pub fn fuzz_targets() -> Vec<FuzzTarget> {
-    #[allow(unused_mut)]
-    let mut all: Vec<FuzzTarget> = Vec::new();
+    let mut all: Vec<FuzzTarget> = vec![("core_echo", netreactor::testing::fuzz::echo_ops)];
     #[cfg(feature = "http")]
     all.extend_from_slice(http::fuzz::TARGETS);
     #[cfg(feature = "websocket")]
