@@ -253,3 +253,31 @@ fn out_of_descriptors_the_server_keeps_serving_and_does_not_spin() {
         "only {newly} waiting connections were accepted after 40 closed"
     );
 }
+
+#[test]
+fn sigterm_stops_accepting_and_lets_connections_finish() {
+    let mut cmd = Command::new(example("echo"));
+    cmd.arg("127.0.0.1:0");
+    let (mut server, addr) = start(cmd);
+    let addr: SocketAddr = addr.parse().unwrap();
+    let mut s = connect(addr);
+    s.write_all(b"last words").unwrap();
+    let mut got = [0u8; 10];
+    s.read_exact(&mut got).unwrap();
+    let pid = server.child.id() as i32;
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM).unwrap();
+    // The echo protocol's default on_shutdown closes after flushing: the client sees EOF.
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        if let Some(st) = server.child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(Instant::now() < deadline, "server did not exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "exit status {status:?}");
+    assert!(TcpStream::connect(addr).is_err());
+}

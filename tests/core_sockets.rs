@@ -446,3 +446,26 @@ fn two_reactors_share_a_port_with_so_reuseport() {
         "the kernel balanced nothing to one reactor: {a} / {b}"
     );
 }
+
+#[test]
+fn the_connection_limit_defers_accepting_until_one_closes() {
+    let server = echo_server(Config {
+        max_connections: 2,
+        ..Config::default()
+    });
+    let mut a = connect(server.addr());
+    let mut b = connect(server.addr());
+    assert_eq!(roundtrip(&mut a, b"a"), b"a");
+    assert_eq!(roundtrip(&mut b, b"b"), b"b");
+    // The third completes its handshake in the kernel's backlog but is not served.
+    let mut c = connect(server.addr());
+    c.write_all(b"c").unwrap();
+    c.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    let mut buf = [0u8; 1];
+    assert!(c.read(&mut buf).is_err(), "served beyond the limit");
+    drop(a);
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    c.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"c");
+    assert!(common::wait_for_stats(server.handle(), |s| s.accept_backoffs >= 1).accept_backoffs >= 1);
+}
