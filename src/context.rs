@@ -40,11 +40,15 @@ impl<'a> Context<'a> {
     }
 
     /// The remote address, when the connection is a socket with an IP peer.
+    ///
+    /// This is a `getpeername(2)` call, not a cached field (caching both addresses would add
+    /// 64 bytes to every idle connection): read it once, in `on_open`, if you need it often.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.core.peer_addr(self.id)
     }
 
-    /// The local address, when the connection is a socket with an IP address.
+    /// The local address, when the connection is a socket with an IP address (a
+    /// `getsockname(2)` call, like [`peer_addr`](Self::peer_addr)).
     pub fn local_addr(&self) -> Option<SocketAddr> {
         self.core.local_addr(self.id)
     }
