@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -23,18 +23,7 @@ fn echo_server(config: Config) -> common::Server {
     common::spawn_with(config, move |r| Ok(vec![r.listen_tcp(any, || Echo)?]))
 }
 
-fn connect(addr: SocketAddr) -> TcpStream {
-    let s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s
-}
-
-fn roundtrip(s: &mut TcpStream, msg: &[u8]) -> Vec<u8> {
-    s.write_all(msg).unwrap();
-    let mut got = vec![0; msg.len()];
-    s.read_exact(&mut got).unwrap();
-    got
-}
+use common::{connect, roundtrip};
 
 fn rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();

@@ -31,18 +31,7 @@ fn echo_server(config: Config) -> common::Server {
     common::spawn_with(config, |r| Ok(vec![r.listen_tcp(any_port(), || Echo)?]))
 }
 
-fn connect(addr: SocketAddr) -> TcpStream {
-    let s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s
-}
-
-fn roundtrip(s: &mut TcpStream, msg: &[u8]) -> Vec<u8> {
-    s.write_all(msg).unwrap();
-    let mut got = vec![0; msg.len()];
-    s.read_exact(&mut got).unwrap();
-    got
-}
+use common::{connect, roundtrip};
 
 /// 1 MiB of random bytes plus slack: client `c` sends the 1 MiB window at offset `c * 61`.
 fn random_block() -> std::sync::Arc<Vec<u8>> {
@@ -460,12 +449,15 @@ fn the_connection_limit_defers_accepting_until_one_closes() {
     // The third completes its handshake in the kernel's backlog but is not served.
     let mut c = connect(server.addr());
     c.write_all(b"c").unwrap();
-    c.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    c.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
     let mut buf = [0u8; 1];
     assert!(c.read(&mut buf).is_err(), "served beyond the limit");
     drop(a);
     c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     c.read_exact(&mut buf).unwrap();
     assert_eq!(&buf, b"c");
-    assert!(common::wait_for_stats(server.handle(), |s| s.accept_backoffs >= 1).accept_backoffs >= 1);
+    assert!(
+        common::wait_for_stats(server.handle(), |s| s.accept_backoffs >= 1).accept_backoffs >= 1
+    );
 }

@@ -78,7 +78,10 @@ pub fn require_tool(name: &str) {
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);
-    assert!(found, "{name} is required by this test: run .ci/run (it installs it)");
+    assert!(
+        found,
+        "{name} is required by this test: run .ci/run (it installs it)"
+    );
 }
 
 /// The `python3` interpreter to run client scripts with.
@@ -88,7 +91,10 @@ pub fn python() -> String {
 
 /// Polls a reactor's counters (published once per loop turn) until `done` holds or 5 s pass;
 /// returns the last snapshot either way, for the caller to assert on.
-pub fn wait_for_stats(handle: &Handle, done: impl Fn(&netreactor::Stats) -> bool) -> netreactor::Stats {
+pub fn wait_for_stats(
+    handle: &Handle,
+    done: impl Fn(&netreactor::Stats) -> bool,
+) -> netreactor::Stats {
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     loop {
         let stats = handle.stats();
