@@ -13,7 +13,9 @@ impl Protocol for Echo {
 }
 
 fn main() -> std::io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:7000".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:7000".into());
     let mut reactor = Reactor::new()?;
     reactor.shutdown_on_signals()?;
     let local = reactor.listen_tcp(addr.parse().expect("ADDR like 127.0.0.1:7000"), || Echo)?;

@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use bytes::{Bytes, BytesMut};
-use netreactor::{CloseReason, Context, ConnId, Protocol, Reactor};
+use netreactor::{CloseReason, ConnId, Context, Protocol, Reactor};
 
 /// Longest line accepted; a longer one closes the connection (no unbounded buffering).
 const MAX_LINE: usize = 4096;
@@ -67,11 +67,15 @@ fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
 }
 
 fn main() -> std::io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:7001".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:7001".into());
     let room = Rc::new(RefCell::new(Room::default()));
     let mut reactor = Reactor::new()?;
     reactor.shutdown_on_signals()?;
-    let local = reactor.listen_tcp(addr.parse().expect("ADDR"), move || Chatter { room: room.clone() })?;
+    let local = reactor.listen_tcp(addr.parse().expect("ADDR"), move || Chatter {
+        room: room.clone(),
+    })?;
     eprintln!("line chat on {local}");
     reactor.run()
 }

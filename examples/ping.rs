@@ -56,7 +56,10 @@ impl FdHandler for Pinger {
         // Edge-triggered: read until WouldBlock.
         while let Ok((n, _from)) = self.sock.recv_from(&mut buf) {
             // SAFETY: recv_from initialised the first `n` bytes.
-            let data: Vec<u8> = buf[..n].iter().map(|b| unsafe { b.assume_init() }).collect();
+            let data: Vec<u8> = buf[..n]
+                .iter()
+                .map(|b| unsafe { b.assume_init() })
+                .collect();
             // A raw socket hands us the IPv4 header too; a datagram socket does not.
             let icmp = if self.raw {
                 let ihl = ((data[0] & 0x0f) as usize) * 4;
@@ -82,7 +85,10 @@ impl FdHandler for Pinger {
             }
         }
         if self.received == self.count {
-            println!("{} packets transmitted, {} received", self.sent, self.received);
+            println!(
+                "{} packets transmitted, {} received",
+                self.sent, self.received
+            );
             cx.shutdown_reactor();
         }
     }
@@ -91,7 +97,10 @@ impl FdHandler for Pinger {
         if tag == 0 {
             self.send(cx);
         } else {
-            println!("{} packets transmitted, {} received", self.sent, self.received);
+            println!(
+                "{} packets transmitted, {} received",
+                self.sent, self.received
+            );
             cx.shutdown_reactor();
         }
     }
@@ -134,7 +143,11 @@ fn open_icmp() -> std::io::Result<(Socket, bool)> {
 
 fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
-    let target: Ipv4Addr = args.next().unwrap_or_else(|| "127.0.0.1".into()).parse().expect("IPv4 address");
+    let target: Ipv4Addr = args
+        .next()
+        .unwrap_or_else(|| "127.0.0.1".into())
+        .parse()
+        .expect("IPv4 address");
     let count: u16 = args.next().map_or(4, |c| c.parse().expect("COUNT"));
     let (sock, raw) = open_icmp()?;
     sock.set_nonblocking(true)?;
@@ -150,7 +163,10 @@ fn main() -> std::io::Result<()> {
         received: 0,
         in_flight: HashMap::new(),
     };
-    println!("PING {target} ({} socket)", if raw { "raw" } else { "icmp datagram" });
+    println!(
+        "PING {target} ({} socket)",
+        if raw { "raw" } else { "icmp datagram" }
+    );
     reactor.register_fd(fd, Interest::READABLE, pinger)?;
     reactor.run()
 }

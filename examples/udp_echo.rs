@@ -15,7 +15,9 @@ impl DatagramProtocol for UdpEcho {
 }
 
 fn main() -> std::io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:7002".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:7002".into());
     let mut reactor = Reactor::new()?;
     reactor.shutdown_on_signals()?;
     let local = reactor.bind_udp(addr.parse().expect("ADDR"), UdpEcho)?;

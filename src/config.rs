@@ -5,8 +5,9 @@ use std::time::Duration;
 /// Reactor tunables. `Config::default()` suits most servers.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Size of a read buffer when a connection first has data (it grows as needed up to
-    /// `max_input`, and is given back when the protocol consumed everything).
+    /// Size of a read when a connection first has data. A connection whose reads keep
+    /// filling the offer reads up to 16x this (bulk transfers); the buffer grows as needed up
+    /// to `max_input`, and is given back when the protocol consumed everything.
     pub read_buffer: usize,
     /// Bytes read from one connection per wake before others get their turn.
     pub read_budget: usize,
@@ -62,6 +63,9 @@ pub struct ListenOptions {
     pub nodelay: bool,
     /// `IPV6_V6ONLY` for IPv6 listeners.
     pub v6_only: bool,
+    /// `SO_OOBINLINE` (inherited by accepted sockets): TCP urgent data arrives in the normal
+    /// stream. Telnet-style protocols (FTP's ABOR sends its Data Mark as urgent data) want it.
+    pub oob_inline: bool,
 }
 
 impl Default for ListenOptions {
@@ -71,6 +75,7 @@ impl Default for ListenOptions {
             backlog: 4096,
             nodelay: true,
             v6_only: true,
+            oob_inline: false,
         }
     }
 }

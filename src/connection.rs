@@ -104,8 +104,18 @@ pub(crate) mod flag {
     pub const PANICKED: u32 = 1 << 13;
     /// `on_shutdown` was delivered.
     pub const SHUTDOWN_SENT: u32 = 1 << 14;
-    /// The peer's FIN (or an error) was reported: read until 0, no short-read shortcut.
+    /// The peer's FIN, an error or urgent data was reported: read until `EAGAIN` or 0, no
+    /// short-read shortcut (a FIN that came with the data raises no new edge, and a read
+    /// stops short at the urgent mark).
     pub const HUP_SEEN: u32 = 1 << 15;
+    /// Read-size class (bits 24..27): reads offer `read_buffer << class` bytes. It grows by
+    /// one on every read that fills the offer and shrinks on a short one, so a bulk stream
+    /// reads in large chunks while a chatty or idle connection stays at the base size.
+    pub const SIZE_SHIFT: u32 = 24;
+    /// Mask of the read-size class.
+    pub const SIZE_MASK: u32 = 0b111 << SIZE_SHIFT;
+    /// Largest read-size class (16x the base buffer).
+    pub const SIZE_MAX: u32 = 4;
     /// Reading is paused for any reason.
     pub const NO_READ: u32 = PAUSED_APP | PRESSURE | EOF | CLOSE_AFTER_FLUSH | CLOSE_NOW;
 }

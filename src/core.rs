@@ -39,6 +39,20 @@ pub(crate) type SlotId = usize;
 
 const NIL: u32 = u32::MAX;
 
+/// Readiness a connection is registered for, once: read, write, and on Linux priority
+/// (TCP urgent data makes `read` stop short at the urgent mark; the priority event tells the
+/// reader not to take a short read for "drained").
+fn conn_interest() -> Interest {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        Interest::READABLE | Interest::WRITABLE | Interest::PRIORITY
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        Interest::READABLE | Interest::WRITABLE
+    }
+}
+
 /// What lives in a slot of the table.
 pub(crate) enum Kind {
     Conn(Conn),
@@ -245,7 +259,7 @@ impl Core {
             unreachable!()
         };
         let mut io = std::mem::replace(&mut c.io, Io::Virtual(Box::default()));
-        let res = self.register(id.slot(), &mut io, Interest::READABLE | Interest::WRITABLE);
+        let res = self.register(id.slot(), &mut io, conn_interest());
         if let Some(c) = self.conn_mut(id) {
             c.io = io;
         }
@@ -674,22 +688,22 @@ impl Core {
                 }
                 continue;
             }
+            let class = (c.flags & flag::SIZE_MASK) >> flag::SIZE_SHIFT;
             let mut buf = match c.input.take() {
                 Some(b) => b,
                 None => self.pool.get(),
             };
-            if buf.len() == buf.capacity() {
-                if buf.len() >= self.config.max_input {
-                    self.restore_input(id, buf);
-                    tracing::warn!(conn = %id, "input limit reached with nothing consumed");
-                    self.close_now(slot, CloseReason::InputLimit);
-                    return;
-                }
-                let grow = self
-                    .config
-                    .read_buffer
-                    .min(self.config.max_input - buf.len());
-                buf.reserve(grow.max(1));
+            if buf.len() >= self.config.max_input {
+                self.restore_input(id, buf);
+                tracing::warn!(conn = %id, "input limit reached with nothing consumed");
+                self.close_now(slot, CloseReason::InputLimit);
+                return;
+            }
+            let want = (self.config.read_buffer << class).min(self.config.max_input - buf.len());
+            // Grow only when less than half an offer is free: a partial frame left at the
+            // end of the buffer must not cost a reallocation per read.
+            if buf.capacity() - buf.len() < (want / 2).max(1) {
+                buf.reserve(want);
             }
             let offered = buf.capacity() - buf.len();
             match read_into(fd, &mut buf) {
@@ -703,6 +717,12 @@ impl Core {
                     let now = self.now_ms() as u32;
                     if let Some(c) = self.conn_mut(id) {
                         c.last_active = now;
+                        let class = if n == offered {
+                            (class + 1).min(flag::SIZE_MAX)
+                        } else {
+                            class.saturating_sub(1)
+                        };
+                        c.flags = (c.flags & !flag::SIZE_MASK) | (class << flag::SIZE_SHIFT);
                     }
                     self.deliver_data(slot, id, buf);
                     self.process_dirty();

@@ -52,6 +52,9 @@ pub(crate) fn bind_tcp(
     if addr.is_ipv6() {
         sock.set_only_v6(opts.v6_only)?;
     }
+    if opts.oob_inline {
+        sock.set_out_of_band_inline(true)?;
+    }
     sock.set_nonblocking(true)?;
     sock.set_cloexec(true)?;
     sock.bind(&addr.into())?;

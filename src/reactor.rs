@@ -251,7 +251,7 @@ impl Reactor {
                         slot,
                         ev.is_readable() || ev.is_read_closed() || ev.is_error(),
                         ev.is_writable() || ev.is_write_closed(),
-                        ev.is_read_closed() || ev.is_error(),
+                        ev.is_read_closed() || ev.is_error() || ev.is_priority(),
                     ),
                 }
             }

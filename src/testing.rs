@@ -408,7 +408,11 @@ pub mod fuzz {
                 _ => h.advance(Duration::from_millis(arg as u64 % 4)),
             }
             // Bounded: the queue holds at most the watermark plus one delivery.
-            assert!(h.queued(c) <= 256 + 64 + 512, "queue grew to {}", h.queued(c));
+            assert!(
+                h.queued(c) <= 256 + 64 + 512,
+                "queue grew to {}",
+                h.queued(c)
+            );
         }
         h.set_write_capacity(c, None);
         for _ in 0..(fed.len() + 4) {

@@ -265,7 +265,11 @@ fn sigterm_stops_accepting_and_lets_connections_finish() {
     let mut got = [0u8; 10];
     s.read_exact(&mut got).unwrap();
     let pid = server.child.id() as i32;
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
     // The echo protocol's default on_shutdown closes after flushing: the client sees EOF.
     let mut rest = Vec::new();
     s.read_to_end(&mut rest).unwrap();
@@ -275,7 +279,10 @@ fn sigterm_stops_accepting_and_lets_connections_finish() {
         if let Some(st) = server.child.try_wait().unwrap() {
             break st;
         }
-        assert!(Instant::now() < deadline, "server did not exit after SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "server did not exit after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(status.success(), "exit status {status:?}");

@@ -461,3 +461,57 @@ fn the_connection_limit_defers_accepting_until_one_closes() {
         common::wait_for_stats(server.handle(), |s| s.accept_backoffs >= 1).accept_backoffs >= 1
     );
 }
+
+/// Echoes, but only after a pause: everything the client sends first is already queued in
+/// the socket when the first read happens.
+struct LateEcho;
+
+impl Protocol for LateEcho {
+    fn on_open(&mut self, cx: &mut Context<'_>) {
+        cx.pause_read();
+        cx.set_timer(Duration::from_millis(200), 0);
+    }
+    fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+        cx.write(input.split().freeze());
+    }
+    fn on_timer(&mut self, cx: &mut Context<'_>, _tag: u64) {
+        cx.resume_read();
+    }
+}
+
+#[test]
+fn urgent_data_does_not_stall_reading() {
+    // A Telnet-style client (ftplib's ABOR) sends bytes, one urgent byte, then more bytes,
+    // all queued before the server reads. A read stops short at the urgent mark; the reactor
+    // must go on reading what follows instead of waiting for an edge that never comes.
+    let opts = netreactor::ListenOptions {
+        oob_inline: true,
+        ..netreactor::ListenOptions::default()
+    };
+    let server =
+        common::spawn(move |r| Ok(vec![r.listen_tcp_with(any_port(), &opts, || LateEcho)?]));
+    let s = connect(server.addr());
+    let sock = socket2::SockRef::from(&s);
+    sock.send(b"\xff\xf4\xff").unwrap();
+    sock.send_out_of_band(b"\xf2").unwrap();
+    sock.send(b"ABOR\r\n").unwrap();
+    let mut got = [0u8; 10];
+    (&s).read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"\xff\xf4\xff\xf2ABOR\r\n");
+}
+
+#[test]
+fn a_bulk_stream_is_echoed_whole_with_growing_reads() {
+    let server = echo_server(Config::default());
+    let mut s = connect(server.addr());
+    let data: Vec<u8> = (0..8 << 20).map(|i: u32| (i % 251) as u8).collect();
+    let writer = {
+        let mut w = s.try_clone().unwrap();
+        let data = data.clone();
+        std::thread::spawn(move || w.write_all(&data).unwrap())
+    };
+    let mut got = vec![0u8; data.len()];
+    s.read_exact(&mut got).unwrap();
+    writer.join().unwrap();
+    assert!(got == data);
+}

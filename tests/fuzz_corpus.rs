@@ -20,9 +20,16 @@ fn every_fuzz_target_has_an_entry_point_and_a_corpus() {
         );
         let corpus = root.join("corpus").join(&name);
         let seeds = fs::read_dir(&corpus).map(|d| d.count()).unwrap_or(0);
-        assert!(seeds > 0, "fuzz target {name} has no seed corpus in {corpus:?}");
+        assert!(
+            seeds > 0,
+            "fuzz target {name} has no seed corpus in {corpus:?}"
+        );
     }
-    assert_eq!(files, targets.len(), "entry points without a fuzz target file");
+    assert_eq!(
+        files,
+        targets.len(),
+        "entry points without a fuzz target file"
+    );
 }
 
 #[test]

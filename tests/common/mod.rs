@@ -104,3 +104,19 @@ pub fn wait_for_stats(
         std::thread::sleep(Duration::from_millis(5));
     }
 }
+
+/// A client connection to `addr` with a 10 s read timeout.
+pub fn connect(addr: SocketAddr) -> std::net::TcpStream {
+    let s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s
+}
+
+/// Writes `msg` and reads back as many bytes (an echo round trip).
+pub fn roundtrip(s: &mut std::net::TcpStream, msg: &[u8]) -> Vec<u8> {
+    use std::io::{Read, Write};
+    s.write_all(msg).unwrap();
+    let mut got = vec![0; msg.len()];
+    s.read_exact(&mut got).unwrap();
+    got
+}

@@ -12,7 +12,10 @@ use netreactor_protocols::{ftp, http, telnet, websocket};
 
 /// HTTP, WebSocket, FTP, Telnet and TCP echo servers on the netreactor event loop.
 #[derive(Parser, Clone, Debug)]
-#[command(version, about = "HTTP, WebSocket, FTP, Telnet and TCP echo servers on the netreactor event loop")]
+#[command(
+    version,
+    about = "HTTP, WebSocket, FTP, Telnet and TCP echo servers on the netreactor event loop"
+)]
 struct Cli {
     /// Reactor threads; each has its own SO_REUSEPORT listeners (thread-per-core).
     #[arg(long, default_value_t = 1)]

@@ -1,4 +1,41 @@
-//! (ftp: being built)
+//! FTP server (RFC 959, 2389, 2428, 3659) on the netreactor core, with pyftpdlib's user model.
+//!
+//! * [`parse`]: sans-IO command lines (Telnet `IAC` stripped, overlong lines answered 500)
+//!   and PORT/EPRT/PASV/EPSV addresses.
+//! * [`reply`]: reply codes named as RFC 959 names them; single and multi-line replies.
+//! * [`perms`], [`users`]: permission letters `elradfmwMT`, accounts, anonymous `elr`.
+//! * [`vfs`]: the root jail, `ls -l` lines, MLSx facts, MDTM/MFMT times.
+//! * [`session`]: the command state machine; [`data`]: data channels (children of the
+//!   control connection) and transfers; [`conn`]: the [`netreactor::Protocol`].
+//! * [`server`]: configuration and [`listen`].
+//!
+//! ```no_run
+//! use netreactor::{ListenOptions, Reactor};
+//! use netreactor_protocols::ftp::{self, FtpConfig};
+//!
+//! let mut reactor = Reactor::new()?;
+//! let mut config = FtpConfig::default();
+//! config.users.add("foo:bar:elradfmwMT:.".parse().unwrap());
+//! ftp::listen(&mut reactor, "127.0.0.1:2121".parse().unwrap(), &ListenOptions::default(), config)?;
+//! reactor.run()?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
 
 pub mod cli;
+pub mod conn;
+pub mod data;
 pub mod fuzz;
+pub mod parse;
+pub mod perms;
+pub mod reply;
+pub mod server;
+pub mod session;
+pub mod users;
+pub mod vfs;
+
+#[cfg(test)]
+mod session_tests;
+
+pub use conn::FtpConn;
+pub use server::{listen, FtpConfig, Shared};
+pub use users::{User, Users};

@@ -2,22 +2,116 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
 
 use netreactor::{ListenOptions, Reactor};
 
-/// Flags of the http server.
+use super::server::{Server, ServerConfig};
+
+/// Flags of the http server (`--http`, `--root`, `--cgi-dir`, `--writable`, limits and
+/// timeouts as `--http-*`).
 #[derive(clap::Args, Clone, Debug)]
 pub struct HttpArgs {
     /// Address the http server listens on.
-    #[arg(long = "http", value_name = "ADDR", default_value = "127.0.0.1:8000")]
+    #[arg(
+        id = "http_addr",
+        long = "http",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:8000"
+    )]
     pub addr: SocketAddr,
     /// Do not start the http server.
-    #[arg(long = "no-http")]
+    #[arg(id = "http_disabled", long = "no-http")]
     pub disabled: bool,
+    /// Directory served over HTTP.
+    #[arg(long = "root", value_name = "DIR", default_value = ".")]
+    pub root: PathBuf,
+    /// Run executables under this directory of the root as CGI scripts (URL `/<D>/...`).
+    #[arg(long = "cgi-dir", value_name = "D")]
+    pub cgi_dir: Option<String>,
+    /// Allow PUT (create/replace) and DELETE under the root.
+    #[arg(long = "writable")]
+    pub writable: bool,
+    /// Largest request head in bytes (431 beyond).
+    #[arg(long = "http-max-head", value_name = "BYTES", default_value_t = ServerConfig::default().max_head)]
+    pub max_head: usize,
+    /// Most header fields per request (431 beyond).
+    #[arg(long = "http-max-headers", value_name = "N", default_value_t = ServerConfig::default().max_headers)]
+    pub max_headers: usize,
+    /// Longest request-target (414 beyond).
+    #[arg(long = "http-max-target", value_name = "BYTES", default_value_t = ServerConfig::default().max_target)]
+    pub max_target: usize,
+    /// Largest request body held in memory: handler bodies, chunked CGI input (413 beyond).
+    #[arg(long = "http-max-body", value_name = "BYTES", default_value_t = ServerConfig::default().max_body)]
+    pub max_body: u64,
+    /// Largest streamed body: PUT uploads, CGI input with a length (413 beyond).
+    #[arg(long = "http-max-upload", value_name = "BYTES", default_value_t = ServerConfig::default().max_upload)]
+    pub max_upload: u64,
+    /// Seconds allowed to send a request head (408 beyond).
+    #[arg(
+        long = "http-header-timeout",
+        value_name = "SECS",
+        default_value_t = 10.0
+    )]
+    pub header_timeout: f64,
+    /// Seconds an idle keep-alive connection is kept.
+    #[arg(
+        long = "http-keep-alive-timeout",
+        value_name = "SECS",
+        default_value_t = 60.0
+    )]
+    pub keep_alive_timeout: f64,
+    /// Longest pause in seconds while a request body arrives (408 beyond).
+    #[arg(
+        long = "http-body-timeout",
+        value_name = "SECS",
+        default_value_t = 30.0
+    )]
+    pub body_timeout: f64,
+    /// Seconds a CGI script may run before it is killed (504 if it sent nothing).
+    #[arg(long = "cgi-timeout", value_name = "SECS", default_value_t = 30.0)]
+    pub cgi_timeout: f64,
 }
 
-/// Starts the http server on `reactor` (not yet built: does nothing).
+fn secs(s: f64) -> io::Result<Duration> {
+    Duration::try_from_secs_f64(s)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, format!("bad duration {s}")))
+}
+
+impl HttpArgs {
+    /// The server configuration these flags describe.
+    pub fn config(&self) -> io::Result<ServerConfig> {
+        Ok(ServerConfig {
+            max_head: self.max_head,
+            max_headers: self.max_headers,
+            max_target: self.max_target,
+            max_body: self.max_body,
+            max_upload: self.max_upload,
+            header_timeout: secs(self.header_timeout)?,
+            keep_alive_timeout: secs(self.keep_alive_timeout)?,
+            body_timeout: secs(self.body_timeout)?,
+            cgi_timeout: secs(self.cgi_timeout)?,
+            root: self.root.clone(),
+            cgi_dir: self.cgi_dir.clone(),
+            writable: self.writable,
+            ..ServerConfig::default()
+        })
+    }
+}
+
+/// Starts the http file server (static files, CGI) on `reactor`.
 pub fn start(reactor: &mut Reactor, args: &HttpArgs, listen: &ListenOptions) -> io::Result<()> {
-    let _ = (reactor, args, listen);
+    let config = args.config()?;
+    let server = Server::static_files(config)?;
+    let bound = reactor.listen_tcp_with(args.addr, listen, server.factory())?;
+    let root = std::fs::canonicalize(&args.root).unwrap_or_else(|_| args.root.clone());
+    tracing::info!(
+        addr = %bound,
+        root = %root.display(),
+        cgi = args.cgi_dir.as_deref().unwrap_or("off"),
+        writable = args.writable,
+        "http: serving"
+    );
     Ok(())
 }

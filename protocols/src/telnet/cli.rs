@@ -9,7 +9,12 @@ use netreactor::{ListenOptions, Reactor};
 #[derive(clap::Args, Clone, Debug)]
 pub struct TelnetArgs {
     /// Address the telnet server listens on.
-    #[arg(id = "telnet_addr", long = "telnet", value_name = "ADDR", default_value = "127.0.0.1:2323")]
+    #[arg(
+        id = "telnet_addr",
+        long = "telnet",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:2323"
+    )]
     pub addr: SocketAddr,
     /// Do not start the telnet server.
     #[arg(id = "telnet_disabled", long = "no-telnet")]

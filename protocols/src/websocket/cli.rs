@@ -5,19 +5,41 @@ use std::net::SocketAddr;
 
 use netreactor::{ListenOptions, Reactor};
 
+use super::server::{listen, Echo, ServerConfig};
+
 /// Flags of the websocket server.
 #[derive(clap::Args, Clone, Debug)]
 pub struct WsArgs {
-    /// Address the websocket server listens on.
-    #[arg(long = "ws", value_name = "ADDR", default_value = "127.0.0.1:9000")]
+    /// Address the websocket (echo) server listens on.
+    #[arg(
+        id = "ws_addr",
+        long = "ws",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:9000"
+    )]
     pub addr: SocketAddr,
     /// Do not start the websocket server.
-    #[arg(long = "no-ws")]
+    #[arg(id = "ws_disabled", long = "no-ws")]
     pub disabled: bool,
+    /// Largest message accepted, in bytes (close 1009 beyond).
+    #[arg(long = "ws-max-message", value_name = "BYTES", default_value_t = 64 << 20)]
+    pub max_message: usize,
+    /// Refuse permessage-deflate offers.
+    #[arg(long = "ws-no-compression")]
+    pub no_compression: bool,
 }
 
-/// Starts the websocket server on `reactor` (not yet built: does nothing).
-pub fn start(reactor: &mut Reactor, args: &WsArgs, listen: &ListenOptions) -> io::Result<()> {
-    let _ = (reactor, args, listen);
+/// Starts the websocket echo server on `reactor`: every text or binary message comes back
+/// unchanged.
+pub fn start(reactor: &mut Reactor, args: &WsArgs, listen_opts: &ListenOptions) -> io::Result<()> {
+    if args.disabled {
+        return Ok(());
+    }
+    let mut config = ServerConfig::default();
+    config.limits.max_message = args.max_message;
+    config.limits.max_frame = args.max_message as u64;
+    config.deflate.enabled = !args.no_compression;
+    let addr = listen(reactor, args.addr, listen_opts, config, || Echo)?;
+    tracing::info!(%addr, "websocket echo server listening");
     Ok(())
 }

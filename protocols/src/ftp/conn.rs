@@ -1,0 +1,239 @@
+//! The control connection: implements [`netreactor::Protocol`] and wires the command
+//! [`session`](super::session) to the [`data`](super::data) channels.
+//!
+//! Lines are read with [`LineReader`]; each is answered in order. While a transfer runs (or
+//! a failed login is being delayed) only `ABOR`, `STAT`, `NOOP` and `QUIT` are answered at
+//! once; other commands wait in a bounded queue and run when the transfer ends, so pipelining
+//! clients keep their order.
+
+use std::collections::VecDeque;
+use std::net::IpAddr;
+use std::rc::Rc;
+use std::time::Instant;
+
+use bytes::BytesMut;
+use netreactor::{ChildEvent, CloseReason, ConnId, Context, Counter, Protocol, TimerId};
+
+use super::data::{Channel, Transfer};
+use super::parse::{parse_command, CommandError, LineEvent, LineReader, Verb};
+use super::reply::{single, Code};
+use super::server::Shared;
+use super::session::Session;
+
+/// Timer tags.
+pub(super) const TIMER_IDLE: u64 = 1;
+pub(super) const TIMER_PASSIVE: u64 = 2;
+pub(super) const TIMER_DATA: u64 = 3;
+pub(super) const TIMER_LOGIN: u64 = 4;
+
+/// One FTP control connection.
+pub struct FtpConn {
+    pub(super) shared: Rc<Shared>,
+    reader: LineReader,
+    pub(super) session: Session,
+    pub(super) channel: Channel,
+    pub(super) transfer: Option<Transfer>,
+    /// Lines waiting while busy.
+    queue: VecDeque<Vec<u8>>,
+    counted: Option<IpAddr>,
+    pub(super) last_command: Instant,
+    idle_timer: Option<TimerId>,
+    /// A failed login's 530 is pending on [`TIMER_LOGIN`].
+    pub(super) login_delayed: bool,
+    /// QUIT arrived during a transfer: answer 221 and close when it ends.
+    pub(super) quit_pending: bool,
+    pub(super) closing: bool,
+    read_paused: bool,
+}
+
+impl FtpConn {
+    /// A control connection sharing `shared`'s configuration and limits.
+    pub fn new(shared: Rc<Shared>) -> FtpConn {
+        FtpConn {
+            shared,
+            reader: LineReader::new(),
+            session: Session::new(),
+            channel: Channel::Idle,
+            transfer: None,
+            queue: VecDeque::new(),
+            counted: None,
+            last_command: Instant::now(),
+            idle_timer: None,
+            login_delayed: false,
+            quit_pending: false,
+            closing: false,
+            read_paused: false,
+        }
+    }
+
+    /// The session (login state, directory, type...).
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    pub(super) fn reply(&self, cx: &mut Context<'_>, code: Code, text: &str) {
+        cx.write(single(code, text));
+    }
+
+    pub(super) fn busy(&self) -> bool {
+        self.transfer.is_some() || self.login_delayed
+    }
+
+    /// Answers 421 and closes the control connection (children close with it).
+    pub(super) fn close_with(&mut self, cx: &mut Context<'_>, text: &str) {
+        if !self.closing {
+            self.reply(cx, Code::ServiceNotAvailable, text);
+            self.closing = true;
+        }
+        cx.close_after_flush();
+    }
+
+    fn handle_line(&mut self, cx: &mut Context<'_>, line: &[u8]) {
+        self.last_command = cx.now();
+        let cmd = match parse_command(line) {
+            Ok(c) => c,
+            Err(CommandError::BadVerb) => {
+                cx.count(Counter::ParseError);
+                return self.reply(cx, Code::SyntaxError, "Command not understood.");
+            }
+            Err(CommandError::NotUtf8) => {
+                cx.count(Counter::ParseError);
+                return self.reply(
+                    cx,
+                    Code::SyntaxErrorInParameters,
+                    "Argument is not valid UTF-8.",
+                );
+            }
+        };
+        self.command(cx, cmd);
+    }
+
+    /// Runs queued lines until the queue is empty or something makes the connection busy.
+    pub(super) fn drain_queue(&mut self, cx: &mut Context<'_>) {
+        while !self.busy() && !self.closing {
+            let Some(line) = self.queue.pop_front() else {
+                break;
+            };
+            self.handle_line(cx, &line);
+        }
+        if self.read_paused && self.queue.len() < self.shared.config.max_queued_commands {
+            self.read_paused = false;
+            cx.resume_read();
+        }
+    }
+
+    fn arm_idle(&mut self, cx: &mut Context<'_>, after: std::time::Duration) {
+        self.idle_timer = Some(cx.set_timer(after, TIMER_IDLE));
+    }
+
+    fn on_idle_timer(&mut self, cx: &mut Context<'_>) {
+        let timeout = self.shared.config.idle_timeout;
+        let idle = cx.now().saturating_duration_since(self.last_command);
+        if self.transfer.is_some() || idle < timeout {
+            let left = if self.transfer.is_some() {
+                timeout
+            } else {
+                timeout - idle
+            };
+            self.arm_idle(cx, left);
+            return;
+        }
+        cx.count(Counter::Timeout);
+        self.close_with(cx, "Control connection timed out.");
+    }
+}
+
+impl Protocol for FtpConn {
+    fn on_open(&mut self, cx: &mut Context<'_>) {
+        self.last_command = cx.now();
+        let ip = cx
+            .peer_addr()
+            .map_or(IpAddr::from([0u8, 0, 0, 0]), |a| a.ip());
+        if !self.shared.admit(ip) {
+            tracing::info!(%ip, "ftp: connection limit reached");
+            return self.close_with(cx, "Too many connections; try again later.");
+        }
+        self.counted = Some(ip);
+        let banner = self.shared.config.banner.clone();
+        self.reply(cx, Code::ServiceReady, &banner);
+        let timeout = self.shared.config.idle_timeout;
+        self.arm_idle(cx, timeout);
+    }
+
+    fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+        while !self.closing {
+            let Some(event) = self.reader.next(input) else {
+                break;
+            };
+            let line = match event {
+                LineEvent::Line(l) => l,
+                LineEvent::TooLong => {
+                    cx.count(Counter::ParseError);
+                    self.reply(cx, Code::SyntaxError, "Command line too long.");
+                    continue;
+                }
+            };
+            if self.busy() && !self.answers_while_busy(&line) {
+                self.queue.push_back(line);
+                if self.queue.len() >= self.shared.config.max_queued_commands {
+                    self.read_paused = true;
+                    cx.pause_read();
+                    break;
+                }
+                continue;
+            }
+            self.handle_line(cx, &line);
+        }
+        if self.closing {
+            input.clear();
+        }
+    }
+
+    fn on_eof(&mut self, cx: &mut Context<'_>) {
+        // The client is gone: a transfer in progress is abandoned with the connection.
+        cx.close_after_flush();
+    }
+
+    fn on_timer(&mut self, cx: &mut Context<'_>, tag: u64) {
+        match tag {
+            TIMER_IDLE => self.on_idle_timer(cx),
+            TIMER_PASSIVE => self.on_passive_timeout(cx),
+            TIMER_DATA => self.on_data_timer(cx),
+            TIMER_LOGIN => self.on_login_delay_done(cx),
+            _ => {}
+        }
+    }
+
+    fn on_child(&mut self, cx: &mut Context<'_>, child: ConnId, event: ChildEvent<'_>) {
+        self.data_event(cx, child, event);
+        if !self.busy() {
+            self.drain_queue(cx);
+        }
+    }
+
+    fn on_shutdown(&mut self, cx: &mut Context<'_>) {
+        self.close_with(cx, "Server shutting down.");
+    }
+
+    fn on_close(&mut self, _cx: &mut Context<'_>, _reason: &CloseReason) {
+        if let Some(ip) = self.counted.take() {
+            self.shared.release(ip);
+        }
+    }
+}
+
+impl FtpConn {
+    /// ABOR, STAT, NOOP and QUIT are answered even while a transfer runs (RFC 959 §4.1.3).
+    fn answers_while_busy(&self, line: &[u8]) -> bool {
+        if self.login_delayed {
+            return false;
+        }
+        match parse_command(line) {
+            Ok(c) => {
+                matches!(c.verb, Verb::Abor | Verb::Noop | Verb::Quit)
+                    || (c.verb == Verb::Stat && c.arg.is_empty())
+            }
+            Err(_) => false,
+        }
+    }
+}

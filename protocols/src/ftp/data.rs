@@ -1,0 +1,620 @@
+//! Data channels as children of the control connection, and the transfers over them.
+//!
+//! * PASV/EPSV: [`FtpConn::open_passive`] binds a child listener (in the configured port
+//!   range) on the control connection's local address. It accepts exactly one connection,
+//!   and only from the control peer's IP (others are closed and counted); it closes after
+//!   [`FtpConfig::passive_timeout`](super::FtpConfig::passive_timeout).
+//! * PORT/EPRT: [`FtpConn::set_active`] records the address after the anti-bounce checks
+//!   (the client's own IP, an unprivileged port); the connect happens when a transfer starts.
+//! * Transfers: RETR sends with `sendfile` in binary mode and converts LF to CRLF in
+//!   chunks in ASCII mode; listings go as one buffer; STOR/APPE/STOU write each chunk to disk
+//!   as it arrives (CRLF to LF in ASCII mode) and reply 226 only once the peer has closed and
+//!   the file is closed. Replies: 150 (or 125 when the connection is already open) first,
+//!   then 226, or 425 (no connection), 426 (connection lost or aborted), 451 (local error).
+
+use std::fs::File;
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
+use std::os::unix::fs::FileExt;
+use std::rc::Rc;
+
+use bytes::{Bytes, BytesMut};
+use netreactor::{ChildEvent, CloseReason, ConnId, Context, Counter, TimerId};
+
+use super::conn::{FtpConn, TIMER_DATA, TIMER_PASSIVE};
+use super::reply::Code;
+
+/// Size of an ASCII-mode read from the file.
+const ASCII_CHUNK: usize = 64 * 1024;
+
+/// The data channel set up by the last PASV/EPSV/PORT/EPRT.
+#[derive(Debug)]
+pub enum Channel {
+    /// None: a transfer command now gets 425.
+    Idle,
+    /// A passive listener waits for the client.
+    Listening {
+        /// The child listener.
+        listener: ConnId,
+        /// Its timeout.
+        timer: TimerId,
+    },
+    /// The client connected to the passive listener; no transfer yet.
+    Connected {
+        /// The data connection (reading paused until a transfer starts).
+        conn: ConnId,
+    },
+    /// PORT/EPRT: connect here when a transfer starts.
+    Active {
+        /// The client's data address.
+        addr: SocketAddr,
+    },
+}
+
+/// What a transfer does.
+#[derive(Debug)]
+pub enum Job {
+    /// RETR in binary mode: one `sendfile` range.
+    SendFile {
+        /// The open file.
+        file: Rc<File>,
+        /// First byte (REST).
+        offset: u64,
+        /// Bytes to send.
+        len: u64,
+    },
+    /// RETR in ASCII mode: chunks with LF turned into CRLF.
+    SendAscii {
+        /// The open file.
+        file: File,
+        /// Next byte to read.
+        offset: u64,
+        /// The previous chunk ended with CR (its LF is not bare).
+        last_cr: bool,
+    },
+    /// LIST, NLST, MLSD: a prepared buffer.
+    SendBuffer(Bytes),
+    /// STOR, APPE, STOU: bytes written as they arrive.
+    Receive {
+        /// The open file (closed before 226).
+        file: Option<File>,
+        /// ASCII mode: CRLF becomes LF.
+        ascii: bool,
+        /// A CR held back (ASCII mode) until the next byte shows whether LF follows.
+        cr_pending: bool,
+    },
+}
+
+/// A transfer in progress.
+#[derive(Debug)]
+pub struct Transfer {
+    /// The data connection once open.
+    pub conn: Option<ConnId>,
+    /// An active-mode connect in progress.
+    pub connecting: Option<ConnId>,
+    /// The work.
+    pub job: Job,
+    /// Text of the final 226.
+    pub done_text: String,
+    /// Everything is queued on the data connection; waiting for it to drain.
+    pub last_chunk: bool,
+    /// Progress counter for the data timeout.
+    pub progress: u64,
+    /// `progress` when the data timer last fired.
+    pub seen: u64,
+    /// The data timeout timer.
+    pub timer: Option<TimerId>,
+}
+
+impl Transfer {
+    /// A transfer of `job` that ends with `226 done_text`.
+    pub fn new(job: Job, done_text: impl Into<String>) -> Transfer {
+        Transfer {
+            conn: None,
+            connecting: None,
+            job,
+            done_text: done_text.into(),
+            last_chunk: false,
+            progress: 0,
+            seen: 0,
+            timer: None,
+        }
+    }
+}
+
+/// Why an active-mode address is refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ActiveRefusal {
+    /// Not the control connection's peer IP (FTP bounce): 501.
+    ForeignAddress,
+    /// A port below 1024: 504.
+    PrivilegedPort,
+}
+
+/// The anti-bounce rule: data may only go back to the client's own IP, on a port >= 1024.
+pub fn check_active(addr: SocketAddr, peer: IpAddr) -> Result<(), ActiveRefusal> {
+    let same = match (addr.ip(), peer) {
+        (a, b) if a == b => true,
+        (IpAddr::V4(a), IpAddr::V6(b)) | (IpAddr::V6(b), IpAddr::V4(a)) => {
+            b.to_ipv4_mapped() == Some(a)
+        }
+        _ => false,
+    };
+    if !same {
+        return Err(ActiveRefusal::ForeignAddress);
+    }
+    if addr.port() < 1024 {
+        return Err(ActiveRefusal::PrivilegedPort);
+    }
+    Ok(())
+}
+
+/// LF → CRLF for bare LFs; `last_cr` carries a CR across chunk boundaries.
+pub fn to_crlf(chunk: &[u8], last_cr: &mut bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(chunk.len() + chunk.len() / 32 + 2);
+    let mut prev_cr = *last_cr;
+    for &b in chunk {
+        if b == b'\n' && !prev_cr {
+            out.push(b'\r');
+        }
+        out.push(b);
+        prev_cr = b == b'\r';
+    }
+    *last_cr = prev_cr;
+    out
+}
+
+/// CRLF → LF; a trailing CR is held in `cr_pending` until the next chunk (or the end).
+pub fn from_crlf(chunk: &[u8], cr_pending: &mut bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(chunk.len() + 1);
+    for &b in chunk {
+        if *cr_pending {
+            *cr_pending = false;
+            if b != b'\n' {
+                out.push(b'\r');
+            }
+        }
+        if b == b'\r' {
+            *cr_pending = true;
+        } else {
+            out.push(b);
+        }
+    }
+    out
+}
+
+impl FtpConn {
+    /// Closes whatever channel is set up (not a running transfer).
+    pub(super) fn reset_channel(&mut self, cx: &mut Context<'_>) {
+        match std::mem::replace(&mut self.channel, Channel::Idle) {
+            Channel::Listening { listener, timer } => {
+                cx.cancel_timer(timer);
+                cx.close_conn(listener);
+            }
+            Channel::Connected { conn } => cx.close_conn(conn),
+            Channel::Idle | Channel::Active { .. } => {}
+        }
+    }
+
+    /// Opens a passive listener; returns its address (the port clients connect to).
+    pub(super) fn open_passive(&mut self, cx: &mut Context<'_>) -> Result<SocketAddr, String> {
+        self.reset_channel(cx);
+        let Some(local) = cx.local_addr() else {
+            return Err("No local address.".into());
+        };
+        let mut last_err = String::from("No free passive port.");
+        for port in self.shared.passive_candidates() {
+            match cx.listen_child(SocketAddr::new(local.ip(), port)) {
+                Ok((listener, bound)) => {
+                    let timer = cx.set_timer(self.shared.config.passive_timeout, TIMER_PASSIVE);
+                    self.channel = Channel::Listening { listener, timer };
+                    return Ok(bound);
+                }
+                Err(e) => last_err = format!("Can't open passive listener: {e}."),
+            }
+        }
+        Err(last_err)
+    }
+
+    /// Records an active-mode address after the anti-bounce checks.
+    pub(super) fn set_active(
+        &mut self,
+        cx: &mut Context<'_>,
+        addr: SocketAddr,
+    ) -> Result<(), ActiveRefusal> {
+        let peer = cx
+            .peer_addr()
+            .map_or(IpAddr::from([0u8, 0, 0, 0]), |a| a.ip());
+        check_active(addr, peer)?;
+        self.reset_channel(cx);
+        self.channel = Channel::Active { addr };
+        Ok(())
+    }
+
+    /// Starts `job` on the channel set up before: 150/125 now, 226 (or an error) later.
+    /// Without a channel: 425.
+    pub(super) fn begin_transfer(&mut self, cx: &mut Context<'_>, mut transfer: Transfer) {
+        let opening = if let Job::SendBuffer(_) = transfer.job {
+            "Here comes the listing."
+        } else {
+            "Opening data connection."
+        };
+        match std::mem::replace(&mut self.channel, Channel::Idle) {
+            Channel::Idle => {
+                return self.reply(cx, Code::CantOpenDataConnection, "Use PORT or PASV first.")
+            }
+            Channel::Connected { conn } => {
+                self.reply(
+                    cx,
+                    Code::DataConnectionAlreadyOpen,
+                    "Data connection already open; transfer starting.",
+                );
+                transfer.conn = Some(conn);
+            }
+            Channel::Listening { listener, timer } => {
+                // Wait for the client; the listener and its timeout stay.
+                self.channel = Channel::Listening { listener, timer };
+                self.reply(cx, Code::FileStatusOkay, opening);
+            }
+            Channel::Active { addr } => match cx.connect_child(addr) {
+                Ok(id) => {
+                    transfer.connecting = Some(id);
+                    self.reply(cx, Code::FileStatusOkay, opening);
+                }
+                Err(e) => {
+                    return self.reply(
+                        cx,
+                        Code::CantOpenDataConnection,
+                        &format!("Can't open data connection: {e}."),
+                    )
+                }
+            },
+        }
+        transfer.timer = Some(cx.set_timer(self.shared.config.data_timeout, TIMER_DATA));
+        let conn = transfer.conn;
+        self.transfer = Some(transfer);
+        if let Some(conn) = conn {
+            self.start(cx, conn);
+        }
+    }
+
+    /// The data connection of the current transfer is open: move bytes.
+    fn start(&mut self, cx: &mut Context<'_>, conn: ConnId) {
+        let Some(t) = self.transfer.as_mut() else {
+            return;
+        };
+        t.conn = Some(conn);
+        t.connecting = None;
+        match &mut t.job {
+            Job::Receive { .. } => cx.set_read_paused_of(conn, false),
+            _ => self.send_next(cx),
+        }
+    }
+
+    /// Queues the next piece of an outgoing transfer and asks for a drain notice.
+    fn send_next(&mut self, cx: &mut Context<'_>) {
+        let Some(t) = self.transfer.as_mut() else {
+            return;
+        };
+        let Some(conn) = t.conn else { return };
+        if t.last_chunk {
+            return self.finish(cx);
+        }
+        match &mut t.job {
+            Job::SendFile { file, offset, len } => {
+                if *len > 0 {
+                    cx.send_file_to(conn, file.clone(), *offset, *len);
+                }
+                t.last_chunk = true;
+            }
+            Job::SendBuffer(b) => {
+                if !b.is_empty() {
+                    cx.write_to(conn, b.clone());
+                }
+                t.last_chunk = true;
+            }
+            Job::SendAscii {
+                file,
+                offset,
+                last_cr,
+            } => {
+                let mut buf = vec![0u8; ASCII_CHUNK];
+                match file.read_at(&mut buf, *offset) {
+                    Ok(0) => t.last_chunk = true,
+                    Ok(n) => {
+                        *offset += n as u64;
+                        t.progress += n as u64;
+                        cx.write_to(conn, to_crlf(&buf[..n], last_cr));
+                    }
+                    Err(e) => {
+                        let text = format!("Read error: {e}.");
+                        return self.fail(cx, Code::LocalError, &text);
+                    }
+                }
+            }
+            Job::Receive { .. } => return,
+        }
+        cx.notify_drained_of(conn);
+    }
+
+    /// The transfer succeeded: close the data connection, 226.
+    fn finish(&mut self, cx: &mut Context<'_>) {
+        let Some(mut t) = self.transfer.take() else {
+            return;
+        };
+        if let Some(timer) = t.timer.take() {
+            cx.cancel_timer(timer);
+        }
+        if let Some(conn) = t.conn {
+            cx.close_conn_after_flush(conn);
+        }
+        if let Job::Receive {
+            file,
+            ascii,
+            cr_pending,
+        } = &mut t.job
+        {
+            if let Some(mut f) = file.take() {
+                let tail: &[u8] = if *ascii && *cr_pending { b"\r" } else { b"" };
+                if let Err(e) = f.write_all(tail).and_then(|_| f.flush()) {
+                    return self.reply(cx, Code::LocalError, &format!("Write error: {e}."));
+                }
+                drop(f); // closed before the reply
+            }
+        }
+        self.reply(cx, Code::ClosingDataConnection, &t.done_text);
+        self.after_transfer(cx);
+    }
+
+    /// The transfer failed: close everything, answer `code`.
+    pub(super) fn fail(&mut self, cx: &mut Context<'_>, code: Code, text: &str) {
+        if let Some(mut t) = self.transfer.take() {
+            if let Some(timer) = t.timer.take() {
+                cx.cancel_timer(timer);
+            }
+            for id in [t.conn, t.connecting].into_iter().flatten() {
+                cx.close_conn(id);
+            }
+        }
+        self.reset_channel(cx);
+        self.reply(cx, code, text);
+        self.after_transfer(cx);
+    }
+
+    fn after_transfer(&mut self, cx: &mut Context<'_>) {
+        if self.quit_pending {
+            self.reply(cx, Code::ServiceClosing, "Goodbye.");
+            self.closing = true;
+            cx.close_after_flush();
+        }
+    }
+
+    /// ABOR (RFC 959 §4.1.3): a running transfer ends with 426 then 226; otherwise 225.
+    pub(super) fn abort(&mut self, cx: &mut Context<'_>) {
+        if self.transfer.is_some() {
+            self.fail(cx, Code::TransferAborted, "Transfer aborted.");
+            self.reply(cx, Code::ClosingDataConnection, "ABOR command successful.");
+        } else {
+            self.reset_channel(cx);
+            self.reply(cx, Code::DataConnectionOpen, "No transfer to abort.");
+        }
+    }
+
+    pub(super) fn on_passive_timeout(&mut self, cx: &mut Context<'_>) {
+        if let Channel::Listening { listener, .. } = self.channel {
+            self.channel = Channel::Idle;
+            cx.close_conn(listener);
+            cx.count(Counter::Timeout);
+            if self.transfer.is_some() {
+                self.fail(
+                    cx,
+                    Code::CantOpenDataConnection,
+                    "Data connection timed out.",
+                );
+            }
+        }
+    }
+
+    pub(super) fn on_data_timer(&mut self, cx: &mut Context<'_>) {
+        let timeout = self.shared.config.data_timeout;
+        let Some(t) = self.transfer.as_mut() else {
+            return;
+        };
+        let queued = t.conn.map_or(0, |c| cx.queued_of(c)) as u64;
+        // Progress: bytes received/converted, or the send queue shrinking (sendfile).
+        let mark = t.progress.wrapping_add(queued.wrapping_mul(0x9e37_79b9));
+        if mark != t.seen || t.conn.is_none() && t.connecting.is_none() {
+            t.seen = mark;
+            t.timer = Some(cx.set_timer(timeout, TIMER_DATA));
+            return;
+        }
+        t.timer = None;
+        cx.count(Counter::Timeout);
+        self.fail(cx, Code::TransferAborted, "Data connection timed out.");
+    }
+
+    /// Routes an event of a child socket.
+    pub(super) fn data_event(
+        &mut self,
+        cx: &mut Context<'_>,
+        child: ConnId,
+        event: ChildEvent<'_>,
+    ) {
+        match event {
+            ChildEvent::Accepted { conn, peer } => self.on_accepted(cx, child, conn, peer),
+            ChildEvent::Connected => {
+                if self.transfer.as_ref().and_then(|t| t.connecting) == Some(child) {
+                    self.start(cx, child);
+                } else {
+                    cx.close_conn(child);
+                }
+            }
+            ChildEvent::Data(buf) => self.on_data_in(cx, child, buf),
+            ChildEvent::Eof => {
+                if self.transfer_conn() == Some(child) {
+                    if let Some(Job::Receive { .. }) = self.transfer.as_ref().map(|t| &t.job) {
+                        self.finish(cx);
+                    }
+                }
+            }
+            ChildEvent::Drained => {
+                if self.transfer_conn() == Some(child) {
+                    self.send_next(cx);
+                }
+            }
+            ChildEvent::Closed(reason) => self.on_child_closed(cx, child, reason),
+        }
+    }
+
+    fn transfer_conn(&self) -> Option<ConnId> {
+        self.transfer.as_ref().and_then(|t| t.conn)
+    }
+
+    fn on_accepted(
+        &mut self,
+        cx: &mut Context<'_>,
+        listener: ConnId,
+        conn: ConnId,
+        peer: SocketAddr,
+    ) {
+        let Channel::Listening { listener: l, timer } = self.channel else {
+            return cx.close_conn(conn);
+        };
+        if l != listener {
+            return cx.close_conn(conn);
+        }
+        let control_ip = cx.peer_addr().map(|a| a.ip());
+        if control_ip.is_some_and(|ip| check_active(SocketAddr::new(peer.ip(), 1024), ip).is_err())
+        {
+            // A third party raced the client to the passive port.
+            tracing::warn!(%peer, "ftp: passive connection from a foreign address refused");
+            cx.count(Counter::ParseError);
+            return cx.close_conn(conn);
+        }
+        cx.cancel_timer(timer);
+        cx.close_conn(listener);
+        // Nothing is read until a transfer starts (a STOR's bytes wait in the socket).
+        cx.set_read_paused_of(conn, true);
+        if self.transfer.is_some() {
+            self.channel = Channel::Idle;
+            self.start(cx, conn);
+        } else {
+            self.channel = Channel::Connected { conn };
+        }
+    }
+
+    fn on_data_in(&mut self, cx: &mut Context<'_>, child: ConnId, buf: &mut BytesMut) {
+        if self.transfer_conn() != Some(child) {
+            // Not receiving on it (a RETR's client should not send): leave it, bounded by
+            // the core's input limit.
+            if !matches!(self.channel, Channel::Connected { conn } if conn == child) {
+                buf.clear();
+            }
+            return;
+        }
+        let Some(t) = self.transfer.as_mut() else {
+            return;
+        };
+        let Job::Receive {
+            file: Some(file),
+            ascii,
+            cr_pending,
+        } = &mut t.job
+        else {
+            buf.clear();
+            return;
+        };
+        let result = if *ascii {
+            let data = from_crlf(buf, cr_pending);
+            file.write_all(&data)
+        } else {
+            file.write_all(buf)
+        };
+        t.progress += buf.len() as u64;
+        buf.clear();
+        if let Err(e) = result {
+            let code = if e.raw_os_error() == Some(libc::ENOSPC) {
+                Code::InsufficientStorage
+            } else {
+                Code::LocalError
+            };
+            self.fail(cx, code, &format!("Write error: {e}; transfer aborted."));
+        }
+    }
+
+    fn on_child_closed(&mut self, cx: &mut Context<'_>, child: ConnId, reason: &CloseReason) {
+        match self.channel {
+            Channel::Listening { listener, timer } if listener == child => {
+                cx.cancel_timer(timer);
+                self.channel = Channel::Idle;
+                if self.transfer.is_some() {
+                    self.fail(
+                        cx,
+                        Code::CantOpenDataConnection,
+                        "Can't open data connection.",
+                    );
+                }
+                return;
+            }
+            Channel::Connected { conn } if conn == child => {
+                self.channel = Channel::Idle;
+                return;
+            }
+            _ => {}
+        }
+        let Some(t) = self.transfer.as_ref() else {
+            return;
+        };
+        if t.connecting == Some(child) {
+            let text = match reason {
+                CloseReason::Io(e) => format!("Can't open data connection: {e}."),
+                _ => "Can't open data connection.".to_string(),
+            };
+            self.fail(cx, Code::CantOpenDataConnection, &text);
+        } else if t.conn == Some(child) {
+            // Closed before the transfer finished (finish() forgets the id first).
+            self.fail(
+                cx,
+                Code::TransferAborted,
+                "Data connection closed; transfer aborted.",
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounce_to_another_host_or_a_privileged_port_is_refused() {
+        let me: IpAddr = "127.0.0.1".parse().unwrap();
+        assert_eq!(check_active("127.0.0.1:5000".parse().unwrap(), me), Ok(()));
+        assert_eq!(
+            check_active("127.0.0.2:5000".parse().unwrap(), me),
+            Err(ActiveRefusal::ForeignAddress)
+        );
+        assert_eq!(
+            check_active("127.0.0.1:21".parse().unwrap(), me),
+            Err(ActiveRefusal::PrivilegedPort)
+        );
+        let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
+        assert_eq!(
+            check_active("127.0.0.1:5000".parse().unwrap(), mapped),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn ascii_conversion_handles_chunk_boundaries() {
+        let mut cr = false;
+        let mut out = to_crlf(b"a\nb\r", &mut cr);
+        out.extend(to_crlf(b"\nc\n", &mut cr));
+        assert_eq!(out, b"a\r\nb\r\nc\r\n");
+        let mut pending = false;
+        let mut back = from_crlf(b"a\r\nb\r", &mut pending);
+        assert!(pending);
+        back.extend(from_crlf(b"\nc\rd", &mut pending));
+        assert_eq!(back, b"a\nb\nc\rd");
+    }
+}

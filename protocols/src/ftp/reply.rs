@@ -1,0 +1,174 @@
+//! FTP replies (RFC 959 §4.2): three-digit codes named as the RFC names them, single-line
+//! and multi-line forms.
+//!
+//! ```
+//! use netreactor_protocols::ftp::reply::{Code, multi, single};
+//!
+//! assert_eq!(&single(Code::CommandOkay, "NOOP ok.")[..], b"200 NOOP ok.\r\n");
+//! assert_eq!(
+//!     &multi(Code::SystemStatus, "Features:", ["UTF8"], "End")[..],
+//!     b"211-Features:\r\n UTF8\r\n211 End\r\n"
+//! );
+//! ```
+
+use bytes::Bytes;
+
+/// A reply code, named after RFC 959 §4.2.2 (and RFC 2428, 3659 for 229, 522, 554).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u16)]
+pub enum Code {
+    /// 110 Restart marker reply.
+    RestartMarker = 110,
+    /// 125 Data connection already open; transfer starting.
+    DataConnectionAlreadyOpen = 125,
+    /// 150 File status okay; about to open data connection.
+    FileStatusOkay = 150,
+    /// 200 Command okay.
+    CommandOkay = 200,
+    /// 202 Command not implemented, superfluous at this site.
+    CommandSuperfluous = 202,
+    /// 211 System status, or system help reply.
+    SystemStatus = 211,
+    /// 212 Directory status.
+    DirectoryStatus = 212,
+    /// 213 File status.
+    FileStatus = 213,
+    /// 214 Help message.
+    HelpMessage = 214,
+    /// 215 NAME system type.
+    SystemType = 215,
+    /// 220 Service ready for new user.
+    ServiceReady = 220,
+    /// 221 Service closing control connection.
+    ServiceClosing = 221,
+    /// 225 Data connection open; no transfer in progress.
+    DataConnectionOpen = 225,
+    /// 226 Closing data connection; requested file action successful.
+    ClosingDataConnection = 226,
+    /// 227 Entering Passive Mode (h1,h2,h3,h4,p1,p2).
+    EnteringPassiveMode = 227,
+    /// 229 Entering Extended Passive Mode (|||port|) (RFC 2428).
+    EnteringExtendedPassiveMode = 229,
+    /// 230 User logged in, proceed.
+    UserLoggedIn = 230,
+    /// 250 Requested file action okay, completed.
+    FileActionOkay = 250,
+    /// 257 "PATHNAME" created.
+    PathnameCreated = 257,
+    /// 331 User name okay, need password.
+    UserNameOkay = 331,
+    /// 332 Need account for login.
+    NeedAccount = 332,
+    /// 350 Requested file action pending further information.
+    FileActionPending = 350,
+    /// 421 Service not available, closing control connection.
+    ServiceNotAvailable = 421,
+    /// 425 Can't open data connection.
+    CantOpenDataConnection = 425,
+    /// 426 Connection closed; transfer aborted.
+    TransferAborted = 426,
+    /// 450 Requested file action not taken (file unavailable, busy).
+    FileActionNotTaken = 450,
+    /// 451 Requested action aborted: local error in processing.
+    LocalError = 451,
+    /// 452 Requested action not taken: insufficient storage space.
+    InsufficientStorage = 452,
+    /// 500 Syntax error, command unrecognized.
+    SyntaxError = 500,
+    /// 501 Syntax error in parameters or arguments.
+    SyntaxErrorInParameters = 501,
+    /// 502 Command not implemented.
+    CommandNotImplemented = 502,
+    /// 503 Bad sequence of commands.
+    BadSequence = 503,
+    /// 504 Command not implemented for that parameter.
+    NotImplementedForParameter = 504,
+    /// 522 Network protocol not supported (RFC 2428).
+    NetworkProtocolNotSupported = 522,
+    /// 530 Not logged in.
+    NotLoggedIn = 530,
+    /// 550 Requested action not taken: file unavailable (not found, no access).
+    FileUnavailable = 550,
+    /// 552 Requested file action aborted: exceeded storage allocation.
+    ExceededStorage = 552,
+    /// 553 Requested action not taken: file name not allowed.
+    FileNameNotAllowed = 553,
+    /// 554 Requested action not taken: invalid REST parameter (RFC 3659 §5.4).
+    InvalidRestParameter = 554,
+}
+
+impl Code {
+    /// The numeric code.
+    pub fn number(self) -> u16 {
+        self as u16
+    }
+}
+
+/// Replaces line breaks so a path or message can never forge a reply line.
+fn clean(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains(['\r', '\n']) {
+        text.replace(['\r', '\n'], " ").into()
+    } else {
+        text.into()
+    }
+}
+
+/// A single-line reply: `CODE text\r\n`.
+pub fn single(code: Code, text: &str) -> Bytes {
+    Bytes::from(format!("{} {}\r\n", code.number(), clean(text)))
+}
+
+/// A multi-line reply (RFC 959 §4.2): `CODE-first`, each middle line indented by one space
+/// (so none can look like an end line), then `CODE last`.
+pub fn multi<I, S>(code: Code, first: &str, lines: I, last: &str) -> Bytes
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let n = code.number();
+    let mut out = format!("{n}-{}\r\n", clean(first));
+    for l in lines {
+        out.push(' ');
+        out.push_str(&clean(l.as_ref()));
+        out.push_str("\r\n");
+    }
+    out.push_str(&format!("{n} {}\r\n", clean(last)));
+    Bytes::from(out)
+}
+
+/// Quotes a path for a 257 reply: embedded `"` are doubled (RFC 959 Appendix II).
+pub fn quote_path(path: &str) -> String {
+    format!("\"{}\"", path.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_breaks_in_text_cannot_forge_replies() {
+        assert_eq!(
+            &single(Code::FileUnavailable, "a\r\n230 ok")[..],
+            b"550 a  230 ok\r\n"
+        );
+    }
+
+    #[test]
+    fn quotes_in_paths_are_doubled() {
+        assert_eq!(quote_path("/a\"b"), "\"/a\"\"b\"");
+    }
+
+    #[test]
+    fn multi_line_middle_lines_are_indented() {
+        let r = multi(
+            Code::HelpMessage,
+            "Commands:",
+            ["USER PASS", "211 x"],
+            "Help OK.",
+        );
+        assert_eq!(
+            &r[..],
+            b"214-Commands:\r\n USER PASS\r\n 211 x\r\n214 Help OK.\r\n"
+        );
+    }
+}

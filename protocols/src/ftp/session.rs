@@ -1,0 +1,1031 @@
+//! The control state machine: login, directory, type, and one reply (or transfer) per
+//! command, with the reply codes of RFC 959 §5.4 and RFC 2389, 2428, 3659.
+//!
+//! Sequences (RFC 959 §6):
+//! * login: `USER` → [`Login::NeedPassword`] → `PASS` → [`Login::LoggedIn`] (`ACCT` is
+//!   superfluous here: 202); a bad password is answered 530 after a delay.
+//! * `REIN` → [`Login::NeedUser`], keeping the connection.
+//! * `RNFR` → [`Pending::RenameFrom`] → `RNTO` (any other command cancels it; `RNTO` alone is
+//!   503).
+//! * `REST` → [`Pending::Restart`] → `RETR`/`STOR` start there.
+//! * `PASV`/`EPSV`/`PORT`/`EPRT` → a [`Channel`](super::data::Channel) → the next transfer
+//!   command uses it.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Seek, SeekFrom};
+use std::net::SocketAddr;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use netreactor::Context;
+
+use super::conn::{FtpConn, TIMER_LOGIN};
+use super::data::{ActiveRefusal, Job, Transfer};
+use super::parse::{
+    format_epsv, format_pasv, parse_eprt, parse_epsv, parse_port, AddrError, Command, EpsvArg, Verb,
+};
+use super::perms::{Perm, Perms};
+use super::reply::{multi, quote_path, single, Code};
+use super::users::{is_anonymous_name, Account};
+use super::vfs::{self, Jail, VfsError, FACTS};
+
+/// Where the login sequence stands.
+#[derive(Debug)]
+pub enum Login {
+    /// Waiting for `USER`.
+    NeedUser,
+    /// `USER` accepted; waiting for `PASS`.
+    NeedPassword {
+        /// The name given.
+        user: String,
+    },
+    /// Logged in.
+    LoggedIn {
+        /// The account.
+        account: Account,
+        /// Its jail.
+        jail: Jail,
+    },
+}
+
+/// A two-command sequence in progress.
+#[derive(Debug)]
+pub enum Pending {
+    /// Nothing.
+    None,
+    /// `RNFR` accepted: the next command should be `RNTO`.
+    RenameFrom {
+        /// Real path of the source.
+        real: PathBuf,
+        /// Virtual path of the source.
+        virt: String,
+    },
+}
+
+/// Per-connection command state.
+#[derive(Debug)]
+pub struct Session {
+    /// Login state.
+    pub login: Login,
+    /// Current virtual directory.
+    pub cwd: String,
+    /// TYPE A (true) or TYPE I.
+    pub ascii: bool,
+    /// REST offset for the next transfer.
+    pub restart: u64,
+    /// RNFR → RNTO.
+    pub pending: Pending,
+    /// `EPSV ALL` was sent: only EPSV may set up data connections.
+    pub epsv_all: bool,
+    /// MLST facts selected with `OPTS MLST`.
+    pub facts: [bool; FACTS.len()],
+    /// Failed logins so far.
+    pub failed_logins: u32,
+}
+
+impl Default for Session {
+    fn default() -> Session {
+        Session::new()
+    }
+}
+
+impl Session {
+    /// A fresh session: not logged in, ASCII type (RFC 959 default), `/`.
+    pub fn new() -> Session {
+        Session {
+            login: Login::NeedUser,
+            cwd: "/".to_string(),
+            ascii: true,
+            restart: 0,
+            pending: Pending::None,
+            epsv_all: false,
+            facts: [true, true, true, true, true, false],
+            failed_logins: 0,
+        }
+    }
+
+    /// The logged-in account's name.
+    pub fn user(&self) -> Option<&str> {
+        match &self.login {
+            Login::LoggedIn { account, .. } => Some(&account.name),
+            _ => None,
+        }
+    }
+
+    fn perms(&self) -> Perms {
+        match &self.login {
+            Login::LoggedIn { account, .. } => account.perms,
+            _ => Perms::default(),
+        }
+    }
+}
+
+/// A reply to send instead of going on.
+type Refusal = (Code, String);
+
+fn vfs_refusal(e: VfsError) -> Refusal {
+    let code = match e {
+        VfsError::BadName => Code::FileNameNotAllowed,
+        _ => Code::FileUnavailable,
+    };
+    (code, e.to_string())
+}
+
+/// Drops leading `ls` options (`LIST -la dir`).
+fn strip_list_options(arg: &str) -> &str {
+    let mut rest = arg.trim_start();
+    while rest.starts_with('-') {
+        match rest.find(' ') {
+            Some(i) => rest = rest[i + 1..].trim_start(),
+            None => return "",
+        }
+    }
+    rest
+}
+
+const FEATURES: &[&str] = &[
+    "EPRT",
+    "EPSV",
+    "MDTM",
+    "MFMT",
+    "MLST type*;size*;modify*;perm*;unique*;unix.mode;",
+    "REST STREAM",
+    "SIZE",
+    "TVFS",
+    "UTF8",
+];
+
+impl FtpConn {
+    /// Answers one command.
+    pub(super) fn command(&mut self, cx: &mut Context<'_>, cmd: Command) {
+        let Command { verb, arg } = cmd;
+        // RNFR must be followed at once by RNTO.
+        if verb != Verb::Rnto {
+            if let Pending::RenameFrom { .. } = self.session.pending {
+                self.session.pending = Pending::None;
+            }
+        }
+        // Commands allowed before login.
+        match verb {
+            Verb::User => return self.cmd_user(cx, &arg),
+            Verb::Pass => return self.cmd_pass(cx, &arg),
+            Verb::Acct => {
+                return if self.session.user().is_some() {
+                    self.reply(cx, Code::CommandSuperfluous, "ACCT not necessary.")
+                } else {
+                    self.reply(cx, Code::BadSequence, "Login with USER first.")
+                }
+            }
+            Verb::Quit => {
+                if self.transfer.is_some() {
+                    self.quit_pending = true;
+                    return;
+                }
+                self.reply(cx, Code::ServiceClosing, "Goodbye.");
+                self.closing = true;
+                return cx.close_after_flush();
+            }
+            Verb::Rein => {
+                if let Some(t) = self.transfer.take() {
+                    for id in [t.conn, t.connecting].into_iter().flatten() {
+                        cx.close_conn(id);
+                    }
+                }
+                self.reset_channel(cx);
+                let failed = self.session.failed_logins;
+                self.session = super::session::Session::new();
+                self.session.failed_logins = failed;
+                return self.reply(cx, Code::ServiceReady, "Ready for new user.");
+            }
+            Verb::Syst => return self.reply(cx, Code::SystemType, "UNIX Type: L8"),
+            Verb::Noop => return self.reply(cx, Code::CommandOkay, "NOOP ok."),
+            Verb::Feat => {
+                return cx.write(multi(Code::SystemStatus, "Features:", FEATURES, "End"));
+            }
+            Verb::Help => return self.cmd_help(cx, &arg),
+            Verb::Opts => return self.cmd_opts(cx, &arg),
+            Verb::Abor => return self.abort(cx),
+            Verb::Auth => {
+                return self.reply(
+                    cx,
+                    Code::CommandNotImplemented,
+                    "AUTH not supported (no TLS).",
+                )
+            }
+            Verb::Stat if arg.is_empty() => return self.cmd_status(cx),
+            Verb::Unknown(_) => {
+                return self.reply(cx, Code::SyntaxError, "Command not understood.")
+            }
+            _ => {}
+        }
+        if self.session.user().is_none() {
+            return self.reply(cx, Code::NotLoggedIn, "Please log in with USER and PASS.");
+        }
+        if let Some(perm) = Perm::required_by(&verb) {
+            if !self.session.perms().has(perm) {
+                return self.reply(
+                    cx,
+                    Code::FileUnavailable,
+                    &format!("Permission denied (needs '{}').", perm.letter()),
+                );
+            }
+        }
+        let result = match verb {
+            Verb::Pwd | Verb::Xpwd => {
+                let text = format!(
+                    "{} is the current directory.",
+                    quote_path(&self.session.cwd)
+                );
+                Ok(single(Code::PathnameCreated, &text))
+            }
+            Verb::Cwd | Verb::Xcwd => self.cmd_cwd(&arg),
+            Verb::Cdup | Verb::Xcup => self.cmd_cwd(".."),
+            Verb::Mkd | Verb::Xmkd => self.cmd_mkd(&arg),
+            Verb::Rmd | Verb::Xrmd => self.cmd_rmd(&arg),
+            Verb::Dele => self.cmd_dele(&arg),
+            Verb::Rnfr => self.cmd_rnfr(&arg),
+            Verb::Rnto => self.cmd_rnto(&arg),
+            Verb::Size => self.cmd_size(&arg),
+            Verb::Mdtm => self.cmd_mdtm(&arg),
+            Verb::Mfmt => self.cmd_mfmt(&arg),
+            Verb::Type => self.cmd_type(&arg),
+            Verb::Mode => Self::one_of(&arg, "S", "BC", "Mode"),
+            Verb::Stru => Self::one_of(&arg, "F", "RP", "Structure"),
+            Verb::Allo => Ok(single(
+                Code::CommandSuperfluous,
+                "No storage allocation necessary.",
+            )),
+            Verb::Rest => self.cmd_rest(&arg),
+            Verb::Stat => self.cmd_stat_path(&arg),
+            Verb::Mlst => self.cmd_mlst(&arg),
+            Verb::Site => self.cmd_site(&arg),
+            Verb::Smnt => Ok(single(Code::CommandNotImplemented, "SMNT not implemented.")),
+            Verb::Pasv => return self.cmd_pasv(cx),
+            Verb::Epsv => return self.cmd_epsv(cx, &arg),
+            Verb::Port => return self.cmd_port(cx, &arg),
+            Verb::Eprt => return self.cmd_eprt(cx, &arg),
+            Verb::List | Verb::Nlst | Verb::Mlsd => self.cmd_listing(&verb, &arg),
+            Verb::Retr => self.cmd_retr(&arg),
+            Verb::Stor | Verb::Appe | Verb::Stou => self.cmd_store(&verb, &arg),
+            _ => Ok(single(
+                Code::CommandNotImplemented,
+                "Command not implemented.",
+            )),
+        };
+        match result {
+            Ok(reply) => cx.write(reply),
+            Err(Step::Refuse((code, text))) => self.reply(cx, code, &text),
+            Err(Step::Transfer(t)) => {
+                self.session.restart = 0;
+                self.begin_transfer(cx, t)
+            }
+        }
+    }
+
+    // ---- login ---------------------------------------------------------------------------
+
+    fn cmd_user(&mut self, cx: &mut Context<'_>, arg: &str) {
+        if arg.is_empty() {
+            return self.reply(cx, Code::SyntaxErrorInParameters, "USER needs a name.");
+        }
+        self.session.login = Login::NeedPassword {
+            user: arg.to_string(),
+        };
+        self.session.cwd = "/".to_string();
+        if is_anonymous_name(arg) {
+            self.reply(
+                cx,
+                Code::UserNameOkay,
+                "Guest login ok, send your e-mail address as password.",
+            )
+        } else {
+            self.reply(cx, Code::UserNameOkay, "Username ok, send password.")
+        }
+    }
+
+    fn cmd_pass(&mut self, cx: &mut Context<'_>, arg: &str) {
+        let user = match &self.session.login {
+            Login::NeedPassword { user } => user.clone(),
+            Login::LoggedIn { .. } => {
+                return self.reply(cx, Code::BadSequence, "Already logged in.");
+            }
+            Login::NeedUser => return self.reply(cx, Code::BadSequence, "Login with USER first."),
+        };
+        let account = self.shared.config.users.authenticate(&user, arg);
+        let jail = account.as_ref().map(|a| Jail::new(&a.home));
+        match (account, jail) {
+            (Some(account), Some(Ok(jail))) => {
+                tracing::debug!(user = %account.name, "ftp: logged in");
+                self.session.login = Login::LoggedIn { account, jail };
+                self.session.cwd = "/".to_string();
+                self.reply(cx, Code::UserLoggedIn, "Login successful.")
+            }
+            (Some(account), _) => {
+                tracing::warn!(home = ?account.home, "ftp: home directory unavailable");
+                self.session.login = Login::NeedUser;
+                self.reply(cx, Code::NotLoggedIn, "Home directory unavailable.")
+            }
+            (None, _) => {
+                tracing::info!(%user, "ftp: failed login");
+                self.session.login = Login::NeedUser;
+                self.session.failed_logins += 1;
+                // The 530 goes out when the delay timer fires; commands wait meanwhile.
+                self.login_delayed = true;
+                cx.set_timer(self.shared.config.login_delay, TIMER_LOGIN);
+            }
+        }
+    }
+
+    pub(super) fn on_login_delay_done(&mut self, cx: &mut Context<'_>) {
+        if !self.login_delayed {
+            return;
+        }
+        self.login_delayed = false;
+        if self.session.failed_logins >= self.shared.config.max_login_attempts {
+            self.reply(cx, Code::NotLoggedIn, "Login incorrect.");
+            return self.close_with(cx, "Too many failed logins.");
+        }
+        self.reply(cx, Code::NotLoggedIn, "Login incorrect.");
+        self.drain_queue(cx);
+    }
+
+    // ---- informational -------------------------------------------------------------------
+
+    fn cmd_help(&mut self, cx: &mut Context<'_>, arg: &str) {
+        if arg.is_empty() {
+            let lines: Vec<String> = Verb::ALL.chunks(8).map(|c| c.join(" ")).collect();
+            return cx.write(multi(
+                Code::HelpMessage,
+                "The following commands are recognized:",
+                lines,
+                "Help OK.",
+            ));
+        }
+        let name = arg.trim().to_ascii_uppercase();
+        if Verb::ALL.contains(&name.as_str()) {
+            self.reply(
+                cx,
+                Code::HelpMessage,
+                &format!("Syntax: {name} (see RFC 959)."),
+            )
+        } else {
+            self.reply(cx, Code::SyntaxErrorInParameters, "Unknown command.")
+        }
+    }
+
+    fn cmd_opts(&mut self, cx: &mut Context<'_>, arg: &str) {
+        let (name, value) = arg.split_once(' ').unwrap_or((arg, ""));
+        if name.eq_ignore_ascii_case("UTF8") || name.eq_ignore_ascii_case("UTF-8") {
+            if value.trim().eq_ignore_ascii_case("ON") || value.trim().is_empty() {
+                return self.reply(cx, Code::CommandOkay, "Always in UTF8 mode.");
+            }
+            return self.reply(cx, Code::NotImplementedForParameter, "UTF8 is always on.");
+        }
+        if name.eq_ignore_ascii_case("MLST") {
+            let wanted: Vec<String> = value
+                .split(';')
+                .filter(|f| !f.is_empty())
+                .map(|f| f.to_ascii_lowercase())
+                .collect();
+            let mut chosen = Vec::new();
+            for (i, fact) in FACTS.iter().enumerate() {
+                self.session.facts[i] = wanted.iter().any(|w| w == fact);
+                if self.session.facts[i] {
+                    chosen.push(format!("{fact};"));
+                }
+            }
+            return self.reply(
+                cx,
+                Code::CommandOkay,
+                &format!("MLST OPTS {}", chosen.concat()),
+            );
+        }
+        self.reply(cx, Code::SyntaxErrorInParameters, "Invalid OPTS.")
+    }
+
+    fn cmd_status(&mut self, cx: &mut Context<'_>) {
+        let mut lines = vec![format!(
+            "Connected from {}",
+            cx.peer_addr()
+                .map_or("?".to_string(), |a| a.ip().to_string())
+        )];
+        match self.session.user() {
+            Some(u) => lines.push(format!("Logged in as {u}")),
+            None => lines.push("Not logged in".to_string()),
+        }
+        lines.push(format!(
+            "TYPE: {}; STRUcture: File; transfer MODE: Stream",
+            if self.session.ascii {
+                "ASCII"
+            } else {
+                "BINARY"
+            }
+        ));
+        lines.push(if self.transfer.is_some() {
+            "Data connection: transfer in progress".to_string()
+        } else {
+            "Data connection: idle".to_string()
+        });
+        cx.write(multi(
+            Code::SystemStatus,
+            "FTP server status:",
+            lines,
+            "End of status.",
+        ));
+    }
+
+    // ---- paths ---------------------------------------------------------------------------
+
+    fn jail(&self) -> &Jail {
+        match &self.session.login {
+            Login::LoggedIn { jail, .. } => jail,
+            _ => unreachable!("path commands run only when logged in"),
+        }
+    }
+
+    /// Resolves a client path: (virtual, real).
+    fn resolve(&self, arg: &str) -> Result<(String, PathBuf), Step> {
+        let virt = vfs::normalize(&self.session.cwd, arg);
+        let real = self
+            .jail()
+            .real(&virt)
+            .map_err(|e| Step::Refuse(vfs_refusal(e)))?;
+        Ok((virt, real))
+    }
+
+    fn need_arg(arg: &str) -> Result<(), Step> {
+        if arg.is_empty() {
+            Err(refuse(Code::SyntaxErrorInParameters, "Missing argument."))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn cmd_cwd(&mut self, arg: &str) -> Result<Bytes, Step> {
+        Self::need_arg(arg)?;
+        let (virt, real) = self.resolve(arg)?;
+        if !real.is_dir() {
+            return Err(refuse(Code::FileUnavailable, "Not a directory."));
+        }
+        let text = format!("{} is the current directory.", quote_path(&virt));
+        self.session.cwd = virt;
+        Ok(single(Code::FileActionOkay, &text))
+    }
+
+    fn cmd_mkd(&mut self, arg: &str) -> Result<Bytes, Step> {
+        Self::need_arg(arg)?;
+        let (virt, real) = self.resolve(arg)?;
+        fs::create_dir(&real).map_err(io_refusal)?;
+        Ok(single(
+            Code::PathnameCreated,
+            &format!("{} directory created.", quote_path(&virt)),
+        ))
+    }
+
+    fn cmd_rmd(&mut self, arg: &str) -> Result<Bytes, Step> {
+        Self::need_arg(arg)?;
+        let (virt, real) = self.resolve(arg)?;
+        if virt == "/" {
+            return Err(refuse(
+                Code::FileUnavailable,
+                "Can't remove the root directory.",
+            ));
+        }
+        fs::remove_dir(&real).map_err(io_refusal)?;
+        Ok(single(Code::FileActionOkay, "Directory removed."))
+    }
+
+    fn cmd_dele(&mut self, arg: &str) -> Result<Bytes, Step> {
+        Self::need_arg(arg)?;
+        let (_, real) = self.resolve(arg)?;
+        if real.is_dir() {
+            return Err(refuse(Code::FileUnavailable, "Is a directory; use RMD."));
+        }
+        fs::remove_file(&real).map_err(io_refusal)?;
+        Ok(single(Code::FileActionOkay, "File removed."))
+    }
+
+    fn cmd_rnfr(&mut self, arg: &str) -> Result<Bytes, Step> {
+        Self::need_arg(arg)?;
+        let (virt, real) = self.resolve(arg)?;
+        if virt == "/" {
+            return Err(refuse(
+                Code::FileUnavailable,
+                "Can't rename the root directory.",
+            ));
+        }
+        fs::symlink_metadata(&real).map_err(io_refusal)?;
+        self.session.pending = Pending::RenameFrom { real, virt };
+        Ok(single(
+            Code::FileActionPending,
+            "Ready for destination name.",
+        ))
+    }
+
+    fn cmd_rnto(&mut self, arg: &str) -> Result<Bytes, Step> {
+        let Pending::RenameFrom { real: from, .. } =
+            std::mem::replace(&mut self.session.pending, Pending::None)
+        else {
+            return Err(refuse(
+                Code::BadSequence,
+                "Bad sequence of commands: use RNFR first.",
+            ));
+        };
+        Self::need_arg(arg)?;
+        let (virt, to) = self.resolve(arg)?;
+        if virt == "/" {
+            return Err(refuse(
+                Code::FileUnavailable,
+                "Can't overwrite the root directory.",
+            ));
+        }
+        fs::rename(&from, &to).map_err(io_refusal)?;
+        Ok(single(Code::FileActionOkay, "Renaming ok."))
+    }
+
+    fn regular_file(&self, arg: &str) -> Result<(String, PathBuf, fs::Metadata), Step> {
+        Self::need_arg(arg)?;
+        let (virt, real) = self.resolve(arg)?;
+        let meta = fs::metadata(&real).map_err(io_refusal)?;
+        if !meta.is_file() {
+            return Err(refuse(Code::FileUnavailable, "Not a regular file."));
+        }
+        Ok((virt, real, meta))
+    }
+
+    fn cmd_size(&mut self, arg: &str) -> Result<Bytes, Step> {
+        if self.session.ascii {
+            return Err(refuse(
+                Code::FileUnavailable,
+                "SIZE not allowed in ASCII mode.",
+            ));
+        }
+        let (_, _, meta) = self.regular_file(arg)?;
+        Ok(single(Code::FileStatus, &meta.len().to_string()))
+    }
+
+    fn cmd_mdtm(&mut self, arg: &str) -> Result<Bytes, Step> {
+        let (_, _, meta) = self.regular_file(arg)?;
+        let t = meta.modified().map_err(io_refusal)?;
+        Ok(single(Code::FileStatus, &vfs::format_time(t)))
+    }
+
+    fn cmd_mfmt(&mut self, arg: &str) -> Result<Bytes, Step> {
+        let Some((time, path)) = arg.split_once(' ') else {
+            return Err(refuse(
+                Code::SyntaxErrorInParameters,
+                "Usage: MFMT YYYYMMDDHHMMSS path.",
+            ));
+        };
+        let Some(t) = vfs::parse_time(time) else {
+            return Err(refuse(Code::SyntaxErrorInParameters, "Invalid time."));
+        };
+        let (virt, real, _) = self.regular_file(path)?;
+        let f = File::open(&real).map_err(io_refusal)?;
+        f.set_modified(t).map_err(io_refusal)?;
+        Ok(single(
+            Code::FileStatus,
+            &format!("Modify={}; {}", vfs::format_time(t), virt),
+        ))
+    }
+
+    fn cmd_type(&mut self, arg: &str) -> Result<Bytes, Step> {
+        let words: Vec<String> = arg
+            .split_whitespace()
+            .map(|w| w.to_ascii_uppercase())
+            .collect();
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        match words[..] {
+            ["A"] | ["A", "N"] => {
+                self.session.ascii = true;
+                Ok(single(Code::CommandOkay, "Type set to: ASCII."))
+            }
+            ["I"] | ["L", "8"] => {
+                self.session.ascii = false;
+                Ok(single(Code::CommandOkay, "Type set to: Binary."))
+            }
+            ["A", "T" | "C"] | ["E", ..] | ["L", _] => Err(refuse(
+                Code::NotImplementedForParameter,
+                "Type not implemented for that parameter.",
+            )),
+            _ => Err(refuse(Code::SyntaxErrorInParameters, "Unknown type.")),
+        }
+    }
+
+    fn one_of(arg: &str, ok: &str, unsupported: &str, what: &str) -> Result<Bytes, Step> {
+        let a = arg.trim().to_ascii_uppercase();
+        if a == ok {
+            Ok(single(Code::CommandOkay, &format!("{what} set to {ok}.")))
+        } else if a.len() == 1 && unsupported.contains(a.as_str()) {
+            Err(refuse(
+                Code::NotImplementedForParameter,
+                &format!("{what} {a} not implemented."),
+            ))
+        } else {
+            Err(refuse(
+                Code::SyntaxErrorInParameters,
+                &format!("Unknown {what}."),
+            ))
+        }
+    }
+
+    fn cmd_rest(&mut self, arg: &str) -> Result<Bytes, Step> {
+        let a = arg.trim();
+        if a.is_empty() || !a.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(refuse(
+                Code::SyntaxErrorInParameters,
+                "Invalid REST parameter.",
+            ));
+        }
+        let n: u64 = a
+            .parse()
+            .map_err(|_| refuse(Code::SyntaxErrorInParameters, "Invalid REST parameter."))?;
+        self.session.restart = n;
+        Ok(single(
+            Code::FileActionPending,
+            &format!("Restarting at {n}. Send STORE or RETRIEVE to initiate transfer."),
+        ))
+    }
+
+    fn cmd_stat_path(&mut self, arg: &str) -> Result<Bytes, Step> {
+        if !self.session.perms().has(Perm::List) {
+            return Err(refuse(
+                Code::FileUnavailable,
+                "Permission denied (needs 'l').",
+            ));
+        }
+        let lines = self.listing_lines(&Verb::List, strip_list_options(arg))?;
+        Ok(multi(
+            Code::FileStatus,
+            &format!("Status of {}:", arg.trim()),
+            lines,
+            "End of status.",
+        ))
+    }
+
+    fn cmd_mlst(&mut self, arg: &str) -> Result<Bytes, Step> {
+        let (virt, real) = self.resolve(arg)?;
+        let meta = fs::metadata(&real).map_err(io_refusal)?;
+        let facts = vfs::mlsx_facts(
+            &virt,
+            &meta,
+            self.session.perms(),
+            &self.session.facts,
+            None,
+        );
+        Ok(multi(
+            Code::FileActionOkay,
+            &format!("Listing {virt}"),
+            [facts],
+            "End.",
+        ))
+    }
+
+    fn cmd_site(&mut self, arg: &str) -> Result<Bytes, Step> {
+        let (sub, rest) = arg.trim().split_once(' ').unwrap_or((arg.trim(), ""));
+        if sub.eq_ignore_ascii_case("HELP") {
+            return Ok(multi(
+                Code::HelpMessage,
+                "The following SITE commands are recognized:",
+                ["CHMOD HELP"],
+                "Help SITE command successful.",
+            ));
+        }
+        if !sub.eq_ignore_ascii_case("CHMOD") {
+            return Err(refuse(
+                Code::SyntaxErrorInParameters,
+                "Unknown SITE command.",
+            ));
+        }
+        if !self.session.perms().has(Perm::Chmod) {
+            return Err(refuse(
+                Code::FileUnavailable,
+                "Permission denied (needs 'M').",
+            ));
+        }
+        let Some((mode, path)) = rest.trim().split_once(' ') else {
+            return Err(refuse(
+                Code::SyntaxErrorInParameters,
+                "Usage: SITE CHMOD mode path.",
+            ));
+        };
+        let mode = u32::from_str_radix(mode, 8)
+            .ok()
+            .filter(|m| *m <= 0o777)
+            .ok_or_else(|| refuse(Code::SyntaxErrorInParameters, "Invalid mode."))?;
+        Self::need_arg(path)?;
+        let (_, real) = self.resolve(path)?;
+        fs::set_permissions(&real, fs::Permissions::from_mode(mode)).map_err(io_refusal)?;
+        Ok(single(Code::CommandOkay, "SITE CHMOD successful."))
+    }
+
+    // ---- data channel set-up -------------------------------------------------------------
+
+    fn cmd_pasv(&mut self, cx: &mut Context<'_>) {
+        if self.session.epsv_all {
+            return self.reply(
+                cx,
+                Code::BadSequence,
+                "Only EPSV is allowed after EPSV ALL.",
+            );
+        }
+        if !matches!(cx.local_addr(), Some(SocketAddr::V4(_))) {
+            return self.reply(
+                cx,
+                Code::CantOpenDataConnection,
+                "PASV works on IPv4 only; use EPSV.",
+            );
+        }
+        match self.open_passive(cx) {
+            Ok(SocketAddr::V4(mut a)) => {
+                if let Some(ip) = self.shared.config.masquerade {
+                    a.set_ip(ip);
+                }
+                self.reply(cx, Code::EnteringPassiveMode, &format_pasv(a))
+            }
+            Ok(SocketAddr::V6(_)) => {
+                self.reply(cx, Code::CantOpenDataConnection, "PASV works on IPv4 only.")
+            }
+            Err(text) => self.reply(cx, Code::CantOpenDataConnection, &text),
+        }
+    }
+
+    fn cmd_epsv(&mut self, cx: &mut Context<'_>, arg: &str) {
+        let family = match cx.local_addr() {
+            Some(SocketAddr::V6(_)) => 2,
+            _ => 1,
+        };
+        match parse_epsv(arg) {
+            Ok(EpsvArg::All) => {
+                self.session.epsv_all = true;
+                return self.reply(cx, Code::CommandOkay, "EPSV ALL ok.");
+            }
+            Ok(EpsvArg::Protocol(p)) if p != family => {
+                return self.reply(
+                    cx,
+                    Code::NetworkProtocolNotSupported,
+                    &format!("Network protocol not supported, use ({family})"),
+                )
+            }
+            Ok(_) => {}
+            Err(AddrError::UnsupportedProtocol) => {
+                return self.reply(
+                    cx,
+                    Code::NetworkProtocolNotSupported,
+                    &format!("Network protocol not supported, use ({family})"),
+                )
+            }
+            Err(AddrError::Syntax) => {
+                return self.reply(cx, Code::SyntaxErrorInParameters, "Invalid EPSV argument.")
+            }
+        }
+        match self.open_passive(cx) {
+            Ok(a) => self.reply(
+                cx,
+                Code::EnteringExtendedPassiveMode,
+                &format_epsv(a.port()),
+            ),
+            Err(text) => self.reply(cx, Code::CantOpenDataConnection, &text),
+        }
+    }
+
+    fn cmd_port(&mut self, cx: &mut Context<'_>, arg: &str) {
+        if self.session.epsv_all {
+            return self.reply(
+                cx,
+                Code::BadSequence,
+                "Only EPSV is allowed after EPSV ALL.",
+            );
+        }
+        match parse_port(arg) {
+            Ok(a) => self.active(cx, SocketAddr::V4(a), "PORT"),
+            Err(_) => self.reply(cx, Code::SyntaxErrorInParameters, "Invalid PORT argument."),
+        }
+    }
+
+    fn cmd_eprt(&mut self, cx: &mut Context<'_>, arg: &str) {
+        if self.session.epsv_all {
+            return self.reply(
+                cx,
+                Code::BadSequence,
+                "Only EPSV is allowed after EPSV ALL.",
+            );
+        }
+        match parse_eprt(arg) {
+            Ok(a) => self.active(cx, a, "EPRT"),
+            Err(AddrError::UnsupportedProtocol) => self.reply(
+                cx,
+                Code::NetworkProtocolNotSupported,
+                "Network protocol not supported, use (1,2)",
+            ),
+            Err(AddrError::Syntax) => {
+                self.reply(cx, Code::SyntaxErrorInParameters, "Invalid EPRT argument.")
+            }
+        }
+    }
+
+    fn active(&mut self, cx: &mut Context<'_>, addr: SocketAddr, verb: &str) {
+        match self.set_active(cx, addr) {
+            Ok(()) => self.reply(
+                cx,
+                Code::CommandOkay,
+                &format!("{verb} command successful."),
+            ),
+            Err(ActiveRefusal::ForeignAddress) => {
+                tracing::warn!(%addr, "ftp: bounce attempt refused");
+                self.reply(
+                    cx,
+                    Code::SyntaxErrorInParameters,
+                    "Rejected data connection to a foreign address.",
+                )
+            }
+            Err(ActiveRefusal::PrivilegedPort) => self.reply(
+                cx,
+                Code::NotImplementedForParameter,
+                "Rejected data connection to a privileged port.",
+            ),
+        }
+    }
+
+    // ---- transfers -----------------------------------------------------------------------
+
+    fn listing_lines(&self, verb: &Verb, arg: &str) -> Result<Vec<String>, Step> {
+        let (virt, real) = self.resolve(arg)?;
+        let meta = fs::metadata(&real).map_err(io_refusal)?;
+        let now = SystemTime::now();
+        let perms = self.session.perms();
+        let line = |name: &str, m: &fs::Metadata| match verb {
+            Verb::Nlst => name.to_string(),
+            Verb::Mlsd => vfs::mlsx_facts(name, m, perms, &self.session.facts, None),
+            _ => vfs::ls_line(name, m, now),
+        };
+        if !meta.is_dir() {
+            if *verb == Verb::Mlsd {
+                return Err(refuse(Code::SyntaxErrorInParameters, "Not a directory."));
+            }
+            let name = if *verb == Verb::Nlst {
+                arg.to_string()
+            } else {
+                vfs::base_name(&virt).to_string()
+            };
+            return Ok(vec![line(&name, &meta)]);
+        }
+        if *verb == Verb::Nlst {
+            // Names only: no stat per entry.
+            let mut names: Vec<String> = fs::read_dir(&real)
+                .map_err(io_refusal)?
+                .filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            return Ok(names);
+        }
+        let mut entries: Vec<(String, fs::Metadata)> = Vec::new();
+        for entry in fs::read_dir(&real).map_err(io_refusal)? {
+            let Ok(entry) = entry else { continue };
+            let name = entry.file_name().to_string_lossy().into_owned();
+            // lstat: a symlink is listed as itself, never followed out of the jail.
+            if let Ok(m) = fs::symlink_metadata(entry.path()) {
+                entries.push((name, m));
+            }
+        }
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(entries.iter().map(|(n, m)| line(n, m)).collect())
+    }
+
+    fn cmd_listing(&mut self, verb: &Verb, arg: &str) -> Result<Bytes, Step> {
+        let arg = if *verb == Verb::Mlsd {
+            arg
+        } else {
+            strip_list_options(arg)
+        };
+        let lines = self.listing_lines(verb, arg)?;
+        let mut out = String::new();
+        for l in lines {
+            out.push_str(&l);
+            out.push_str("\r\n");
+        }
+        Err(Step::Transfer(Transfer::new(
+            Job::SendBuffer(Bytes::from(out)),
+            "Transfer complete.",
+        )))
+    }
+
+    fn cmd_retr(&mut self, arg: &str) -> Result<Bytes, Step> {
+        let (_, real, meta) = self.regular_file(arg)?;
+        let file = File::open(&real).map_err(io_refusal)?;
+        let offset = self.session.restart;
+        if offset > meta.len() {
+            self.session.restart = 0;
+            return Err(refuse(
+                Code::InvalidRestParameter,
+                "Invalid REST parameter.",
+            ));
+        }
+        let job = if self.session.ascii {
+            Job::SendAscii {
+                file,
+                offset,
+                last_cr: false,
+            }
+        } else {
+            Job::SendFile {
+                file: Rc::new(file),
+                offset,
+                len: meta.len() - offset,
+            }
+        };
+        Err(Step::Transfer(Transfer::new(job, "Transfer complete.")))
+    }
+
+    fn cmd_store(&mut self, verb: &Verb, arg: &str) -> Result<Bytes, Step> {
+        let mut opts = OpenOptions::new();
+        opts.write(true).custom_flags(libc::O_NOFOLLOW);
+        let offset = self.session.restart;
+        let (real, done) = match verb {
+            Verb::Stou => {
+                let base =
+                    vfs::normalize(&self.session.cwd, if arg.is_empty() { "ftp" } else { arg });
+                let mut found = None;
+                for i in 0..100u32 {
+                    let candidate = if i == 0 && !arg.is_empty() {
+                        base.clone()
+                    } else {
+                        format!("{base}.{i}")
+                    };
+                    let (virt, real) = self.resolve(&candidate)?;
+                    if fs::symlink_metadata(&real).is_err() {
+                        found = Some((virt, real));
+                        break;
+                    }
+                }
+                let Some((virt, real)) = found else {
+                    return Err(refuse(
+                        Code::FileNameNotAllowed,
+                        "No unique name available.",
+                    ));
+                };
+                opts.create_new(true);
+                let name = vfs::base_name(&virt).to_string();
+                (
+                    real,
+                    format!("Transfer complete (unique file name: {name})."),
+                )
+            }
+            _ => {
+                Self::need_arg(arg)?;
+                let (_, real) = self.resolve(arg)?;
+                if real.is_dir() {
+                    return Err(refuse(Code::FileUnavailable, "Is a directory."));
+                }
+                if *verb == Verb::Appe {
+                    opts.append(true).create(true);
+                } else if offset > 0 {
+                    opts.create(true);
+                } else {
+                    opts.create(true).truncate(true);
+                }
+                (real, "Transfer complete.".to_string())
+            }
+        };
+        let mut file = opts.open(&real).map_err(io_refusal)?;
+        if *verb == Verb::Stor && offset > 0 {
+            let len = file.metadata().map_err(io_refusal)?.len();
+            if offset > len {
+                self.session.restart = 0;
+                return Err(refuse(
+                    Code::InvalidRestParameter,
+                    "Invalid REST parameter.",
+                ));
+            }
+            file.set_len(offset)
+                .and_then(|_| file.seek(SeekFrom::Start(offset)))
+                .map_err(io_refusal)?;
+        }
+        let job = Job::Receive {
+            file: Some(file),
+            ascii: self.session.ascii,
+            cr_pending: false,
+        };
+        Err(Step::Transfer(Transfer::new(job, done)))
+    }
+}
+
+/// What a command handler does instead of a plain reply.
+pub(super) enum Step {
+    /// Send this error reply.
+    Refuse(Refusal),
+    /// Start this transfer.
+    Transfer(Transfer),
+}
+
+fn refuse(code: Code, text: &str) -> Step {
+    Step::Refuse((code, text.to_string()))
+}
+
+fn io_refusal(e: std::io::Error) -> Step {
+    Step::Refuse(vfs_refusal(VfsError::Io(e)))
+}

@@ -1,0 +1,1269 @@
+//! The HTTP/1.1 connection state machine (implements [`netreactor::Protocol`]).
+//!
+//! One [`HttpConn`] per TCP connection. It parses request heads from the reactor's input
+//! buffer, receives bodies (Content-Length or chunked; buffered, streamed to a
+//! [`BodySink`], or piped to a CGI script), calls the handler, and writes
+//! responses in order — so pipelined requests are answered one after the other. It stops
+//! parsing further pipelined requests while a response is still streaming or while the
+//! write queue is over its budget, and resumes when it drains.
+//!
+//! Timers: the header timer runs from the first byte of a request head (and from the
+//! connection's opening) until the head is complete (slowloris: 408, close); the keep-alive
+//! timer runs while idle between requests (close silently); the body timer bounds any pause
+//! while a body arrives (408, close); the CGI timer bounds a script run (504 or close).
+//!
+//! Errors are answered with their status and `Connection: close`, then the connection closes
+//! once the answer is written. Only the offending connection is affected.
+
+use std::fmt::Write as _;
+use std::ops::Range;
+use std::process::Child;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, Bytes, BytesMut};
+use netreactor::{ChildEvent, CloseReason, ConnId, Context, Counter, Protocol, TimerId};
+
+use super::cgi::{self, ServerFacts};
+use super::handler::{
+    reason_phrase, Body, BodyMode, BodyPart, BodySink, BodyStream, Request, Response,
+};
+use super::server::Shared;
+use super::wire::{self, ChunkStep, Chunked, Framing};
+
+/// Queue size above which no further pipelined request is parsed until the queue drains.
+const PIPELINE_QUEUE_BUDGET: usize = 256 * 1024;
+
+/// Bodies up to this size are copied next to their head (one buffer, one iovec) rather
+/// than queued as a buffer of their own.
+const INLINE_BODY: usize = 1024;
+
+/// The tag of the connection's one deadline timer.
+const TAG_DEADLINE: u64 = 1;
+const TAG_CGI: u64 = 4;
+const TAG_REAP: u64 = 5;
+
+/// Where the body of the current request goes.
+enum BodyTarget {
+    /// Collected for [`Handler::handle`](super::Handler::handle).
+    Buffer(BytesMut),
+    /// Streamed to the handler's sink.
+    Sink(Box<dyn BodySink>),
+    /// Collected for a CGI script's stdin (a chunked body: `CONTENT_LENGTH` must be known
+    /// before the script starts).
+    Cgi(BytesMut, cgi::CgiScript),
+    /// Streamed to a running CGI script's stdin as it arrives (`None`: the script closed
+    /// it; the rest is discarded).
+    CgiStdin(Option<ConnId>),
+}
+
+enum BodyFraming {
+    Length(u64),
+    Chunked(Chunked),
+}
+
+/// The phase of the current exchange, named after what the connection waits for.
+enum State {
+    /// Waiting for (the rest of) a request head.
+    Head,
+    /// Receiving a request body.
+    Body {
+        framing: BodyFraming,
+        target: BodyTarget,
+        received: u64,
+        limit: u64,
+    },
+    /// A response is still being produced (stream or CGI); requests behind it wait.
+    Responding,
+    /// The connection is closing: input is ignored.
+    Closing,
+}
+
+/// A CGI script run attached to this connection.
+struct CgiRun {
+    child: Option<Child>,
+    stdin: Option<ConnId>,
+    stdout: Option<ConnId>,
+    stderr: Option<ConnId>,
+    head_sent: bool,
+    head_only: bool,
+    chunked: bool,
+    timer: Option<TimerId>,
+    stderr_line: Vec<u8>,
+    started: Instant,
+}
+
+/// What the connection's deadline is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Deadline {
+    /// Nothing pending.
+    None,
+    /// The request head must be complete by then (408).
+    Header,
+    /// An idle keep-alive connection closes then.
+    Idle,
+    /// The body must make progress by then (408).
+    Body,
+}
+
+/// The armed timer: its id, tag, and when it fires.
+#[derive(Clone, Copy)]
+struct Armed {
+    id: TimerId,
+    tag: u64,
+    at: Instant,
+}
+
+/// The HTTP/1.1 server side of one connection. Made by
+/// [`Server::factory`](super::Server::factory).
+pub struct HttpConn {
+    shared: Rc<Shared>,
+    state: State,
+    req: Request,
+    header_ranges: Vec<(Range<usize>, Range<usize>)>,
+    out: BytesMut,
+    /// Current request: keep the connection after the response.
+    keep_alive: bool,
+    /// Current request is HEAD.
+    head_only: bool,
+    served: u64,
+    /// The one protocol deadline (header, idle or body) and what it is for. Moving it later
+    /// costs nothing: the armed timer fires at the old time, sees the new deadline and
+    /// re-arms for the rest (so the hello path sets no timer per request).
+    deadline: Instant,
+    deadline_kind: Deadline,
+    armed: Option<Armed>,
+    /// When the first byte of the current request head arrived.
+    head_started: Option<Instant>,
+    timer_seq: u64,
+    stream: Option<Box<dyn BodyStream>>,
+    stream_chunked: bool,
+    waiting_drain: bool,
+    peer_eof: bool,
+    cgi: Option<Box<CgiRun>>,
+    upgraded: Option<Box<dyn Protocol>>,
+    /// The CGI script finished its answer while its request body was still arriving.
+    cgi_answered: bool,
+    /// Addresses, looked up once (each lookup is a system call).
+    addrs: Option<(Option<std::net::SocketAddr>, Option<std::net::SocketAddr>)>,
+}
+
+impl HttpConn {
+    pub(crate) fn new(shared: Rc<Shared>) -> HttpConn {
+        HttpConn {
+            shared,
+            state: State::Head,
+            req: Request::default(),
+            header_ranges: Vec::new(),
+            out: BytesMut::new(),
+            keep_alive: true,
+            head_only: false,
+            served: 0,
+            deadline: Instant::now(),
+            deadline_kind: Deadline::None,
+            armed: None,
+            head_started: None,
+            timer_seq: 0,
+            stream: None,
+            stream_chunked: false,
+            waiting_drain: false,
+            peer_eof: false,
+            cgi: None,
+            upgraded: None,
+            addrs: None,
+            cgi_answered: false,
+        }
+    }
+
+    // ---- timers ---------------------------------------------------------------------------
+
+    /// Sets the deadline; arms a timer only when none is armed to fire by then.
+    fn set_deadline(&mut self, cx: &mut Context<'_>, kind: Deadline, at: Instant) {
+        self.deadline = at;
+        self.deadline_kind = kind;
+        match self.armed {
+            Some(a) if a.at <= at => {}
+            _ => {
+                if let Some(a) = self.armed.take() {
+                    cx.cancel_timer(a.id);
+                }
+                self.arm_for(cx, at);
+            }
+        }
+    }
+
+    fn arm_for(&mut self, cx: &mut Context<'_>, at: Instant) {
+        self.timer_seq += 1;
+        let tag = self.timer_seq << 4 | TAG_DEADLINE;
+        let after = at.saturating_duration_since(cx.now());
+        self.armed = Some(Armed {
+            id: cx.set_timer(after, tag),
+            tag,
+            at,
+        });
+    }
+
+    fn clear_deadline(&mut self) {
+        self.deadline_kind = Deadline::None;
+    }
+
+    /// The head timer runs from the first byte of a head (or the connection's opening).
+    fn start_header_timer(&mut self, cx: &mut Context<'_>) {
+        let started = *self.head_started.get_or_insert(cx.now());
+        if self.deadline_kind != Deadline::Header {
+            let at = started + self.shared.config.header_timeout;
+            self.set_deadline(cx, Deadline::Header, at);
+        }
+    }
+
+    /// Idle from now on: the keep-alive deadline moves to now + timeout.
+    fn start_idle_timer(&mut self, cx: &mut Context<'_>) {
+        let at = cx.now() + self.shared.config.keep_alive_timeout;
+        self.set_deadline(cx, Deadline::Idle, at);
+    }
+
+    fn cancel_all_timers(&mut self, cx: &mut Context<'_>) {
+        self.clear_deadline();
+        if let Some(a) = self.armed.take() {
+            cx.cancel_timer(a.id);
+        }
+        if let Some(run) = self.cgi.as_mut() {
+            if let Some(t) = run.timer.take() {
+                cx.cancel_timer(t);
+            }
+        }
+    }
+
+    /// The deadline timer fired: act if the deadline has passed, else re-arm for the rest.
+    fn deadline_fired(&mut self, cx: &mut Context<'_>) {
+        self.armed = None;
+        if self.deadline_kind == Deadline::None {
+            return;
+        }
+        if cx.now() < self.deadline {
+            let at = self.deadline;
+            self.arm_for(cx, at);
+            return;
+        }
+        let kind = self.deadline_kind;
+        self.clear_deadline();
+        match kind {
+            Deadline::Header => {
+                cx.count(Counter::Timeout);
+                tracing::debug!(conn = %cx.id(), "http: header timeout");
+                self.fail(cx, 408);
+            }
+            Deadline::Idle => {
+                self.state = State::Closing;
+                self.cancel_all_timers(cx);
+                self.flush_out(cx);
+                cx.close_after_flush();
+            }
+            Deadline::Body => {
+                cx.count(Counter::Timeout);
+                tracing::debug!(conn = %cx.id(), "http: body timeout");
+                self.state = State::Head;
+                self.fail(cx, 408);
+            }
+            Deadline::None => {}
+        }
+    }
+
+    // ---- the request loop -----------------------------------------------------------------
+
+    /// Parses and answers as many requests as `input` holds and the output budget allows.
+    fn process(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+        loop {
+            if self.upgraded.is_some() {
+                // Taken over: what is left of the input belongs to the new protocol.
+                return;
+            }
+            match self.state {
+                State::Closing => {
+                    input.clear();
+                    return;
+                }
+                State::Responding => {
+                    // Later pipelined requests wait until this response is complete.
+                    if !input.is_empty() {
+                        cx.pause_read();
+                    }
+                    return;
+                }
+                State::Body { .. } => {
+                    if input.is_empty() {
+                        return;
+                    }
+                    // Progress: the body deadline moves (no timer operation).
+                    self.deadline = cx.now() + self.shared.config.body_timeout;
+                    if !self.read_body(cx, input) {
+                        return;
+                    }
+                }
+                State::Head => {
+                    if input.is_empty() {
+                        return;
+                    }
+                    if cx.queued() + self.out.len() > PIPELINE_QUEUE_BUDGET || cx.is_backpressured()
+                    {
+                        // Answer no more until what is queued has gone out.
+                        cx.pause_read();
+                        cx.notify_drained();
+                        self.waiting_drain = true;
+                        return;
+                    }
+                    if self.head_started.is_none() {
+                        self.head_started = Some(cx.now());
+                    }
+                    let parsed =
+                        wire::parse_head(input, &self.shared.config, &mut self.header_ranges);
+                    match parsed {
+                        Ok(None) => {
+                            // A partial head: its deadline runs from its first byte.
+                            self.start_header_timer(cx);
+                            return;
+                        }
+                        Err(status) => {
+                            cx.count(Counter::ParseError);
+                            self.fail(cx, status);
+                        }
+                        Ok(Some(head)) => {
+                            self.head_started = None;
+                            if self.deadline_kind == Deadline::Header {
+                                self.clear_deadline();
+                            }
+                            self.begin_request(cx, input, head);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A head is complete: fill `self.req`, then answer or start receiving the body.
+    fn begin_request(&mut self, cx: &mut Context<'_>, input: &mut BytesMut, head: wire::Head) {
+        let bytes = input.split_to(head.len).freeze();
+        let req = &mut self.req;
+        req.method = bytes.slice(head.method.clone());
+        req.target = bytes.slice(head.target.clone());
+        req.version_minor = head.minor;
+        req.headers.clear();
+        for (n, v) in &self.header_ranges {
+            req.headers
+                .push((bytes.slice(n.clone()), bytes.slice(v.clone())));
+        }
+        req.body = Bytes::new();
+        let (peer, local) = *self
+            .addrs
+            .get_or_insert_with(|| (cx.peer_addr(), cx.local_addr()));
+        req.peer = peer;
+        req.local = local;
+        req.set_target_parts();
+        self.served += 1;
+        self.keep_alive = head.keep_alive
+            && self.served < self.shared.config.max_requests_per_conn
+            && !self.peer_eof
+            && !cx.is_shutting_down();
+        self.head_only = &req.method[..] == b"HEAD";
+        if head.expect_unknown {
+            return self.fail(cx, 417);
+        }
+        let connect = &req.method[..] == b"CONNECT";
+        let asterisk = &req.target[..] == b"*";
+        if connect || asterisk && &req.method[..] != b"OPTIONS" {
+            return self.fail(cx, if connect { 501 } else { 400 });
+        }
+        if asterisk && head.framing == Framing::None {
+            // `OPTIONS *`: the server's capabilities, not a resource's.
+            let resp = Response::new(204).header(
+                Bytes::from_static(b"Allow"),
+                Bytes::from_static(b"GET, HEAD, POST, PUT, DELETE, OPTIONS"),
+            );
+            return self.respond(cx, input, resp);
+        }
+        let shared = self.shared.clone();
+        let config = &shared.config;
+        let cgi_script = match &self.shared.cgi {
+            Some(c) if c.matches(self.req.path()) => match c.resolve(self.req.path()) {
+                Ok(s) => Some(s),
+                Err(status) => {
+                    if head.framing != Framing::None {
+                        self.keep_alive = false;
+                    }
+                    return self.respond(cx, input, Response::error(status));
+                }
+            },
+            _ => None,
+        };
+        if head.framing == Framing::None {
+            match cgi_script {
+                Some(s) => {
+                    self.start_cgi(cx, s, None, false);
+                }
+                None => self.dispatch(cx, input, None),
+            }
+            return;
+        }
+        let (target, limit) = if let Some(s) = cgi_script {
+            match head.framing {
+                Framing::Length(n) => {
+                    // Start the script now and pipe the body to it as it arrives.
+                    if n > config.max_upload {
+                        return self.fail(cx, 413);
+                    }
+                    if !self.start_cgi(cx, s, Some(n), true) {
+                        self.keep_alive = false;
+                        return;
+                    }
+                    let stdin = self.cgi.as_ref().and_then(|r| r.stdin);
+                    (BodyTarget::CgiStdin(stdin), config.max_upload)
+                }
+                _ => (BodyTarget::Cgi(BytesMut::new(), s), config.max_body),
+            }
+        } else {
+            match self.shared.handler.body_mode(&self.req) {
+                BodyMode::Buffer => (BodyTarget::Buffer(BytesMut::new()), config.max_body),
+                BodyMode::Stream(sink) => (BodyTarget::Sink(sink), config.max_upload),
+                BodyMode::Reject(resp) => {
+                    // The body is never read: close after answering.
+                    self.keep_alive = false;
+                    return self.respond(cx, input, resp);
+                }
+            }
+        };
+        if let Framing::Length(n) = head.framing {
+            if n > limit {
+                return self.fail(cx, 413);
+            }
+        }
+        if head.expect_continue {
+            self.out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+        }
+        let at = cx.now() + self.shared.config.body_timeout;
+        self.set_deadline(cx, Deadline::Body, at);
+        self.state = State::Body {
+            framing: match head.framing {
+                Framing::Length(n) => BodyFraming::Length(n),
+                _ => BodyFraming::Chunked(Chunked::default()),
+            },
+            target,
+            received: 0,
+            limit,
+        };
+    }
+
+    /// Consumes body bytes from `input`. Returns true when the loop should go on (the body
+    /// completed and was answered), false when more input is needed or the state ended.
+    fn read_body(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) -> bool {
+        let State::Body {
+            framing,
+            target,
+            received,
+            limit,
+        } = &mut self.state
+        else {
+            return false;
+        };
+        let limit = *limit;
+        let mut deliver = |piece: Bytes| -> Result<(), Result<u16, Response>> {
+            *received += piece.len() as u64;
+            if *received > limit {
+                return Err(Ok(413));
+            }
+            match target {
+                BodyTarget::Buffer(buf) | BodyTarget::Cgi(buf, _) => {
+                    buf.extend_from_slice(&piece);
+                    Ok(())
+                }
+                BodyTarget::Sink(sink) => sink.data(&piece).map_err(Err),
+                BodyTarget::CgiStdin(stdin) => {
+                    if let Some(id) = *stdin {
+                        if !cx.write_to(id, piece) {
+                            // The script closed its stdin: it does not want the rest.
+                            *stdin = None;
+                        } else if cx.queued_of(id) > PIPELINE_QUEUE_BUDGET {
+                            // The script reads slower than the client sends: wait for it.
+                            cx.pause_read();
+                            cx.notify_drained_of(id);
+                        }
+                    }
+                    Ok(())
+                }
+            }
+        };
+        let done = match framing {
+            BodyFraming::Length(left) => {
+                let n = (*left).min(input.len() as u64) as usize;
+                let piece = input.split_to(n).freeze();
+                *left -= n as u64;
+                let finished = *left == 0;
+                if let Err(e) = deliver(piece) {
+                    return self.body_error(cx, e);
+                }
+                finished
+            }
+            BodyFraming::Chunked(dec) => {
+                let mut failure: Option<Result<u16, Response>> = None;
+                let step = dec.decode(input, &mut |piece| {
+                    deliver(piece).map_err(|e| {
+                        let code = match &e {
+                            Ok(c) => *c,
+                            Err(r) => r.status(),
+                        };
+                        failure = Some(e);
+                        code
+                    })
+                });
+                match step {
+                    Ok(ChunkStep::Done) => true,
+                    Ok(ChunkStep::More) => false,
+                    Err(code) => {
+                        let e = failure.take().unwrap_or(Ok(code));
+                        if e.is_ok() {
+                            cx.count(Counter::ParseError);
+                        }
+                        return self.body_error(cx, e);
+                    }
+                }
+            }
+        };
+        if !done {
+            return false;
+        }
+        self.clear_deadline();
+        let State::Body { target, .. } = std::mem::replace(&mut self.state, State::Head) else {
+            unreachable!()
+        };
+        match target {
+            BodyTarget::Buffer(buf) => {
+                self.req.body = buf.freeze();
+                self.dispatch(cx, input, None);
+            }
+            BodyTarget::Sink(sink) => {
+                let resp = sink.finish(&self.req);
+                self.dispatch(cx, input, Some(resp));
+            }
+            BodyTarget::Cgi(buf, script) => {
+                self.req.body = buf.freeze();
+                let len = self.req.body.len() as u64;
+                self.start_cgi(cx, script, Some(len), false);
+            }
+            BodyTarget::CgiStdin(stdin) => {
+                if let Some(id) = stdin {
+                    cx.close_conn_after_flush(id);
+                }
+                if std::mem::take(&mut self.cgi_answered) {
+                    // The script already answered in full while the body arrived.
+                    self.exchange_done(cx);
+                } else {
+                    self.state = State::Responding;
+                }
+            }
+        }
+        true
+    }
+
+    fn body_error(&mut self, cx: &mut Context<'_>, e: Result<u16, Response>) -> bool {
+        self.clear_deadline();
+        // Dropping the state drops any sink (a PUT removes its temp file).
+        self.state = State::Head;
+        match e {
+            Ok(code) => self.fail(cx, code),
+            Err(resp) => {
+                self.keep_alive = false;
+                let mut empty = BytesMut::new();
+                self.respond(cx, &mut empty, resp);
+            }
+        }
+        false
+    }
+
+    /// Calls the handler (or uses `ready`) and writes its response.
+    fn dispatch(&mut self, cx: &mut Context<'_>, input: &mut BytesMut, ready: Option<Response>) {
+        let resp = match ready {
+            Some(r) => r,
+            None => self.shared.handler.handle(&self.req),
+        };
+        self.respond(cx, input, resp);
+    }
+
+    /// Writes `resp` for the current request and moves to the next state.
+    fn respond(&mut self, cx: &mut Context<'_>, input: &mut BytesMut, mut resp: Response) {
+        if resp.close
+            || resp.headers.iter().any(|(n, v)| {
+                n.eq_ignore_ascii_case(b"connection")
+                    && v.split(|&b| b == b',')
+                        .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"))
+            })
+        {
+            self.keep_alive = false;
+        }
+        if let Some(proto) = resp.upgrade.take() {
+            if self.req.body.is_empty() {
+                return self.take_over(cx, input, resp, proto);
+            }
+            resp = Response::error(400);
+            self.keep_alive = false;
+        }
+        let status = resp.status;
+        let no_body = self.head_only || status < 200 || status == 204 || status == 304;
+        let body = std::mem::replace(&mut resp.body, Body::Empty);
+        let chunked = matches!(body, Body::Stream(_)) && self.req.version_minor == 1;
+        if matches!(body, Body::Stream(_)) && !chunked && !no_body {
+            // HTTP/1.0: the body ends when the connection closes.
+            self.keep_alive = false;
+        }
+        self.write_head(&resp, status, cx.now());
+        let out = &mut self.out;
+        if !(status < 200 || status == 204) {
+            match body.len() {
+                Some(n) if status != 304 || n > 0 => {
+                    out.extend_from_slice(b"Content-Length: ");
+                    let _ = write!(out, "{n}");
+                    out.extend_from_slice(b"\r\n");
+                }
+                Some(_) => {}
+                None if chunked => out.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
+                None => {}
+            }
+        }
+        self.finish_head();
+        self.clear_request();
+        if !no_body {
+            match body {
+                Body::Empty => {}
+                Body::Bytes(b) if b.len() <= INLINE_BODY => self.out.extend_from_slice(&b),
+                Body::Bytes(b) => {
+                    self.flush_out(cx);
+                    cx.write(b);
+                }
+                Body::File { file, offset, len } => {
+                    if len > 0 {
+                        self.flush_out(cx);
+                        cx.send_file(file, offset, len);
+                    }
+                }
+                Body::Parts(parts) => {
+                    self.flush_out(cx);
+                    for part in parts {
+                        match part {
+                            BodyPart::Bytes(b) if b.is_empty() => {}
+                            BodyPart::Bytes(b) => cx.write(b),
+                            BodyPart::File { len: 0, .. } => {}
+                            BodyPart::File { file, offset, len } => cx.send_file(file, offset, len),
+                        }
+                    }
+                }
+                Body::Stream(s) => {
+                    self.flush_out(cx);
+                    self.stream = Some(s);
+                    self.stream_chunked = chunked;
+                    self.state = State::Responding;
+                    self.pump_stream(cx);
+                    return;
+                }
+            }
+        }
+        self.exchange_done(cx);
+    }
+
+    /// The status line, Date, Server and the handler's headers (framing and `Connection`
+    /// follow).
+    fn write_head(&mut self, resp: &Response, status: u16, now: Instant) {
+        let out = &mut self.out;
+        match (status, &resp.reason) {
+            (200, None) => out.extend_from_slice(b"HTTP/1.1 200 OK\r\n"),
+            (_, Some(reason)) => {
+                let _ = write!(out, "HTTP/1.1 {status} ");
+                out.extend_from_slice(reason);
+                out.extend_from_slice(b"\r\n");
+            }
+            _ => {
+                let _ = write!(out, "HTTP/1.1 {status} {}\r\n", reason_phrase(status));
+            }
+        }
+        wire::write_date(out, now);
+        out.extend_from_slice(&self.shared.server_line);
+        for (n, v) in &resp.headers {
+            if n.eq_ignore_ascii_case(b"content-length")
+                || n.eq_ignore_ascii_case(b"transfer-encoding")
+                || n.eq_ignore_ascii_case(b"connection") && status != 101
+            {
+                continue;
+            }
+            out.extend_from_slice(n);
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(v);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+
+    fn finish_head(&mut self) {
+        if !self.keep_alive {
+            self.out.extend_from_slice(b"Connection: close\r\n");
+        } else if self.req.version_minor == 0 {
+            self.out.extend_from_slice(b"Connection: keep-alive\r\n");
+        }
+        self.out.extend_from_slice(b"\r\n");
+    }
+
+    /// Hands the response bytes gathered so far (heads and small bodies of every request
+    /// answered in this callback) to the write queue as one buffer.
+    fn flush_out(&mut self, cx: &mut Context<'_>) {
+        if !self.out.is_empty() {
+            cx.write(self.out.split().freeze());
+        }
+    }
+
+    /// Drops the views of the last request so the read buffer can be reused.
+    fn clear_request(&mut self) {
+        let req = &mut self.req;
+        req.method = Bytes::new();
+        req.target = Bytes::new();
+        req.query = None;
+        req.headers.clear();
+        req.body = Bytes::new();
+        // Reused between requests, but an unusually large request does not pin its memory
+        // to an idle connection.
+        if req.headers.capacity() > 32 {
+            req.headers = Vec::new();
+            self.header_ranges = Vec::new();
+        }
+        if req.path.capacity() > 1024 {
+            req.path = String::new();
+        }
+    }
+
+    /// The current exchange is complete: close, or wait for the next request.
+    fn exchange_done(&mut self, cx: &mut Context<'_>) {
+        if !self.keep_alive || self.peer_eof {
+            self.state = State::Closing;
+            self.cancel_all_timers(cx);
+            self.flush_out(cx);
+            cx.close_after_flush();
+            return;
+        }
+        self.state = State::Head;
+        self.start_idle_timer(cx);
+    }
+
+    /// Answers `status` with `Connection: close` and closes after writing it.
+    fn fail(&mut self, cx: &mut Context<'_>, status: u16) {
+        tracing::debug!(conn = %cx.id(), status, "http: rejecting request");
+        self.keep_alive = false;
+        self.head_only = false;
+        let resp = Response::error(status);
+        self.state = State::Head;
+        let mut empty = BytesMut::new();
+        self.respond(cx, &mut empty, resp);
+    }
+
+    // ---- streamed responses ---------------------------------------------------------------
+
+    fn pump_stream(&mut self, cx: &mut Context<'_>) {
+        self.flush_out(cx);
+        let Some(stream) = self.stream.as_mut() else {
+            return;
+        };
+        while cx.queued() <= PIPELINE_QUEUE_BUDGET {
+            match stream.next_chunk() {
+                Some(b) if b.is_empty() => continue,
+                Some(b) => {
+                    if self.stream_chunked {
+                        let mut line = BytesMut::with_capacity(12);
+                        let _ = write!(line, "{:x}\r\n", b.len());
+                        cx.write(line.freeze());
+                        cx.write(b);
+                        cx.write(Bytes::from_static(b"\r\n"));
+                    } else {
+                        cx.write(b);
+                    }
+                }
+                None => {
+                    if self.stream_chunked {
+                        cx.write(Bytes::from_static(b"0\r\n\r\n"));
+                    }
+                    self.stream = None;
+                    self.exchange_done(cx);
+                    cx.resume_read();
+                    return;
+                }
+            }
+        }
+        cx.notify_drained();
+    }
+
+    // ---- CGI ------------------------------------------------------------------------------
+
+    /// Spawns `script` for the current request. `streaming`: the body (of `body_len`
+    /// bytes) is still to come and will be piped to stdin by the caller; otherwise the
+    /// buffered body is written and stdin closed, and the connection waits for the output.
+    /// False when the script could not be started (an error was answered).
+    fn start_cgi(
+        &mut self,
+        cx: &mut Context<'_>,
+        script: cgi::CgiScript,
+        body_len: Option<u64>,
+        streaming: bool,
+    ) -> bool {
+        // A previous script that closed its stdout but lingers is not waited for any longer.
+        self.kill_cgi(cx);
+        let facts = ServerFacts {
+            software: &self.shared.config.server_name,
+            root: &self.shared.root,
+            local: self.req.local,
+            peer: self.req.peer,
+        };
+        let env = cgi::meta_variables(&self.req, &script, &facts, body_len);
+        let spawned = match cgi::spawn(&script, &env) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(script = %script.path.display(), error = %e, "cgi: spawn failed");
+                if streaming {
+                    self.keep_alive = false;
+                }
+                let mut empty = BytesMut::new();
+                self.respond(cx, &mut empty, Response::error(500));
+                return false;
+            }
+        };
+        let mut run = Box::new(CgiRun {
+            child: Some(spawned.child),
+            stdin: None,
+            stdout: None,
+            stderr: None,
+            head_sent: false,
+            head_only: self.head_only,
+            chunked: self.req.version_minor == 1,
+            timer: None,
+            stderr_line: Vec::new(),
+            started: cx.now(),
+        });
+        let adopted = (|| -> std::io::Result<()> {
+            run.stdout = Some(cx.adopt_child(spawned.stdout)?);
+            run.stderr = Some(cx.adopt_child(spawned.stderr)?);
+            run.stdin = Some(cx.adopt_child(spawned.stdin)?);
+            Ok(())
+        })();
+        if let Err(e) = adopted {
+            tracing::warn!(error = %e, "cgi: cannot adopt pipes");
+            self.cgi = Some(run);
+            self.kill_cgi(cx);
+            if streaming {
+                self.keep_alive = false;
+            }
+            let mut empty = BytesMut::new();
+            self.respond(cx, &mut empty, Response::error(500));
+            return false;
+        }
+        if let (Some(stdin), false) = (run.stdin, streaming) {
+            let body = std::mem::take(&mut self.req.body);
+            if !body.is_empty() {
+                cx.write_to(stdin, body);
+            }
+            cx.close_conn_after_flush(stdin);
+        }
+        run.timer = Some(cx.set_timer(self.shared.config.cgi_timeout, TAG_CGI));
+        if !run.chunked {
+            self.keep_alive = false;
+        }
+        self.cgi = Some(run);
+        if !streaming {
+            self.state = State::Responding;
+        }
+        true
+    }
+
+    /// Script output arrived on stdout.
+    fn cgi_output(&mut self, cx: &mut Context<'_>, buf: &mut BytesMut) {
+        let Some(run) = self.cgi.as_mut() else {
+            buf.clear();
+            return;
+        };
+        if !run.head_sent {
+            let max = self.shared.cgi.as_ref().map_or(64 * 1024, |c| c.max_head);
+            match cgi::parse_cgi_head(buf, max) {
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(error = ?e, "cgi: bad output header block");
+                    buf.clear();
+                    return self.cgi_fail(cx, 502);
+                }
+                Ok(Some((head, n))) => {
+                    buf.advance(n);
+                    run.head_sent = true;
+                    let chunked = run.chunked && !run.head_only;
+                    let mut resp = Response::new(head.status);
+                    if let Some(reason) = &head.reason {
+                        resp = resp.reason(reason);
+                    }
+                    resp.headers = head.headers;
+                    if !resp
+                        .headers
+                        .iter()
+                        .any(|(n, _)| n.eq_ignore_ascii_case(b"content-type"))
+                        && head.status != 304
+                        && head.status != 204
+                    {
+                        resp.headers.push((
+                            Bytes::from_static(b"Content-Type"),
+                            Bytes::from_static(b"text/html"),
+                        ));
+                    }
+                    self.write_head(&resp, head.status, cx.now());
+                    if chunked {
+                        self.out
+                            .extend_from_slice(b"Transfer-Encoding: chunked\r\n");
+                    }
+                    self.finish_head();
+                    self.flush_out(cx);
+                }
+            }
+        }
+        let run = self.cgi.as_mut().expect("cgi run");
+        if buf.is_empty() {
+            return;
+        }
+        let data = buf.split().freeze();
+        if run.head_only {
+            return;
+        }
+        if run.chunked {
+            let mut line = BytesMut::with_capacity(12);
+            let _ = write!(line, "{:x}\r\n", data.len());
+            cx.write(line.freeze());
+            cx.write(data);
+            cx.write(Bytes::from_static(b"\r\n"));
+        } else {
+            cx.write(data);
+        }
+        if cx.is_backpressured() || cx.queued() > PIPELINE_QUEUE_BUDGET {
+            if let Some(out) = run.stdout {
+                cx.set_read_paused_of(out, true);
+                cx.notify_drained();
+            }
+        }
+    }
+
+    /// Stdout reached its end: finish the response.
+    fn cgi_finished(&mut self, cx: &mut Context<'_>) {
+        let Some(run) = self.cgi.as_mut() else {
+            return;
+        };
+        if !run.head_sent {
+            tracing::warn!("cgi: script ended without a header block");
+            return self.cgi_fail(cx, 502);
+        }
+        self.flush_out(cx);
+        let Some(run) = self.cgi.as_mut() else {
+            return;
+        };
+        if run.chunked && !run.head_only {
+            cx.write(Bytes::from_static(b"0\r\n\r\n"));
+        }
+        if let Some(t) = run.timer.take() {
+            cx.cancel_timer(t);
+        }
+        self.reap_cgi(cx);
+        if let State::Body {
+            target: BodyTarget::CgiStdin(stdin),
+            ..
+        } = &mut self.state
+        {
+            // Answered before the whole body arrived: read (and drop) the rest, then go on.
+            *stdin = None;
+            self.cgi_answered = true;
+            cx.resume_read();
+            return;
+        }
+        self.exchange_done(cx);
+        cx.resume_read();
+    }
+
+    /// The script failed before it sent a head: answer `status`; after: cut the connection.
+    fn cgi_fail(&mut self, cx: &mut Context<'_>, status: u16) {
+        let sent = self.cgi.as_ref().is_some_and(|r| r.head_sent);
+        self.kill_cgi(cx);
+        if sent {
+            self.state = State::Closing;
+            self.cancel_all_timers(cx);
+            self.flush_out(cx);
+            cx.close_after_flush();
+        } else {
+            self.fail(cx, status);
+        }
+    }
+
+    fn kill_cgi(&mut self, cx: &mut Context<'_>) {
+        if let Some(mut run) = self.cgi.take() {
+            for id in [run.stdin, run.stdout, run.stderr].into_iter().flatten() {
+                cx.close_conn(id);
+            }
+            if let Some(t) = run.timer.take() {
+                cx.cancel_timer(t);
+            }
+            if let Some(mut child) = run.child.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+
+    /// Reaps the script if it has exited; otherwise checks again shortly (until the time
+    /// limit, when it is killed).
+    fn reap_cgi(&mut self, cx: &mut Context<'_>) {
+        let Some(run) = self.cgi.as_mut() else {
+            return;
+        };
+        if let Some(child) = run.child.as_mut() {
+            match child.try_wait() {
+                Ok(Some(status)) => {
+                    if !status.success() {
+                        tracing::info!(%status, "cgi: script exited with failure");
+                    }
+                    run.child = None;
+                }
+                Ok(None)
+                    if cx.now().saturating_duration_since(run.started)
+                        >= self.shared.config.cgi_timeout =>
+                {
+                    tracing::warn!("cgi: script outlived its time limit after its output; killed");
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    run.child = None;
+                }
+                Ok(None) => {
+                    // Closed stdout but still running: look again soon, kill at the limit.
+                    if run.timer.is_none() {
+                        run.timer = Some(cx.set_timer(Duration::from_millis(50), TAG_REAP));
+                    }
+                    return;
+                }
+                Err(_) => run.child = None,
+            }
+        }
+        if run.child.is_none() {
+            if let Some(t) = run.timer.take() {
+                cx.cancel_timer(t);
+            }
+            let run = self.cgi.take().expect("cgi run");
+            for id in [run.stdin, run.stderr].into_iter().flatten() {
+                cx.close_conn(id);
+            }
+        }
+    }
+
+    fn cgi_stderr(&mut self, buf: &mut BytesMut) {
+        let Some(run) = self.cgi.as_mut() else {
+            buf.clear();
+            return;
+        };
+        run.stderr_line.extend_from_slice(buf);
+        buf.clear();
+        while let Some(nl) = memchr::memchr(b'\n', &run.stderr_line) {
+            let line: Vec<u8> = run.stderr_line.drain(..=nl).collect();
+            tracing::warn!(stderr = %String::from_utf8_lossy(&line).trim_end(), "cgi");
+        }
+        if run.stderr_line.len() > 4096 {
+            tracing::warn!(stderr = %String::from_utf8_lossy(&run.stderr_line), "cgi");
+            run.stderr_line.clear();
+        }
+    }
+
+    // ---- upgrade --------------------------------------------------------------------------
+
+    fn take_over(
+        &mut self,
+        cx: &mut Context<'_>,
+        input: &mut BytesMut,
+        resp: Response,
+        mut proto: Box<dyn Protocol>,
+    ) {
+        self.write_head(&resp, resp.status, cx.now());
+        self.out.extend_from_slice(b"\r\n");
+        self.flush_out(cx);
+        self.clear_request();
+        self.cancel_all_timers(cx);
+        self.state = State::Closing;
+        proto.on_open(cx);
+        if !input.is_empty() {
+            proto.on_data(cx, input);
+        }
+        self.upgraded = Some(proto);
+    }
+}
+
+impl Protocol for HttpConn {
+    fn on_open(&mut self, cx: &mut Context<'_>) {
+        // The first request must arrive within the header timeout.
+        self.head_started = Some(cx.now());
+        self.start_header_timer(cx);
+    }
+
+    fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+        if let Some(p) = self.upgraded.as_mut() {
+            return p.on_data(cx, input);
+        }
+        self.process(cx, input);
+        self.flush_out(cx);
+        if self.upgraded.is_none() && matches!(self.state, State::Head) && input.is_empty() {
+            // Wholly idle between requests (not mid-head): the keep-alive timer runs.
+            self.start_idle_timer(cx);
+        }
+    }
+
+    fn on_eof(&mut self, cx: &mut Context<'_>) {
+        if let Some(p) = self.upgraded.as_mut() {
+            return p.on_eof(cx);
+        }
+        self.peer_eof = true;
+        match self.state {
+            State::Responding => {
+                // Finish the response in flight, then close.
+                self.keep_alive = false;
+            }
+            _ => {
+                self.state = State::Closing;
+                self.cancel_all_timers(cx);
+                self.flush_out(cx);
+                cx.close_after_flush();
+            }
+        }
+    }
+
+    fn on_backpressure(&mut self, cx: &mut Context<'_>, paused: bool) {
+        if let Some(p) = self.upgraded.as_mut() {
+            return p.on_backpressure(cx, paused);
+        }
+        if !paused {
+            self.resume_output(cx);
+        }
+    }
+
+    fn on_drain(&mut self, cx: &mut Context<'_>) {
+        if let Some(p) = self.upgraded.as_mut() {
+            return p.on_drain(cx);
+        }
+        self.resume_output(cx);
+    }
+
+    fn on_timer(&mut self, cx: &mut Context<'_>, tag: u64) {
+        if let Some(p) = self.upgraded.as_mut() {
+            return p.on_timer(cx, tag);
+        }
+        if self.armed.is_some_and(|a| a.tag == tag) {
+            self.deadline_fired(cx);
+        } else if tag == TAG_CGI {
+            if let Some(run) = self.cgi.as_mut() {
+                run.timer = None;
+                cx.count(Counter::Timeout);
+                tracing::warn!("cgi: time limit reached, killing the script");
+                self.cgi_fail(cx, 504);
+            }
+        } else if tag == TAG_REAP {
+            if let Some(run) = self.cgi.as_mut() {
+                run.timer = None;
+                let started = run.child.is_some();
+                if started {
+                    self.reap_cgi(cx);
+                }
+            }
+        }
+    }
+
+    fn on_child(&mut self, cx: &mut Context<'_>, child: ConnId, event: ChildEvent<'_>) {
+        if let Some(p) = self.upgraded.as_mut() {
+            return p.on_child(cx, child, event);
+        }
+        let Some(run) = self.cgi.as_ref() else {
+            if let ChildEvent::Data(buf) = event {
+                buf.clear();
+            }
+            return;
+        };
+        let (stdout, stderr, stdin) = (run.stdout, run.stderr, run.stdin);
+        match event {
+            ChildEvent::Data(buf) => {
+                if Some(child) == stdout {
+                    self.cgi_output(cx, buf);
+                } else if Some(child) == stderr {
+                    self.cgi_stderr(buf);
+                } else {
+                    buf.clear();
+                }
+            }
+            ChildEvent::Eof | ChildEvent::Closed(_) => {
+                if Some(child) == stdout {
+                    if let Some(run) = self.cgi.as_mut() {
+                        run.stdout = None;
+                    }
+                    if let ChildEvent::Eof = event {
+                        cx.close_conn(child);
+                    }
+                    self.cgi_finished(cx);
+                } else if Some(child) == stdin {
+                    if let Some(run) = self.cgi.as_mut() {
+                        run.stdin = None;
+                    }
+                } else if Some(child) == stderr {
+                    if let Some(run) = self.cgi.as_mut() {
+                        run.stderr = None;
+                    }
+                    if let ChildEvent::Eof = event {
+                        cx.close_conn(child);
+                    }
+                }
+            }
+            ChildEvent::Drained if Some(child) == stdin => {
+                // The script caught up with the request body: read more of it.
+                cx.resume_read();
+            }
+            _ => {}
+        }
+    }
+
+    fn on_shutdown(&mut self, cx: &mut Context<'_>) {
+        if let Some(p) = self.upgraded.as_mut() {
+            return p.on_shutdown(cx);
+        }
+        match self.state {
+            State::Head => {
+                self.state = State::Closing;
+                self.cancel_all_timers(cx);
+                self.flush_out(cx);
+                cx.close_after_flush();
+            }
+            _ => self.keep_alive = false,
+        }
+    }
+
+    fn on_close(&mut self, cx: &mut Context<'_>, reason: &CloseReason) {
+        if let Some(p) = self.upgraded.as_mut() {
+            return p.on_close(cx, reason);
+        }
+        self.kill_cgi(cx);
+        self.state = State::Closing;
+    }
+}
+
+impl HttpConn {
+    /// The write queue drained (or backpressure lifted): go on with what waited for it.
+    fn resume_output(&mut self, cx: &mut Context<'_>) {
+        if self.stream.is_some() {
+            self.pump_stream(cx);
+            return;
+        }
+        if let Some(out) = self.cgi.as_ref().and_then(|r| r.stdout) {
+            cx.set_read_paused_of(out, false);
+            return;
+        }
+        if self.waiting_drain {
+            self.waiting_drain = false;
+            cx.resume_read();
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "conn_tests.rs"]
+mod tests;

@@ -1,0 +1,716 @@
+//! The connection state machine (implements [`netreactor::Protocol`]) for both roles: the
+//! opening handshake, then frames — ping answered with pong, the close handshake with a
+//! timeout, failures closed with the RFC's codes — and the application's [`Handler`].
+//!
+//! States, as RFC 6455 names them: `CONNECTING` ([`Phase::ServerHandshake`] /
+//! [`Phase::ClientHandshake`]), `OPEN`, `CLOSING` (we sent a close frame and wait for the
+//! peer's), `CLOSED` (close frames exchanged, or the connection failed: we only wait for the
+//! TCP connection to end).
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use netreactor::{CloseReason, ConnId, Context, Counter, Protocol, TimerId};
+
+use super::deflate::{DeflateParams, Deflater, Inflater};
+use super::encode::{close_payload, Writer};
+use super::handshake::{self, Accepted, ClientHandshakeError};
+use super::parse::{Limits, Message, Opcode, ProtocolError, Reader, Role};
+use super::server::ServerConfig;
+
+/// Timer tag of the close handshake's deadline (tags from `u64::MAX - 15` up are reserved).
+const CLOSE_TIMER: u64 = u64::MAX;
+/// Timer tag of the opening handshake's deadline.
+const HANDSHAKE_TIMER: u64 = u64::MAX - 1;
+
+/// Close code reported to [`Handler::on_close`] when the close frame had no code.
+pub const NO_STATUS: u16 = 1005;
+/// Close code reported to [`Handler::on_close`] when the connection ended without a close
+/// frame.
+pub const ABNORMAL: u16 = 1006;
+
+/// A text message: bytes known to be valid UTF-8, shared without copying.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Text(Bytes);
+
+impl Text {
+    /// Wraps bytes already checked as UTF-8.
+    pub(crate) fn new_unchecked(b: Bytes) -> Text {
+        debug_assert!(std::str::from_utf8(&b).is_ok());
+        Text(b)
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        // SAFETY: `Text` is only built from bytes the reader validated as UTF-8 (or from a
+        // `&str`/`String`), and `Bytes` is immutable.
+        unsafe { std::str::from_utf8_unchecked(&self.0) }
+    }
+
+    /// The bytes (to send on without a copy).
+    pub fn into_bytes(self) -> Bytes {
+        self.0
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Text {
+        Text(Bytes::copy_from_slice(s.as_bytes()))
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Text {
+        Text(Bytes::from(s))
+    }
+}
+
+/// The application's side of a WebSocket connection. Every method has a default that does
+/// nothing; sends go through the [`Ws`] handle.
+pub trait Handler: 'static {
+    /// The handshake completed: the connection is open.
+    fn on_open(&mut self, ws: &mut Ws<'_, '_>) {
+        let _ = ws;
+    }
+    /// A whole text message arrived.
+    fn on_text(&mut self, ws: &mut Ws<'_, '_>, text: Text) {
+        let _ = (ws, text);
+    }
+    /// A whole binary message arrived.
+    fn on_binary(&mut self, ws: &mut Ws<'_, '_>, data: Bytes) {
+        let _ = (ws, data);
+    }
+    /// A ping arrived (the pong has already been queued).
+    fn on_ping(&mut self, ws: &mut Ws<'_, '_>, payload: &Bytes) {
+        let _ = (ws, payload);
+    }
+    /// A pong arrived.
+    fn on_pong(&mut self, ws: &mut Ws<'_, '_>, payload: &Bytes) {
+        let _ = (ws, payload);
+    }
+    /// The connection left the open state — the close handshake began (from either side), the
+    /// connection failed, or it ended without a close frame ([`ABNORMAL`]). Called once; sends
+    /// are ignored from now on, so remove the connection from broadcast sets here.
+    fn on_close(&mut self, ws: &mut Ws<'_, '_>, code: u16, reason: &str) {
+        let _ = (ws, code, reason);
+    }
+    /// The write queue went above the high watermark (`true`: stop producing) or drained
+    /// below the low one (`false`).
+    fn on_backpressure(&mut self, ws: &mut Ws<'_, '_>, paused: bool) {
+        let _ = (ws, paused);
+    }
+    /// A timer set with [`Ws::set_timer`] fired.
+    fn on_timer(&mut self, ws: &mut Ws<'_, '_>, tag: u64) {
+        let _ = (ws, tag);
+    }
+}
+
+/// Where the connection is in its life (RFC 6455 names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Handshake in progress.
+    Connecting,
+    /// Messages flow both ways.
+    Open,
+    /// We sent a close frame; the peer's is awaited (data is discarded).
+    Closing,
+    /// Close frames exchanged or the connection failed; waiting for TCP to end.
+    Closed,
+}
+
+/// The sending half of a connection and its close bookkeeping.
+#[derive(Debug)]
+struct Link {
+    role: Role,
+    state: State,
+    writer: Writer,
+    close_timeout: Duration,
+    close_timer: Option<TimerId>,
+    /// Code and reason of a close the application started, for [`Handler::on_close`].
+    local_close: Option<(u16, String)>,
+}
+
+impl Link {
+    fn send(&mut self, cx: &mut Context<'_>, opcode: Opcode, payload: Bytes) {
+        self.writer.encode(opcode, payload, |b| cx.write(b));
+    }
+
+    /// Sends a close frame and moves to `next`; arms the close timeout.
+    fn send_close(&mut self, cx: &mut Context<'_>, payload: Bytes, next: State) {
+        self.send(cx, Opcode::Close, payload);
+        self.state = next;
+        self.arm_close_timer(cx);
+    }
+
+    fn arm_close_timer(&mut self, cx: &mut Context<'_>) {
+        if let Some(t) = self.close_timer.take() {
+            cx.cancel_timer(t);
+        }
+        self.close_timer = Some(cx.set_timer(self.close_timeout, CLOSE_TIMER));
+    }
+}
+
+/// The application's handle inside [`Handler`] callbacks: send, close, broadcast, timers.
+pub struct Ws<'a, 'b> {
+    cx: &'a mut Context<'b>,
+    link: &'a mut Link,
+}
+
+impl<'a, 'b> Ws<'a, 'b> {
+    /// This connection's id (to put in broadcast sets).
+    pub fn id(&self) -> ConnId {
+        self.cx.id()
+    }
+
+    /// The core's context (peer address, counters, other connections...).
+    pub fn context(&mut self) -> &mut Context<'b> {
+        self.cx
+    }
+
+    /// The connection's state.
+    pub fn state(&self) -> State {
+        self.link.state
+    }
+
+    /// True when permessage-deflate was agreed (data messages go out compressed).
+    pub fn is_compressed(&self) -> bool {
+        self.link.writer.compresses()
+    }
+
+    /// True while messages may be sent.
+    pub fn is_open(&self) -> bool {
+        self.link.state == State::Open
+    }
+
+    /// Sends a text message; false (nothing sent) unless the connection is open.
+    pub fn send_text(&mut self, text: impl Into<Text>) -> bool {
+        self.send(Opcode::Text, text.into().into_bytes())
+    }
+
+    /// Sends a binary message (the `Bytes` is queued without a copy when not compressed).
+    pub fn send_binary(&mut self, data: impl Into<Bytes>) -> bool {
+        self.send(Opcode::Binary, data.into())
+    }
+
+    /// Sends a ping (payload up to 125 bytes; longer payloads are refused).
+    pub fn ping(&mut self, payload: impl Into<Bytes>) -> bool {
+        let p = payload.into();
+        p.len() <= 125 && self.send(Opcode::Ping, p)
+    }
+
+    fn send(&mut self, opcode: Opcode, payload: Bytes) -> bool {
+        if self.link.state != State::Open {
+            return false;
+        }
+        self.link.send(self.cx, opcode, payload);
+        true
+    }
+
+    /// Starts the close handshake with `code` (1000 normal, 1001 going away, 3000-4999 for
+    /// applications) and `reason` (cut to 123 bytes). [`Handler::on_close`] follows at once.
+    pub fn close(&mut self, code: u16, reason: &str) {
+        if self.link.state == State::Open {
+            self.link
+                .send_close(self.cx, close_payload(code, reason), State::Closing);
+            self.link.local_close = Some((code, reason.to_string()));
+        }
+    }
+
+    /// Bytes queued on this connection and not yet written.
+    pub fn queued(&self) -> usize {
+        self.cx.queued()
+    }
+
+    /// True while the write queue is above the high watermark.
+    pub fn is_backpressured(&self) -> bool {
+        self.cx.is_backpressured()
+    }
+
+    /// Queues one encoded frame (see [`encode::frame`](super::encode::frame)) on every
+    /// connection in `to` — encode once, share the `Bytes`. Receivers whose queue already
+    /// holds more than `max_queued` bytes are skipped (slow consumers lose messages rather
+    /// than grow memory). Returns how many received it. Only pass ids of open WebSocket
+    /// connections (remove them in [`Handler::on_close`]).
+    pub fn broadcast(
+        &mut self,
+        to: impl IntoIterator<Item = ConnId>,
+        frame: &Bytes,
+        max_queued: usize,
+    ) -> usize {
+        let mut n = 0;
+        for id in to {
+            if self.cx.queued_of(id) <= max_queued && self.cx.write_to(id, frame.clone()) {
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Sets a timer for [`Handler::on_timer`] (tags from `u64::MAX - 15` up are reserved).
+    pub fn set_timer(&mut self, after: Duration, tag: u64) -> TimerId {
+        self.cx.set_timer(after, tag)
+    }
+}
+
+/// What the connection is doing with its bytes.
+enum Phase {
+    /// Reading the client's HTTP upgrade request (standalone server).
+    ServerHandshake(Rc<ServerConfig>),
+    /// Waiting for the server's `101` (client).
+    ClientHandshake(ClientRequest),
+    /// Frames.
+    Frames,
+    /// The handshake was refused; the answer is being flushed.
+    Rejected,
+}
+
+/// What a client asks for in its handshake.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// `Host` header value.
+    pub host: String,
+    /// Request target, e.g. `/`.
+    pub target: String,
+    /// Subprotocols to offer.
+    pub protocols: Vec<String>,
+    /// Offer permessage-deflate.
+    pub compress: bool,
+    /// Limits on what the server sends.
+    pub limits: Limits,
+    /// How long to wait for the server's close after ours.
+    pub close_timeout: Duration,
+}
+
+impl Default for ClientConfig {
+    fn default() -> ClientConfig {
+        ClientConfig {
+            host: "localhost".into(),
+            target: "/".into(),
+            protocols: Vec::new(),
+            compress: false,
+            limits: Limits::default(),
+            close_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+struct ClientRequest {
+    config: ClientConfig,
+    key: String,
+}
+
+/// One WebSocket connection: the [`Protocol`] the reactor drives, around a [`Handler`].
+pub struct WsConn<H: Handler> {
+    phase: Phase,
+    reader: Reader,
+    link: Link,
+    handler: H,
+    told_close: bool,
+    handshake_timer: Option<TimerId>,
+}
+
+impl<H: Handler> WsConn<H> {
+    /// A server connection that first reads the HTTP upgrade request itself (the
+    /// standalone `--ws` listener).
+    pub fn server(config: Rc<ServerConfig>, handler: H) -> WsConn<H> {
+        WsConn {
+            reader: Reader::new(Role::Server, config.limits),
+            link: Link {
+                role: Role::Server,
+                state: State::Connecting,
+                writer: Writer::new(Role::Server),
+                close_timeout: config.close_timeout,
+                close_timer: None,
+                local_close: None,
+            },
+            phase: Phase::ServerHandshake(config),
+            handler,
+            told_close: false,
+            handshake_timer: None,
+        }
+    }
+
+    /// A server connection whose handshake was already answered (`accepted`), e.g. by the
+    /// HTTP server's upgrade path: it starts with frames.
+    pub fn upgraded(config: &ServerConfig, accepted: &Accepted, handler: H) -> WsConn<H> {
+        let mut c = WsConn::server(Rc::new(config.clone()), handler);
+        c.phase = Phase::Frames;
+        c.link.state = State::Open;
+        c.enable_deflate(
+            accepted.deflate,
+            config.deflate.level,
+            config.deflate.min_size,
+        );
+        c
+    }
+
+    /// A client connection: on open it sends the upgrade request, then waits for `101`.
+    pub fn client(config: ClientConfig, handler: H) -> WsConn<H> {
+        WsConn {
+            reader: Reader::new(Role::Client, config.limits),
+            link: Link {
+                role: Role::Client,
+                state: State::Connecting,
+                writer: Writer::new(Role::Client),
+                close_timeout: config.close_timeout,
+                close_timer: None,
+                local_close: None,
+            },
+            phase: Phase::ClientHandshake(ClientRequest {
+                config,
+                key: String::new(),
+            }),
+            handler,
+            told_close: false,
+            handshake_timer: None,
+        }
+    }
+
+    /// The application handler.
+    pub fn handler(&self) -> &H {
+        &self.handler
+    }
+
+    /// The connection's state.
+    pub fn state(&self) -> State {
+        self.link.state
+    }
+
+    fn enable_deflate(&mut self, params: Option<DeflateParams>, level: u32, min_size: usize) {
+        let Some(p) = params else { return };
+        let (ours, ours_nct, theirs_nct) = match self.link.role {
+            Role::Server => (
+                p.server_max_window_bits,
+                p.server_no_context_takeover,
+                p.client_no_context_takeover,
+            ),
+            // Our offer promised client_no_context_takeover whatever the answer says.
+            Role::Client => (p.client_max_window_bits, true, p.server_no_context_takeover),
+        };
+        self.reader.set_inflater(Inflater::new(theirs_nct));
+        self.link
+            .writer
+            .set_deflater(Deflater::new(ours, ours_nct, level), min_size);
+    }
+
+    fn ws<'a, 'b>(link: &'a mut Link, cx: &'a mut Context<'b>) -> Ws<'a, 'b> {
+        Ws { cx, link }
+    }
+
+    fn tell_close(&mut self, cx: &mut Context<'_>, code: u16, reason: &str) {
+        if !self.told_close {
+            self.told_close = true;
+            let mut ws = Self::ws(&mut self.link, cx);
+            self.handler.on_close(&mut ws, code, reason);
+        }
+    }
+
+    fn open(&mut self, cx: &mut Context<'_>) {
+        self.phase = Phase::Frames;
+        self.link.state = State::Open;
+        if let Some(t) = self.handshake_timer.take() {
+            cx.cancel_timer(t);
+        }
+        let mut ws = Self::ws(&mut self.link, cx);
+        self.handler.on_open(&mut ws);
+        self.after_callback(cx);
+    }
+
+    /// A handler may have called [`Ws::close`]: tell it (once) that the connection closed.
+    fn after_callback(&mut self, cx: &mut Context<'_>) {
+        if self.link.state != State::Open && !self.told_close {
+            let (code, reason) = self
+                .link
+                .local_close
+                .take()
+                .unwrap_or((ABNORMAL, String::new()));
+            self.tell_close(cx, code, &reason);
+        }
+    }
+
+    /// Fails the connection (RFC 6455 7.1.7): close frame with the error's code, then no
+    /// more reading; TCP ends when the peer closes or the close timeout fires.
+    fn fail(&mut self, cx: &mut Context<'_>, e: ProtocolError) {
+        cx.count(Counter::ParseError);
+        tracing::debug!(conn = %cx.id(), error = %e, "websocket connection failed");
+        if self.link.state == State::Open {
+            self.link
+                .send(cx, Opcode::Close, close_payload(e.close_code(), e.reason()));
+        }
+        self.link.state = State::Closed;
+        self.link.arm_close_timer(cx);
+        cx.shutdown_write();
+        self.tell_close(cx, e.close_code(), e.reason());
+    }
+
+    /// Both close frames went by: the server closes TCP first (RFC 6455 7.1.1), the client
+    /// waits for it (bounded by the close timeout).
+    fn closed_cleanly(&mut self, cx: &mut Context<'_>) {
+        self.link.state = State::Closed;
+        match self.link.role {
+            Role::Server => cx.close_after_flush(),
+            Role::Client => self.link.arm_close_timer(cx),
+        }
+    }
+
+    fn on_message(&mut self, cx: &mut Context<'_>, m: Message) {
+        let open = self.link.state == State::Open;
+        match m {
+            Message::Text(t) if open => {
+                let mut ws = Self::ws(&mut self.link, cx);
+                self.handler.on_text(&mut ws, Text::new_unchecked(t));
+            }
+            Message::Binary(b) if open => {
+                let mut ws = Self::ws(&mut self.link, cx);
+                self.handler.on_binary(&mut ws, b);
+            }
+            Message::Ping(p) if open => {
+                self.link.send(cx, Opcode::Pong, p.clone());
+                let mut ws = Self::ws(&mut self.link, cx);
+                self.handler.on_ping(&mut ws, &p);
+            }
+            Message::Pong(p) if open => {
+                let mut ws = Self::ws(&mut self.link, cx);
+                self.handler.on_pong(&mut ws, &p);
+            }
+            Message::Close(frame) => {
+                let (code, reason) = match &frame {
+                    Some(f) => (f.code, f.reason_str().to_string()),
+                    None => (NO_STATUS, String::new()),
+                };
+                if open {
+                    // Echo the code (RFC 6455 5.5.1), then close.
+                    let payload = match &frame {
+                        Some(f) => close_payload(f.code, ""),
+                        None => Bytes::new(),
+                    };
+                    self.link.send(cx, Opcode::Close, payload);
+                }
+                self.closed_cleanly(cx);
+                self.tell_close(cx, code, &reason);
+            }
+            // Data and pings after our close frame are discarded (RFC 6455 1.4).
+            _ => {}
+        }
+        self.after_callback(cx);
+    }
+
+    fn read_frames(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+        loop {
+            if self.link.state == State::Closed {
+                input.clear();
+                return;
+            }
+            match self.reader.read(input) {
+                Ok(Some(m)) => self.on_message(cx, m),
+                Ok(None) => return,
+                Err(e) => {
+                    self.fail(cx, e);
+                    input.clear();
+                    return;
+                }
+            }
+        }
+    }
+
+    fn server_handshake(
+        &mut self,
+        cx: &mut Context<'_>,
+        input: &mut BytesMut,
+        config: Rc<ServerConfig>,
+    ) {
+        let head = match handshake::read_request(input, config.max_head) {
+            Ok(None) => return,
+            Ok(Some(r)) => r,
+            Err(e) => return self.reject(cx, input, e.response()),
+        };
+        let (len, hs) = head;
+        let _ = input.split_to(len);
+        let hs = match hs {
+            Ok(hs) => hs,
+            Err(e) => return self.reject(cx, input, e.response()),
+        };
+        if let Some(check) = &config.check_origin {
+            if !check(&hs) {
+                return self.reject(cx, input, handshake::HandshakeError::Origin.response());
+            }
+        }
+        let protocol = config.select_protocol.as_ref().and_then(|f| f(&hs));
+        let accepted = handshake::accept(&hs, protocol, &config.deflate);
+        cx.write(accepted.response());
+        self.enable_deflate(
+            accepted.deflate,
+            config.deflate.level,
+            config.deflate.min_size,
+        );
+        self.open(cx);
+        self.read_frames(cx, input);
+    }
+
+    fn reject(&mut self, cx: &mut Context<'_>, input: &mut BytesMut, answer: Bytes) {
+        cx.count(Counter::ParseError);
+        cx.write(answer);
+        cx.close_after_flush();
+        input.clear();
+        self.phase = Phase::Rejected;
+        self.link.state = State::Closed;
+        self.told_close = true;
+    }
+
+    fn client_handshake(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+        let Phase::ClientHandshake(req) = &self.phase else {
+            return;
+        };
+        let Some(end) = memchr::memmem::find(input, b"\r\n\r\n") else {
+            if input.len() > 16 * 1024 {
+                self.client_failed(cx, input, ClientHandshakeError::Malformed);
+            }
+            return;
+        };
+        let protocols: Vec<&str> = req.config.protocols.iter().map(|s| s.as_str()).collect();
+        let result =
+            handshake::check_response(&input[..end + 4], &req.key, &protocols, req.config.compress);
+        let _ = input.split_to(end + 4);
+        match result {
+            Ok(acc) => {
+                self.enable_deflate(acc.deflate, 6, 0);
+                self.open(cx);
+                self.read_frames(cx, input);
+            }
+            Err(e) => self.client_failed(cx, input, e),
+        }
+    }
+
+    fn client_failed(
+        &mut self,
+        cx: &mut Context<'_>,
+        input: &mut BytesMut,
+        e: ClientHandshakeError,
+    ) {
+        input.clear();
+        self.phase = Phase::Rejected;
+        self.link.state = State::Closed;
+        cx.close();
+        self.tell_close(cx, ABNORMAL, &format!("handshake failed: {e:?}"));
+    }
+}
+
+impl<H: Handler> Protocol for WsConn<H> {
+    fn on_open(&mut self, cx: &mut Context<'_>) {
+        match &mut self.phase {
+            Phase::ServerHandshake(config) => {
+                let t = config.handshake_timeout;
+                self.handshake_timer = Some(cx.set_timer(t, HANDSHAKE_TIMER));
+            }
+            Phase::ClientHandshake(req) => {
+                let mut key = [0u8; 16];
+                key[..4].copy_from_slice(&super::encode::MaskRng::new().next_key());
+                for chunk in key[4..].chunks_mut(4) {
+                    chunk.copy_from_slice(&super::encode::MaskRng::new().next_key());
+                }
+                let protocols: Vec<&str> =
+                    req.config.protocols.iter().map(|s| s.as_str()).collect();
+                let (head, k) = handshake::client_request(
+                    &req.config.host,
+                    &req.config.target,
+                    &protocols,
+                    req.config.compress,
+                    key,
+                );
+                req.key = k;
+                cx.write(head);
+                let t = req.config.close_timeout.max(Duration::from_secs(10));
+                self.handshake_timer = Some(cx.set_timer(t, HANDSHAKE_TIMER));
+            }
+            Phase::Frames => {
+                // Upgraded from HTTP: the 101 is already written.
+                let mut ws = Self::ws(&mut self.link, cx);
+                self.handler.on_open(&mut ws);
+                self.after_callback(cx);
+            }
+            Phase::Rejected => {}
+        }
+    }
+
+    fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+        match &self.phase {
+            Phase::ServerHandshake(config) => {
+                let config = config.clone();
+                self.server_handshake(cx, input, config)
+            }
+            Phase::ClientHandshake(_) => self.client_handshake(cx, input),
+            Phase::Frames => self.read_frames(cx, input),
+            Phase::Rejected => input.clear(),
+        }
+    }
+
+    fn on_eof(&mut self, cx: &mut Context<'_>) {
+        if self.link.state == State::Open || self.link.state == State::Connecting {
+            self.link.state = State::Closed;
+            self.tell_close(cx, ABNORMAL, "connection ended without a close frame");
+        }
+        match self.phase {
+            Phase::Rejected => cx.close_after_flush(),
+            _ => cx.close(),
+        }
+    }
+
+    fn on_backpressure(&mut self, cx: &mut Context<'_>, paused: bool) {
+        if self.link.state == State::Open {
+            let mut ws = Self::ws(&mut self.link, cx);
+            self.handler.on_backpressure(&mut ws, paused);
+            self.after_callback(cx);
+        }
+    }
+
+    fn on_timer(&mut self, cx: &mut Context<'_>, tag: u64) {
+        match tag {
+            CLOSE_TIMER => {
+                self.link.close_timer = None;
+                cx.count(Counter::Timeout);
+                cx.close();
+            }
+            HANDSHAKE_TIMER => {
+                self.handshake_timer = None;
+                if self.link.state == State::Connecting {
+                    cx.count(Counter::Timeout);
+                    self.link.state = State::Closed;
+                    self.tell_close(cx, ABNORMAL, "handshake timed out");
+                    cx.close();
+                }
+            }
+            _ => {
+                let mut ws = Self::ws(&mut self.link, cx);
+                self.handler.on_timer(&mut ws, tag);
+                self.after_callback(cx);
+            }
+        }
+    }
+
+    fn on_shutdown(&mut self, cx: &mut Context<'_>) {
+        if self.link.state == State::Open {
+            self.link.send_close(
+                cx,
+                close_payload(1001, "server shutting down"),
+                State::Closing,
+            );
+            self.tell_close(cx, 1001, "server shutting down");
+        } else if self.link.state == State::Connecting {
+            cx.close();
+        }
+    }
+
+    fn on_close(&mut self, cx: &mut Context<'_>, reason: &CloseReason) {
+        let _ = reason;
+        self.link.state = State::Closed;
+        self.tell_close(cx, ABNORMAL, "connection closed");
+    }
+}

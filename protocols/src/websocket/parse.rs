@@ -1,0 +1,547 @@
+//! Sans-IO frame parsing (RFC 6455 section 5): the frame header, and a [`Reader`] that turns
+//! the bytes of a connection into whole messages.
+//!
+//! The [`Reader`] consumes from the caller's `BytesMut`. A frame that arrived whole becomes
+//! the message payload without a copy (`split_to().freeze()`, unmasked in place); fragments
+//! are joined; frames larger than [`STREAM_CHUNK`] are moved out of the input as they arrive,
+//! so the input never holds more than that of one frame. Text is UTF-8 checked as bytes
+//! arrive, so an invalid byte fails the connection before the rest of its frame is read.
+
+use bytes::{Bytes, BytesMut};
+
+use super::deflate::{InflateError, Inflater};
+use super::mask::apply_mask;
+use super::utf8::Utf8Validator;
+
+/// Payload bytes of an unfinished frame kept in the input before they move to the message
+/// buffer.
+pub const STREAM_CHUNK: usize = 64 * 1024;
+
+/// A frame's opcode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Opcode {
+    /// 0x0: a continuation fragment.
+    Continuation,
+    /// 0x1: text (UTF-8).
+    Text,
+    /// 0x2: binary.
+    Binary,
+    /// 0x8: close.
+    Close,
+    /// 0x9: ping.
+    Ping,
+    /// 0xA: pong.
+    Pong,
+}
+
+impl Opcode {
+    /// The opcode of a 4-bit value (`None` for the reserved ones).
+    pub fn from_u8(v: u8) -> Option<Opcode> {
+        Some(match v {
+            0x0 => Opcode::Continuation,
+            0x1 => Opcode::Text,
+            0x2 => Opcode::Binary,
+            0x8 => Opcode::Close,
+            0x9 => Opcode::Ping,
+            0xA => Opcode::Pong,
+            _ => return None,
+        })
+    }
+
+    /// The 4-bit wire value.
+    pub fn as_u8(self) -> u8 {
+        match self {
+            Opcode::Continuation => 0x0,
+            Opcode::Text => 0x1,
+            Opcode::Binary => 0x2,
+            Opcode::Close => 0x8,
+            Opcode::Ping => 0x9,
+            Opcode::Pong => 0xA,
+        }
+    }
+
+    /// Close, ping and pong.
+    pub fn is_control(self) -> bool {
+        self.as_u8() & 0x8 != 0
+    }
+}
+
+/// Which end of the connection we are: servers receive masked frames, clients unmasked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// We accepted the connection.
+    Server,
+    /// We opened the connection.
+    Client,
+}
+
+/// A parsed frame header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameHeader {
+    /// Final fragment of its message.
+    pub fin: bool,
+    /// RSV1..RSV3 as the low three bits (RSV1 = 4).
+    pub rsv: u8,
+    /// The opcode.
+    pub opcode: Opcode,
+    /// The masking key, when the mask bit is set.
+    pub mask: Option<[u8; 4]>,
+    /// Payload length.
+    pub payload_len: u64,
+    /// Header length (2..=14).
+    pub header_len: usize,
+}
+
+/// Why the peer's bytes are not a valid WebSocket stream. Each maps onto a close code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProtocolError {
+    /// A reserved opcode (3-7, B-F).
+    BadOpcode(u8),
+    /// RSV bits set that no negotiated extension defines.
+    ReservedBits,
+    /// A control frame with more than 125 bytes of payload.
+    ControlTooLong,
+    /// A control frame without FIN.
+    ControlFragmented,
+    /// A 64-bit length with the most significant bit set, or a length not in its shortest
+    /// form.
+    BadLength,
+    /// A client frame without a mask (servers require one).
+    UnmaskedFrame,
+    /// A server frame with a mask (clients reject it).
+    MaskedFrame,
+    /// A continuation frame with no message in progress.
+    UnexpectedContinuation,
+    /// A new text or binary frame while a fragmented message is in progress.
+    ExpectedContinuation,
+    /// Text that is not UTF-8 (also a close reason).
+    InvalidUtf8,
+    /// A close frame with a 1-byte payload.
+    BadClosePayload,
+    /// A close code that may not be sent on the wire.
+    BadCloseCode(u16),
+    /// A frame or message larger than the configured limit.
+    TooBig,
+    /// A compressed message that does not inflate.
+    BadCompression,
+}
+
+impl ProtocolError {
+    /// The close code to fail the connection with (RFC 6455 7.4.1).
+    pub fn close_code(self) -> u16 {
+        match self {
+            ProtocolError::InvalidUtf8 => 1007,
+            ProtocolError::TooBig => 1009,
+            _ => 1002,
+        }
+    }
+
+    /// A short reason for the close frame.
+    pub fn reason(self) -> &'static str {
+        match self {
+            ProtocolError::BadOpcode(_) => "reserved opcode",
+            ProtocolError::ReservedBits => "reserved bits set",
+            ProtocolError::ControlTooLong => "control frame too long",
+            ProtocolError::ControlFragmented => "fragmented control frame",
+            ProtocolError::BadLength => "bad payload length",
+            ProtocolError::UnmaskedFrame => "client frame not masked",
+            ProtocolError::MaskedFrame => "server frame masked",
+            ProtocolError::UnexpectedContinuation => "continuation without message",
+            ProtocolError::ExpectedContinuation => "expected continuation frame",
+            ProtocolError::InvalidUtf8 => "invalid UTF-8",
+            ProtocolError::BadClosePayload => "bad close payload",
+            ProtocolError::BadCloseCode(_) => "bad close code",
+            ProtocolError::TooBig => "message too big",
+            ProtocolError::BadCompression => "bad compressed data",
+        }
+    }
+}
+
+impl std::fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.reason())
+    }
+}
+
+impl std::error::Error for ProtocolError {}
+
+/// Parses a frame header from the start of `buf`: `Ok(None)` when more bytes are needed.
+/// Checks what the header alone can tell (opcode, control frame rules, length encoding) as
+/// soon as the bytes that carry it are there.
+pub fn parse_header(buf: &[u8]) -> Result<Option<FrameHeader>, ProtocolError> {
+    let Some(&b0) = buf.first() else {
+        return Ok(None);
+    };
+    let opcode = Opcode::from_u8(b0 & 0x0f).ok_or(ProtocolError::BadOpcode(b0 & 0x0f))?;
+    let fin = b0 & 0x80 != 0;
+    if opcode.is_control() && !fin {
+        return Err(ProtocolError::ControlFragmented);
+    }
+    let Some(&b1) = buf.get(1) else {
+        return Ok(None);
+    };
+    let masked = b1 & 0x80 != 0;
+    let len7 = b1 & 0x7f;
+    if opcode.is_control() && len7 > 125 {
+        return Err(ProtocolError::ControlTooLong);
+    }
+    let (payload_len, mut at) = match len7 {
+        126 => {
+            let Some(b) = buf.get(2..4) else {
+                return Ok(None);
+            };
+            let n = u16::from_be_bytes([b[0], b[1]]) as u64;
+            if n < 126 {
+                return Err(ProtocolError::BadLength);
+            }
+            (n, 4)
+        }
+        127 => {
+            let Some(b) = buf.get(2..10) else {
+                return Ok(None);
+            };
+            let n = u64::from_be_bytes(b.try_into().unwrap());
+            if n >> 63 != 0 || n <= 0xffff {
+                return Err(ProtocolError::BadLength);
+            }
+            (n, 10)
+        }
+        n => (n as u64, 2),
+    };
+    let mask = if masked {
+        let Some(k) = buf.get(at..at + 4) else {
+            return Ok(None);
+        };
+        at += 4;
+        Some([k[0], k[1], k[2], k[3]])
+    } else {
+        None
+    };
+    Ok(Some(FrameHeader {
+        fin,
+        rsv: (b0 >> 4) & 0x7,
+        opcode,
+        mask,
+        payload_len,
+        header_len: at,
+    }))
+}
+
+/// A close frame's contents.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CloseFrame {
+    /// The status code.
+    pub code: u16,
+    /// The reason (valid UTF-8, at most 123 bytes).
+    pub reason: Bytes,
+}
+
+impl CloseFrame {
+    /// The reason as text.
+    pub fn reason_str(&self) -> &str {
+        std::str::from_utf8(&self.reason).unwrap_or("")
+    }
+}
+
+/// True for codes a peer may send in a close frame (RFC 6455 7.4, IANA registry 1012-1014,
+/// 3000-4999 for libraries and applications).
+pub fn is_valid_close_code(code: u16) -> bool {
+    matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
+}
+
+/// Parses a close frame payload (empty, or a code and a UTF-8 reason).
+pub fn parse_close(payload: &Bytes) -> Result<Option<CloseFrame>, ProtocolError> {
+    match payload.len() {
+        0 => Ok(None),
+        1 => Err(ProtocolError::BadClosePayload),
+        _ => {
+            let code = u16::from_be_bytes([payload[0], payload[1]]);
+            if !is_valid_close_code(code) {
+                return Err(ProtocolError::BadCloseCode(code));
+            }
+            let reason = payload.slice(2..);
+            if std::str::from_utf8(&reason).is_err() {
+                return Err(ProtocolError::InvalidUtf8);
+            }
+            Ok(Some(CloseFrame { code, reason }))
+        }
+    }
+}
+
+/// A message (or control frame) read from the peer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Message {
+    /// A text message; the bytes are valid UTF-8.
+    Text(Bytes),
+    /// A binary message.
+    Binary(Bytes),
+    /// A ping with its payload.
+    Ping(Bytes),
+    /// A pong with its payload.
+    Pong(Bytes),
+    /// A close frame (`None`: no status code).
+    Close(Option<CloseFrame>),
+}
+
+/// Limits of a [`Reader`].
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Largest frame payload accepted.
+    pub max_frame: u64,
+    /// Largest message accepted (after decompression).
+    pub max_message: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_frame: 64 << 20,
+            max_message: 64 << 20,
+        }
+    }
+}
+
+/// The frame being read: its header already consumed from the input.
+#[derive(Debug)]
+struct Current {
+    header: FrameHeader,
+    /// Unmasked (and checked) payload bytes sitting at the start of the input.
+    ready: usize,
+    /// Payload bytes already moved out of the input.
+    moved: u64,
+}
+
+/// The data message being assembled from fragments.
+#[derive(Debug)]
+struct Partial {
+    text: bool,
+    compressed: bool,
+    buf: BytesMut,
+}
+
+/// Turns a connection's bytes into [`Message`]s. See the module docs.
+#[derive(Debug)]
+pub struct Reader {
+    role: Role,
+    limits: Limits,
+    current: Option<Current>,
+    partial: Option<Partial>,
+    utf8: Utf8Validator,
+    inflater: Option<Inflater>,
+}
+
+impl Reader {
+    /// A reader for `role`, without compression.
+    pub fn new(role: Role, limits: Limits) -> Reader {
+        Reader {
+            role,
+            limits,
+            current: None,
+            partial: None,
+            utf8: Utf8Validator::new(),
+            inflater: None,
+        }
+    }
+
+    /// Accepts RSV1 (compressed messages) and inflates them with `inflater`.
+    pub fn set_inflater(&mut self, inflater: Inflater) {
+        self.inflater = Some(inflater);
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Reads the next message from `input`, consuming its bytes. `Ok(None)`: more bytes are
+    /// needed (what arrived so far has been consumed or checked). After an error the reader
+    /// must not be used again: the connection is to be failed with
+    /// [`ProtocolError::close_code`].
+    pub fn read(&mut self, input: &mut BytesMut) -> Result<Option<Message>, ProtocolError> {
+        loop {
+            if self.current.is_none() {
+                let Some(header) = parse_header(input)? else {
+                    return Ok(None);
+                };
+                self.check_header(&header)?;
+                let _ = input.split_to(header.header_len);
+                self.current = Some(Current {
+                    header,
+                    ready: 0,
+                    moved: 0,
+                });
+            }
+            let cur = self.current.as_mut().unwrap();
+            let h = cur.header;
+            let remaining = h.payload_len - cur.moved - cur.ready as u64;
+            let fresh = ((input.len() - cur.ready) as u64).min(remaining) as usize;
+            if fresh > 0 {
+                let range = cur.ready..cur.ready + fresh;
+                if let Some(key) = h.mask {
+                    apply_mask(
+                        &mut input[range.clone()],
+                        key,
+                        (cur.moved as usize).wrapping_add(cur.ready),
+                    );
+                }
+                cur.ready += fresh;
+                if let Some(p) = &self.partial {
+                    if p.text && !p.compressed && !h.opcode.is_control() {
+                        self.utf8
+                            .feed(&input[range])
+                            .map_err(|_| ProtocolError::InvalidUtf8)?;
+                    }
+                }
+            }
+            let cur = self.current.as_mut().unwrap();
+            let complete = cur.moved + cur.ready as u64 == h.payload_len;
+            if !complete {
+                if cur.ready >= STREAM_CHUNK {
+                    let chunk = input.split_to(cur.ready);
+                    cur.moved += cur.ready as u64;
+                    cur.ready = 0;
+                    self.append(&chunk)?;
+                }
+                return Ok(None);
+            }
+            let ready = cur.ready;
+            let first_whole = cur.moved == 0;
+            self.current = None;
+            let payload = input.split_to(ready);
+            if h.opcode.is_control() {
+                let payload = payload.freeze();
+                return Ok(Some(match h.opcode {
+                    Opcode::Ping => Message::Ping(payload),
+                    Opcode::Pong => Message::Pong(payload),
+                    _ => Message::Close(parse_close(&payload)?),
+                }));
+            }
+            let p = self
+                .partial
+                .as_mut()
+                .expect("data frame starts a message in check_header");
+            if h.fin && first_whole && p.buf.is_empty() && !p.compressed {
+                // The whole message in one frame: hand the input's bytes out, no copy.
+                let text = p.text;
+                self.partial = None;
+                if text && !self.utf8.is_complete() {
+                    return Err(ProtocolError::InvalidUtf8);
+                }
+                self.utf8.reset();
+                let payload = payload.freeze();
+                return Ok(Some(if text {
+                    Message::Text(payload)
+                } else {
+                    Message::Binary(payload)
+                }));
+            }
+            self.append(&payload)?;
+            if h.fin {
+                return self.finish_message().map(Some);
+            }
+        }
+    }
+
+    /// Adds payload bytes (already unmasked and, for plain text, checked) to the message.
+    fn append(&mut self, data: &[u8]) -> Result<(), ProtocolError> {
+        let max = self.limits.max_message;
+        let p = self.partial.as_mut().expect("message in progress");
+        if p.compressed {
+            let inflater = self.inflater.as_mut().expect("compression negotiated");
+            let start = p.buf.len();
+            inflater
+                .inflate(data, &mut p.buf, max)
+                .map_err(inflate_error)?;
+            if p.text {
+                self.utf8
+                    .feed(&p.buf[start..])
+                    .map_err(|_| ProtocolError::InvalidUtf8)?;
+            }
+        } else {
+            if p.buf.len() + data.len() > max {
+                return Err(ProtocolError::TooBig);
+            }
+            p.buf.extend_from_slice(data);
+        }
+        Ok(())
+    }
+
+    fn finish_message(&mut self) -> Result<Message, ProtocolError> {
+        let max = self.limits.max_message;
+        let mut p = self.partial.take().expect("message in progress");
+        if p.compressed {
+            let inflater = self.inflater.as_mut().expect("compression negotiated");
+            let start = p.buf.len();
+            inflater.finish(&mut p.buf, max).map_err(inflate_error)?;
+            if p.text {
+                self.utf8
+                    .feed(&p.buf[start..])
+                    .map_err(|_| ProtocolError::InvalidUtf8)?;
+            }
+        }
+        if p.text && !self.utf8.is_complete() {
+            return Err(ProtocolError::InvalidUtf8);
+        }
+        self.utf8.reset();
+        let data = p.buf.freeze();
+        Ok(if p.text {
+            Message::Text(data)
+        } else {
+            Message::Binary(data)
+        })
+    }
+
+    /// The rules that depend on the connection's state: masking, RSV bits, fragmentation
+    /// order, limits. Starts a message for a first data frame.
+    fn check_header(&mut self, h: &FrameHeader) -> Result<(), ProtocolError> {
+        match (self.role, h.mask.is_some()) {
+            (Role::Server, false) => return Err(ProtocolError::UnmaskedFrame),
+            (Role::Client, true) => return Err(ProtocolError::MaskedFrame),
+            _ => {}
+        }
+        let rsv1_allowed =
+            self.inflater.is_some() && matches!(h.opcode, Opcode::Text | Opcode::Binary);
+        if h.rsv & 0b011 != 0 || (h.rsv & 0b100 != 0 && !rsv1_allowed) {
+            return Err(ProtocolError::ReservedBits);
+        }
+        if h.payload_len > self.limits.max_frame {
+            return Err(ProtocolError::TooBig);
+        }
+        match h.opcode {
+            Opcode::Continuation => {
+                let p = self
+                    .partial
+                    .as_ref()
+                    .ok_or(ProtocolError::UnexpectedContinuation)?;
+                if !p.compressed
+                    && p.buf.len() as u64 + h.payload_len > self.limits.max_message as u64
+                {
+                    return Err(ProtocolError::TooBig);
+                }
+            }
+            Opcode::Text | Opcode::Binary => {
+                if self.partial.is_some() {
+                    return Err(ProtocolError::ExpectedContinuation);
+                }
+                let compressed = h.rsv & 0b100 != 0;
+                if !compressed && h.payload_len > self.limits.max_message as u64 {
+                    return Err(ProtocolError::TooBig);
+                }
+                self.partial = Some(Partial {
+                    text: h.opcode == Opcode::Text,
+                    compressed,
+                    buf: BytesMut::new(),
+                });
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+fn inflate_error(e: InflateError) -> ProtocolError {
+    match e {
+        InflateError::TooBig => ProtocolError::TooBig,
+        InflateError::Corrupt => ProtocolError::BadCompression,
+    }
+}

@@ -1,0 +1,122 @@
+//! Shared helpers of the end-to-end tests: a reactor on a background thread, tool checks.
+#![allow(dead_code)]
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use netreactor::{Config, Handle, Reactor};
+
+/// A reactor running on its own thread; shut down gracefully when dropped.
+pub struct Server {
+    /// What `setup` returned (the addresses it listens on).
+    pub addrs: Vec<SocketAddr>,
+    handle: Handle,
+    thread: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl Server {
+    /// The first address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addrs[0]
+    }
+
+    /// The reactor's handle (its counters, shutdown).
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+}
+
+/// Starts a reactor with `config` on a new thread; `setup` registers listeners and returns
+/// the addresses to hand back.
+pub fn spawn_with<S>(config: Config, setup: S) -> Server
+where
+    S: FnOnce(&mut Reactor) -> io::Result<Vec<SocketAddr>> + Send + 'static,
+{
+    let (tx, rx) = mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        let mut reactor = Reactor::with_config(config)?;
+        let addrs = setup(&mut reactor)?;
+        tx.send((addrs, reactor.handle())).unwrap();
+        reactor.run()
+    });
+    let (addrs, handle) = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("server thread failed to start");
+    Server {
+        addrs,
+        handle,
+        thread: Some(thread),
+    }
+}
+
+/// [`spawn_with`] and the default config.
+pub fn spawn<S>(setup: S) -> Server
+where
+    S: FnOnce(&mut Reactor) -> io::Result<Vec<SocketAddr>> + Send + 'static,
+{
+    spawn_with(Config::default(), setup)
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.handle.shutdown();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Panics with a clear message when an external tool a test needs is missing (CI installs
+/// them all in `.ci/run`; a missing tool is a failure, never a skip).
+pub fn require_tool(name: &str) {
+    let found = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {name}"))
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(
+        found,
+        "{name} is required by this test: run .ci/run (it installs it)"
+    );
+}
+
+/// The `python3` interpreter to run client scripts with.
+pub fn python() -> String {
+    std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_string())
+}
+
+/// Polls a reactor's counters (published once per loop turn) until `done` holds or 5 s pass;
+/// returns the last snapshot either way, for the caller to assert on.
+pub fn wait_for_stats(
+    handle: &Handle,
+    done: impl Fn(&netreactor::Stats) -> bool,
+) -> netreactor::Stats {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let stats = handle.stats();
+        if done(&stats) || std::time::Instant::now() > deadline {
+            return stats;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A blocking client connection with a 10 s read timeout.
+pub fn connect(addr: SocketAddr) -> std::net::TcpStream {
+    let s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s
+}
+
+/// Writes `msg` and reads back as many bytes.
+pub fn roundtrip(s: &mut std::net::TcpStream, msg: &[u8]) -> Vec<u8> {
+    use std::io::{Read, Write};
+    s.write_all(msg).unwrap();
+    let mut got = vec![0; msg.len()];
+    s.read_exact(&mut got).unwrap();
+    got
+}
