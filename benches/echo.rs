@@ -4,6 +4,10 @@
 //! * `echo_roundtrip_64B_100conns`: 100 connections, each in a closed loop (send 64 bytes,
 //!   wait for them, send again); the figure is round trips per second.
 //! * `echo_throughput_16KiB_10conns`: 10 connections, each with 16 KiB in flight; bytes/s.
+//! * `echo_roundtrip_64B_100conns_server_cpu`: the first workload again, but the time
+//!   reported is the *server thread's CPU time*: round trips per server CPU-second. On two
+//!   cores the closed-loop client saturates its own core, so wall-clock rates converge on
+//!   the client's limit whatever the server; CPU per round trip is the server's own cost.
 //!
 //! Each server runs on its own thread and the client on the bench thread (two cores). Run:
 //! `cargo bench --bench echo`; compare the two lines of each group (a ratio in one run).
@@ -30,6 +34,8 @@ impl Protocol for Echo {
 /// A running echo server and how to stop it.
 struct Server {
     addr: SocketAddr,
+    /// The CPU-time clock of the server's thread.
+    cpu_clock: libc::clockid_t,
     stop: Box<dyn Fn()>,
     thread: Option<JoinHandle<()>>,
 }
@@ -43,19 +49,43 @@ impl Drop for Server {
     }
 }
 
+/// The CPU-time clock of the calling thread (readable from other threads).
+fn thread_cpu_clock() -> libc::clockid_t {
+    let mut id: libc::clockid_t = 0;
+    // SAFETY: pthread_self() is the calling thread, alive for the call; `id` is a valid
+    // out-pointer.
+    let rc = unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut id) };
+    assert_eq!(rc, 0, "pthread_getcpuclockid");
+    id
+}
+
+/// CPU time consumed so far on `clock`.
+fn cpu_time(clock: libc::clockid_t) -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid out-pointer; the clock belongs to a server thread that runs
+    // until the `Server` is dropped, after the last read.
+    let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
 fn netreactor_server() -> Server {
-    let (tx, rx) = std::sync::mpsc::channel::<(SocketAddr, Handle)>();
+    let (tx, rx) = std::sync::mpsc::channel::<(SocketAddr, Handle, libc::clockid_t)>();
     let thread = std::thread::spawn(move || {
         let mut r = Reactor::new().unwrap();
         let addr = r
             .listen_tcp("127.0.0.1:0".parse().unwrap(), || Echo)
             .unwrap();
-        tx.send((addr, r.handle())).unwrap();
+        tx.send((addr, r.handle(), thread_cpu_clock())).unwrap();
         r.run().unwrap();
     });
-    let (addr, handle) = rx.recv().unwrap();
+    let (addr, handle, cpu_clock) = rx.recv().unwrap();
     Server {
         addr,
+        cpu_clock,
         stop: Box::new(move || handle.shutdown()),
         thread: Some(thread),
     }
@@ -72,7 +102,8 @@ fn tokio_server() -> Server {
             .unwrap();
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
+            tx.send((listener.local_addr().unwrap(), thread_cpu_clock()))
+                .unwrap();
             let accept = async {
                 loop {
                     let (mut s, _) = listener.accept().await.unwrap();
@@ -98,10 +129,11 @@ fn tokio_server() -> Server {
             }
         });
     });
-    let addr = rx.recv().unwrap();
+    let (addr, cpu_clock) = rx.recv().unwrap();
     let stop = std::sync::Mutex::new(Some(stop_tx));
     Server {
         addr,
+        cpu_clock,
         stop: Box::new(move || {
             if let Some(tx) = stop.lock().unwrap().take() {
                 let _ = tx.send(());
@@ -211,7 +243,23 @@ fn write_all(s: &mut TcpStream, mut data: &[u8]) {
 /// How a bench starts one of the servers it compares.
 type StartServer = fn() -> Server;
 
-fn bench_group(c: &mut Criterion, name: &str, conns: usize, msg_len: usize, per_iter: u64) {
+/// What a bench iteration reports as its duration.
+#[derive(Clone, Copy, PartialEq)]
+enum Clock {
+    /// Wall-clock time of the whole exchange.
+    Wall,
+    /// CPU time the server thread spent.
+    ServerCpu,
+}
+
+fn bench_group(
+    c: &mut Criterion,
+    name: &str,
+    conns: usize,
+    msg_len: usize,
+    per_iter: u64,
+    clock: Clock,
+) {
     let mut group = c.benchmark_group(name);
     if msg_len >= 1024 {
         group.throughput(Throughput::Bytes(msg_len as u64 * per_iter));
@@ -232,7 +280,12 @@ fn bench_group(c: &mut Criterion, name: &str, conns: usize, msg_len: usize, per_
             b.iter_custom(|iters| {
                 let mut elapsed = Duration::ZERO;
                 for _ in 0..iters {
-                    elapsed += client.run(per_iter);
+                    let cpu0 = cpu_time(server.cpu_clock);
+                    let wall = client.run(per_iter);
+                    elapsed += match clock {
+                        Clock::Wall => wall,
+                        Clock::ServerCpu => cpu_time(server.cpu_clock) - cpu0,
+                    };
                 }
                 elapsed
             })
@@ -244,8 +297,30 @@ fn bench_group(c: &mut Criterion, name: &str, conns: usize, msg_len: usize, per_
 }
 
 fn echo(c: &mut Criterion) {
-    bench_group(c, "echo_roundtrip_64B_100conns", 100, 64, 10_000);
-    bench_group(c, "echo_throughput_16KiB_10conns", 10, 16 * 1024, 2_000);
+    bench_group(
+        c,
+        "echo_roundtrip_64B_100conns",
+        100,
+        64,
+        10_000,
+        Clock::Wall,
+    );
+    bench_group(
+        c,
+        "echo_roundtrip_64B_100conns_server_cpu",
+        100,
+        64,
+        10_000,
+        Clock::ServerCpu,
+    );
+    bench_group(
+        c,
+        "echo_throughput_16KiB_10conns",
+        10,
+        16 * 1024,
+        2_000,
+        Clock::Wall,
+    );
 }
 
 criterion_group!(benches, echo);

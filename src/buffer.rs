@@ -34,9 +34,14 @@ pub(crate) enum Chunk {
 }
 
 /// The output waiting to be written on one connection.
+///
+/// The first chunk is held inline: the usual case — one response or one echo per wake —
+/// then needs no allocation at all, while the `VecDeque` behind it is only allocated when
+/// several chunks wait, and freed again once the queue is empty.
 #[derive(Default)]
 pub(crate) struct WriteQueue {
-    chunks: VecDeque<Chunk>,
+    head: Option<Chunk>,
+    rest: VecDeque<Chunk>,
     len: usize,
 }
 
@@ -63,7 +68,7 @@ impl WriteQueue {
             return;
         }
         self.len += data.len();
-        self.chunks.push_back(Chunk::Data(data));
+        self.push(Chunk::Data(data));
     }
 
     pub(crate) fn push_file(&mut self, file: Rc<File>, offset: u64, len: u64) {
@@ -71,13 +76,34 @@ impl WriteQueue {
             return;
         }
         self.len += len as usize;
-        self.chunks.push_back(Chunk::File { file, offset, len });
+        self.push(Chunk::File { file, offset, len });
+    }
+
+    fn push(&mut self, chunk: Chunk) {
+        if self.head.is_none() {
+            self.head = Some(chunk);
+        } else {
+            self.rest.push_back(chunk);
+        }
+    }
+
+    fn front(&self) -> Option<&Chunk> {
+        self.head.as_ref()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Chunk> {
+        self.head.iter().chain(self.rest.iter())
+    }
+
+    /// Drops the front chunk; the next one moves inline.
+    fn pop_front(&mut self) {
+        self.head = self.rest.pop_front();
     }
 
     /// Frees the queue's storage once it is empty, so an idle connection owns nothing.
     pub(crate) fn release(&mut self) {
-        if self.chunks.is_empty() && self.chunks.capacity() > 0 {
-            self.chunks = VecDeque::new();
+        if self.rest.is_empty() && self.rest.capacity() > 0 {
+            self.rest = VecDeque::new();
         }
     }
 
@@ -88,13 +114,13 @@ impl WriteQueue {
     pub(crate) fn flush_to_fd(&mut self, fd: RawFd) -> io::Result<Flushed> {
         let mut written = 0;
         loop {
-            let (n, offered) = match self.chunks.front() {
+            let (n, offered) = match self.front() {
                 None => break,
                 Some(Chunk::Data(_)) => {
                     let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
                     let mut count = 0;
                     let mut offered = 0;
-                    for chunk in self.chunks.iter() {
+                    for chunk in self.iter() {
                         match chunk {
                             Chunk::Data(b) if count < MAX_IOVECS => {
                                 slices[count] = IoSlice::new(b);
@@ -104,7 +130,13 @@ impl WriteQueue {
                             _ => break,
                         }
                     }
-                    match nix::sys::uio::writev(borrow(fd), &slices[..count]) {
+                    let res = if count == 1 {
+                        // One chunk: plain write(2), a shorter kernel path than writev(2).
+                        nix::unistd::write(borrow(fd), &slices[0])
+                    } else {
+                        nix::sys::uio::writev(borrow(fd), &slices[..count])
+                    };
+                    match res {
                         Ok(n) => (n, offered),
                         Err(nix::errno::Errno::EINTR) => continue,
                         Err(e) => return finish(written, io::Error::from(e)),
@@ -154,7 +186,7 @@ impl WriteQueue {
         use std::os::unix::fs::FileExt;
         let mut moved = 0;
         while moved < limit {
-            let Some(front) = self.chunks.front() else {
+            let Some(front) = self.front() else {
                 break;
             };
             let n = match front {
@@ -180,12 +212,12 @@ impl WriteQueue {
     fn advance(&mut self, mut n: usize) {
         self.len -= n;
         while n > 0 {
-            let front = self.chunks.front_mut().expect("advance past the queue");
+            let front = self.head.as_mut().expect("advance past the queue");
             match front {
                 Chunk::Data(b) => {
                     if n >= b.len() {
                         n -= b.len();
-                        self.chunks.pop_front();
+                        self.pop_front();
                     } else {
                         b.advance(n);
                         n = 0;
@@ -197,7 +229,7 @@ impl WriteQueue {
                     *len -= k;
                     n -= k as usize;
                     if *len == 0 {
-                        self.chunks.pop_front();
+                        self.pop_front();
                     }
                 }
             }
