@@ -150,11 +150,12 @@ impl Harness {
     /// returns at most that much and then frees the peer's window for the next call.
     pub fn take_output(&mut self, id: ConnId) -> Vec<u8> {
         self.pump();
-        let out = self.outputs.remove(&id).unwrap_or_default();
+        let mut out = self.outputs.remove(&id).unwrap_or_default();
         // The peer read what it had: its window opens again for what is still queued, which
         // the next call returns.
         if let Some(c) = self.core.conn_mut(id) {
             if let Io::Virtual(p) = &mut c.io {
+                out.append(&mut p.written);
                 p.accepted = 0;
             }
             if c.has(flag::WAIT_WRITABLE) {
@@ -168,7 +169,11 @@ impl Harness {
     /// Output written so far, as text (lossy), without taking it.
     pub fn peek_output(&mut self, id: ConnId) -> String {
         self.pump();
-        String::from_utf8_lossy(self.outputs.get(&id).map_or(&[][..], |v| v)).into_owned()
+        let mut bytes = self.outputs.get(&id).cloned().unwrap_or_default();
+        if let Some(Io::Virtual(p)) = self.core.conn(id).map(|c| &c.io) {
+            bytes.extend_from_slice(&p.written);
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
     }
 
     /// Advances the virtual clock by `by`, firing due timers in deadline order, each seeing
@@ -331,22 +336,6 @@ impl Harness {
             let out = self.outputs.entry(id).or_default();
             out.append(&mut peer.written);
             self.closed.insert(id, (reason, peer.write_shut));
-        }
-        let slots: Vec<usize> = self.core.slots.iter().map(|(i, _)| i).collect();
-        for slot in slots {
-            let s = &mut self.core.slots[slot];
-            let gen = s.gen;
-            if let Kind::Conn(c) = &mut s.kind {
-                if let Io::Virtual(p) = &mut c.io {
-                    if !p.written.is_empty() {
-                        let taken = std::mem::take(&mut p.written);
-                        self.outputs
-                            .entry(ConnId::new(slot, gen))
-                            .or_default()
-                            .extend_from_slice(&taken);
-                    }
-                }
-            }
         }
     }
 }

@@ -1,14 +1,17 @@
-//! Command-line flags of the telnet server and its start-up.
+//! Command-line flags of the Telnet chat server and its start-up.
 
 use std::io;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use netreactor::{ListenOptions, Reactor};
 
-/// Flags of the telnet server.
+use super::server::{listen, TelnetConfig};
+
+/// Flags of the Telnet chat server.
 #[derive(clap::Args, Clone, Debug)]
 pub struct TelnetArgs {
-    /// Address the telnet server listens on.
+    /// Address the Telnet chat listens on.
     #[arg(
         id = "telnet_addr",
         long = "telnet",
@@ -16,13 +19,44 @@ pub struct TelnetArgs {
         default_value = "127.0.0.1:2323"
     )]
     pub addr: SocketAddr,
-    /// Do not start the telnet server.
+    /// Do not start the Telnet chat.
     #[arg(id = "telnet_disabled", long = "no-telnet")]
     pub disabled: bool,
+    /// Longest line a user may type (bytes).
+    #[arg(long = "telnet-max-line", value_name = "BYTES", default_value_t = TelnetConfig::default().max_line)]
+    pub max_line: usize,
+    /// Users at once.
+    #[arg(long = "telnet-max-users", value_name = "N", default_value_t = TelnetConfig::default().max_connections)]
+    pub max_users: usize,
+    /// Disconnect users idle this many seconds.
+    #[arg(long = "telnet-idle-timeout", value_name = "SECS", default_value_t = TelnetConfig::default().idle_timeout.as_secs())]
+    pub idle_timeout: u64,
+    /// Sustained input rate per user (bytes per second).
+    #[arg(long = "telnet-rate", value_name = "BYTES", default_value_t = TelnetConfig::default().rate)]
+    pub rate: u32,
 }
 
-/// Starts the telnet server on `reactor` (not yet built: does nothing).
-pub fn start(reactor: &mut Reactor, args: &TelnetArgs, listen: &ListenOptions) -> io::Result<()> {
-    let _ = (reactor, args, listen);
+impl TelnetArgs {
+    /// The configuration these flags describe.
+    pub fn config(&self) -> TelnetConfig {
+        TelnetConfig {
+            max_line: self.max_line,
+            max_connections: self.max_users,
+            idle_timeout: Duration::from_secs(self.idle_timeout.max(1)),
+            rate: self.rate.max(1),
+            burst: self.rate.max(1).saturating_mul(4),
+            ..TelnetConfig::default()
+        }
+    }
+}
+
+/// Starts the Telnet chat on `reactor`.
+pub fn start(
+    reactor: &mut Reactor,
+    args: &TelnetArgs,
+    listen_opts: &ListenOptions,
+) -> io::Result<()> {
+    let local = listen(reactor, args.addr, listen_opts, args.config())?;
+    tracing::info!(%local, "telnet chat listening");
     Ok(())
 }

@@ -1,0 +1,236 @@
+//! The chat room shared by the connections of one reactor: members, nicks, and broadcast
+//! (each message encoded once; every receiver gets a clone of the same `Bytes`).
+//!
+//! Text from one user never reaches another's terminal raw: [`sanitize`] shows control
+//! characters as `^X` (ESC as `^[`), so no escape sequence can be injected.
+
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use netreactor::{ConnId, Context};
+
+/// Clears the receiver's current line before a message (character mode).
+const CLEAR_LINE: &[u8] = b"\r\x1b[K";
+
+/// One member of the room.
+#[derive(Clone, Debug)]
+pub struct Member {
+    /// The member's connection.
+    pub id: ConnId,
+    /// The member's nick.
+    pub nick: String,
+    /// What the member has typed so far (redrawn after incoming messages in character mode).
+    pub typing: Vec<u8>,
+    /// The server echoes for this member (character mode).
+    pub char_mode: bool,
+    /// Window size reported by NAWS (columns, rows).
+    pub window: Option<(u16, u16)>,
+    /// Terminal type reported by TTYPE.
+    pub terminal: Option<String>,
+}
+
+/// Why a nick was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NickError {
+    /// Empty or longer than the limit.
+    Length,
+    /// Characters other than ASCII letters, digits, `_` and `-`, or not starting with a letter.
+    Charset,
+    /// Someone else has it (compared case-insensitively).
+    Taken,
+}
+
+/// The room.
+#[derive(Debug)]
+pub struct Room {
+    members: Vec<Member>,
+    next_guest: u64,
+    started: Instant,
+    max_nick: usize,
+}
+
+impl Room {
+    /// An empty room; nicks up to `max_nick` characters.
+    pub fn new(max_nick: usize) -> Room {
+        Room {
+            members: Vec::new(),
+            next_guest: 1,
+            started: Instant::now(),
+            max_nick,
+        }
+    }
+
+    /// When the room opened (for `/uptime`).
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// Members, in joining order.
+    pub fn members(&self) -> &[Member] {
+        &self.members
+    }
+
+    /// Adds a member with a fresh guest nick; returns the nick.
+    pub fn join(&mut self, id: ConnId) -> String {
+        let nick = loop {
+            let n = format!("guest{}", self.next_guest);
+            self.next_guest += 1;
+            if self.by_nick(&n).is_none() {
+                break n;
+            }
+        };
+        self.members.push(Member {
+            id,
+            nick: nick.clone(),
+            typing: Vec::new(),
+            char_mode: false,
+            window: None,
+            terminal: None,
+        });
+        nick
+    }
+
+    /// Removes a member; returns it.
+    pub fn leave(&mut self, id: ConnId) -> Option<Member> {
+        let i = self.members.iter().position(|m| m.id == id)?;
+        Some(self.members.remove(i))
+    }
+
+    /// A member by connection.
+    pub fn get_mut(&mut self, id: ConnId) -> Option<&mut Member> {
+        self.members.iter_mut().find(|m| m.id == id)
+    }
+
+    /// A member by nick (case-insensitive).
+    pub fn by_nick(&self, nick: &str) -> Option<&Member> {
+        self.members
+            .iter()
+            .find(|m| m.nick.eq_ignore_ascii_case(nick))
+    }
+
+    /// Renames a member after checking the nick rules; returns the old nick.
+    pub fn rename(&mut self, id: ConnId, nick: &str) -> Result<String, NickError> {
+        if nick.is_empty() || nick.chars().count() > self.max_nick {
+            return Err(NickError::Length);
+        }
+        let mut chars = nick.chars();
+        let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
+        if !first_ok
+            || !nick
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(NickError::Charset);
+        }
+        if self.by_nick(nick).is_some_and(|m| m.id != id) {
+            return Err(NickError::Taken);
+        }
+        let member = self.get_mut(id).ok_or(NickError::Taken)?;
+        Ok(std::mem::replace(&mut member.nick, nick.to_string()))
+    }
+
+    /// Sends `text` (already sanitized) as one line to every member but `from`. The line is
+    /// encoded once per terminal kind and shared; a receiver's half-typed line is redrawn.
+    pub fn broadcast(&self, cx: &mut Context<'_>, from: Option<ConnId>, text: &str) {
+        let plain = line(text, false);
+        let clearing = line(text, true);
+        for m in self.members.iter().filter(|m| Some(m.id) != from) {
+            if m.char_mode {
+                cx.write_to(m.id, clearing.clone());
+                if !m.typing.is_empty() {
+                    cx.write_to(m.id, redraw(&m.typing));
+                }
+            } else {
+                cx.write_to(m.id, plain.clone());
+            }
+        }
+    }
+
+    /// Sends `text` to one member (as [`broadcast`](Self::broadcast) does).
+    pub fn tell(&self, cx: &mut Context<'_>, to: ConnId, text: &str) {
+        if let Some(m) = self.members.iter().find(|m| m.id == to) {
+            cx.write_to(to, line(text, m.char_mode));
+            if m.char_mode && !m.typing.is_empty() {
+                cx.write_to(to, redraw(&m.typing));
+            }
+        }
+    }
+}
+
+/// The receiver's own half-typed line, drawn again after a message (IAC doubled).
+fn redraw(typing: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(typing.len() + 2);
+    super::parse::escape(typing, &mut out);
+    Bytes::from(out)
+}
+
+/// One output line: optional line clearing, the text with IAC doubled, CR LF.
+pub fn line(text: &str, clear: bool) -> Bytes {
+    let mut out = BytesMut::with_capacity(text.len() + 8);
+    if clear {
+        out.extend_from_slice(CLEAR_LINE);
+    }
+    // Sanitized text is valid UTF-8 without 0xFF bytes, but escape anyway: cheap and safe.
+    let mut escaped = Vec::with_capacity(text.len());
+    super::parse::escape(text.as_bytes(), &mut escaped);
+    out.extend_from_slice(&escaped);
+    out.extend_from_slice(b"\r\n");
+    out.freeze()
+}
+
+/// Makes user input safe to show on other terminals: invalid UTF-8 replaced, control
+/// characters (C0, DEL, C1) shown as `^X` / `\u{fffd}`.
+pub fn sanitize(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c as u32 {
+            0..=0x1f => {
+                out.push('^');
+                out.push((b'@' + c as u8) as char);
+            }
+            0x7f => out.push_str("^?"),
+            0x80..=0x9f => out.push('\u{fffd}'),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_sequences_cannot_reach_other_terminals() {
+        assert_eq!(sanitize(b"hi\x1b[2J\x07"), "hi^[[2J^G");
+        assert_eq!(sanitize(b"a\x7fb\xc2\x9bc"), "a^?b\u{fffd}c");
+        assert_eq!(sanitize(b"bad \xff utf8"), "bad \u{fffd} utf8");
+        assert_eq!(sanitize("caf\u{e9}".as_bytes()), "caf\u{e9}");
+    }
+
+    #[test]
+    fn nick_rules() {
+        let mut room = Room::new(8);
+        let h = &mut netreactor::testing::Harness::new();
+        struct Nop;
+        impl netreactor::Protocol for Nop {
+            fn on_data(&mut self, _: &mut Context<'_>, _: &mut bytes::BytesMut) {}
+        }
+        let (a, b) = (h.open(Nop), h.open(Nop));
+        room.join(a);
+        room.join(b);
+        assert_eq!(room.rename(a, "alice"), Ok("guest1".into()));
+        assert_eq!(room.rename(b, "ALICE"), Err(NickError::Taken));
+        assert_eq!(room.rename(b, ""), Err(NickError::Length));
+        assert_eq!(room.rename(b, "waytoolongnick"), Err(NickError::Length));
+        assert_eq!(room.rename(b, "9lives"), Err(NickError::Charset));
+        assert_eq!(room.rename(b, "bob sm"), Err(NickError::Charset));
+        assert_eq!(room.rename(b, "bob_2"), Ok("guest2".into()));
+        assert_eq!(
+            room.rename(a, "Alice"),
+            Ok("alice".into()),
+            "changing one's own case is fine"
+        );
+    }
+}

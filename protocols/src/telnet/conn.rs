@@ -1,0 +1,339 @@
+//! One Telnet user: negotiation, line editing, chat and commands, limits.
+
+use std::rc::Rc;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::BytesMut;
+use netreactor::{CloseReason, Context, Counter, Protocol, TimerId};
+
+use super::chat::{line, sanitize};
+use super::commands::{self, Command, HELP};
+use super::line::{Edit, LineEditor};
+use super::options::Options;
+use super::parse::{cmd, opt, Event, Parser, Verb};
+use super::server::Shared;
+
+const IDLE: u64 = 1;
+const RESUME: u64 = 2;
+
+/// The `Protocol` of one Telnet connection.
+pub struct TelnetConn {
+    shared: Rc<Shared>,
+    parser: Parser,
+    options: Options,
+    editor: LineEditor,
+    events: Vec<Event>,
+    joined: bool,
+    tokens: f64,
+    refilled: Option<Instant>,
+    idle: Option<TimerId>,
+}
+
+impl TelnetConn {
+    /// A connection of the chat described by `shared`.
+    pub fn new(shared: Rc<Shared>) -> TelnetConn {
+        let c = &shared.config;
+        TelnetConn {
+            parser: Parser::new(c.max_subnegotiation),
+            editor: LineEditor::new(c.max_line),
+            tokens: c.burst as f64,
+            shared,
+            options: Options::default(),
+            events: Vec::new(),
+            joined: false,
+            refilled: None,
+            idle: None,
+        }
+    }
+
+    fn send_verb(cx: &mut Context<'_>, v: Verb, option: u8) {
+        cx.write(vec![cmd::IAC, v.byte(), option]);
+    }
+
+    fn reset_idle(&mut self, cx: &mut Context<'_>) {
+        if let Some(t) = self.idle.take() {
+            cx.cancel_timer(t);
+        }
+        self.idle = Some(cx.set_timer(self.shared.config.idle_timeout, IDLE));
+    }
+
+    fn say(&self, cx: &mut Context<'_>, text: &str) {
+        cx.write(line(text, false));
+    }
+
+    fn nick(&self, cx: &Context<'_>) -> String {
+        let room = self.shared.room.borrow();
+        room.members()
+            .iter()
+            .find(|m| m.id == cx.id())
+            .map_or_else(String::new, |m| m.nick.clone())
+    }
+
+    /// Token bucket on input bytes: returns false (and pauses reading) when over the rate.
+    fn admit(&mut self, cx: &mut Context<'_>, bytes: usize) -> bool {
+        let c = &self.shared.config;
+        let now = cx.now();
+        if let Some(t) = self.refilled {
+            let add = now.duration_since(t).as_secs_f64() * c.rate as f64;
+            self.tokens = (self.tokens + add).min(c.burst as f64);
+        }
+        self.refilled = Some(now);
+        // A delivery larger than the burst passes once the bucket is full, leaving it in
+        // debt: the next one waits until the rate has paid it back.
+        let need = (bytes as f64).min(c.burst as f64);
+        if self.tokens >= need {
+            self.tokens -= bytes as f64;
+            return true;
+        }
+        let wait = (need - self.tokens) / c.rate as f64;
+        cx.pause_read();
+        cx.set_timer(Duration::from_secs_f64(wait.min(10.0)), RESUME);
+        false
+    }
+
+    fn on_line(&mut self, cx: &mut Context<'_>, raw: Vec<u8>) {
+        let text = sanitize(&raw);
+        let text = text.trim();
+        if text.is_empty() {
+            return;
+        }
+        if text.starts_with('/') {
+            self.command(cx, text);
+        } else {
+            let nick = self.nick(cx);
+            let msg = format!("<{nick}> {text}");
+            self.shared.room.borrow().broadcast(cx, Some(cx.id()), &msg);
+        }
+    }
+
+    fn command(&mut self, cx: &mut Context<'_>, text: &str) {
+        let me = cx.id();
+        match commands::parse(text) {
+            Command::Help => {
+                for l in HELP {
+                    self.say(cx, l);
+                }
+            }
+            Command::Nick(new) => {
+                let result = self.shared.room.borrow_mut().rename(me, new);
+                match result {
+                    Ok(old) => {
+                        self.say(cx, &format!("* you are now {new}"));
+                        let msg = format!("* {old} is now {new}");
+                        self.shared.room.borrow().broadcast(cx, Some(me), &msg);
+                    }
+                    Err(e) => self.say(cx, &format!("* nick refused: {e:?} (see /help)")),
+                }
+            }
+            Command::Who => {
+                let room = self.shared.room.borrow();
+                let lines: Vec<String> = room
+                    .members()
+                    .iter()
+                    .map(|m| {
+                        let window = m.window.map_or(String::new(), |(w, h)| format!(" {w}x{h}"));
+                        let term = m
+                            .terminal
+                            .as_ref()
+                            .map_or(String::new(), |t| format!(" {t}"));
+                        format!("  {}{window}{term}", m.nick)
+                    })
+                    .collect();
+                drop(room);
+                self.say(cx, &format!("* {} here:", lines.len()));
+                for l in lines {
+                    self.say(cx, &l);
+                }
+            }
+            Command::Me(action) => {
+                let msg = format!("* {} {action}", self.nick(cx));
+                self.say(cx, &msg);
+                self.shared.room.borrow().broadcast(cx, Some(me), &msg);
+            }
+            Command::Msg(to, text) => {
+                let from = self.nick(cx);
+                let room = self.shared.room.borrow();
+                match room.by_nick(to).map(|m| m.id) {
+                    Some(id) if id != me => {
+                        room.tell(cx, id, &format!("*{from}* {text}"));
+                        drop(room);
+                        self.say(cx, &format!("-> *{to}* {text}"));
+                    }
+                    Some(_) => {
+                        drop(room);
+                        self.say(cx, "* talking to yourself?");
+                    }
+                    None => {
+                        drop(room);
+                        self.say(cx, &format!("* no such nick: {to}"));
+                    }
+                }
+            }
+            Command::Time => {
+                let now = httpdate::fmt_http_date(SystemTime::now());
+                self.say(cx, &format!("* {now}"));
+            }
+            Command::Uptime => {
+                let up = self.shared.room.borrow().started().elapsed().as_secs();
+                self.say(cx, &format!("* up {}", commands::format_duration(up)));
+            }
+            Command::Stats => {
+                let s = cx.stats();
+                let text = format!(
+                    "* open {} accepted {} closed {} in {} B out {} B timeouts {} errors {}",
+                    s.open, s.accepted, s.closed, s.bytes_in, s.bytes_out, s.timeouts, s.errors
+                );
+                self.say(cx, &text);
+            }
+            Command::Quit => {
+                self.say(cx, "* bye");
+                cx.close_after_flush();
+            }
+            Command::Usage(u) => self.say(cx, &format!("* {u}")),
+            Command::Unknown(name) => {
+                self.say(cx, &format!("* unknown command {name} (try /help)"))
+            }
+        }
+    }
+
+    fn on_subnegotiation(&mut self, cx: &mut Context<'_>, option: u8, data: &[u8]) {
+        let me = cx.id();
+        match (option, data) {
+            (opt::NAWS, [w1, w2, h1, h2]) => {
+                let size = (
+                    u16::from_be_bytes([*w1, *w2]),
+                    u16::from_be_bytes([*h1, *h2]),
+                );
+                if let Some(m) = self.shared.room.borrow_mut().get_mut(me) {
+                    m.window = Some(size);
+                }
+            }
+            (opt::TTYPE, [0, name @ ..]) => {
+                let name = sanitize(name);
+                if let Some(m) = self.shared.room.borrow_mut().get_mut(me) {
+                    m.terminal = Some(name.chars().take(40).collect());
+                }
+            }
+            _ => cx.count(Counter::ParseError),
+        }
+    }
+}
+
+impl Protocol for TelnetConn {
+    fn on_open(&mut self, cx: &mut Context<'_>) {
+        let full = self.shared.room.borrow().members().len() >= self.shared.config.max_connections;
+        if full {
+            self.say(cx, "* server full, try again later");
+            cx.close_after_flush();
+            return;
+        }
+        let nick = self.shared.room.borrow_mut().join(cx.id());
+        self.joined = true;
+        let mut offers: Vec<(Verb, u8)> = Vec::new();
+        offers.extend(
+            [opt::ECHO, opt::SGA]
+                .into_iter()
+                .filter_map(|o| self.options.enable_us(o)),
+        );
+        offers.extend(
+            [opt::NAWS, opt::TTYPE]
+                .into_iter()
+                .filter_map(|o| self.options.enable_him(o)),
+        );
+        for (v, o) in offers {
+            Self::send_verb(cx, v, o);
+        }
+        self.say(
+            cx,
+            &format!("Welcome to the netreactor chat. You are {nick}; /help lists the commands."),
+        );
+        let msg = format!("* {nick} joined");
+        self.shared.room.borrow().broadcast(cx, Some(cx.id()), &msg);
+        self.reset_idle(cx);
+    }
+
+    fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+        if !self.admit(cx, input.len()) {
+            return; // reading resumes after the rate timer; the bytes stay in `input`
+        }
+        self.reset_idle(cx);
+        let mut events = std::mem::take(&mut self.events);
+        self.parser.feed(&input.split(), &mut events);
+        for event in events.drain(..) {
+            match event {
+                Event::Data(bytes) => {
+                    for b in bytes {
+                        match self.editor.key(b) {
+                            Edit::None => {}
+                            Edit::Line(l) => {
+                                let echo = self.editor.take_echo();
+                                cx.write(echo);
+                                self.on_line(cx, l);
+                            }
+                            Edit::Quit => {
+                                self.say(cx, "* bye");
+                                cx.close_after_flush();
+                            }
+                        }
+                    }
+                }
+                Event::Command(cmd::AYT) => self.say(cx, "[netreactor: yes]"),
+                Event::Command(cmd::IP) => self.editor.cancel(),
+                Event::Command(cmd::EC) => self.editor.backspace(),
+                Event::Command(cmd::EL) => self.editor.kill(),
+                Event::Command(_) => {}
+                Event::Negotiate(v, o) => {
+                    let was_ttype = self.options.him(opt::TTYPE);
+                    if let Some((answer, option)) = self.options.receive(v, o) {
+                        Self::send_verb(cx, answer, option);
+                    }
+                    if !was_ttype && self.options.him(opt::TTYPE) {
+                        // RFC 1091: ask for the terminal type.
+                        cx.write(vec![cmd::IAC, cmd::SB, opt::TTYPE, 1, cmd::IAC, cmd::SE]);
+                    }
+                }
+                Event::Subnegotiation(o, data) => self.on_subnegotiation(cx, o, &data),
+                Event::SubnegotiationTooLong(_) => cx.count(Counter::ParseError),
+            }
+        }
+        self.events = events;
+        self.editor.echoing = self.options.us(opt::ECHO);
+        let echo = self.editor.take_echo();
+        if !echo.is_empty() {
+            cx.write(echo);
+        }
+        if let Some(m) = self.shared.room.borrow_mut().get_mut(cx.id()) {
+            m.char_mode = self.editor.echoing;
+            m.typing.clear();
+            m.typing.extend_from_slice(self.editor.line());
+        }
+    }
+
+    fn on_timer(&mut self, cx: &mut Context<'_>, tag: u64) {
+        match tag {
+            IDLE => {
+                cx.count(Counter::Timeout);
+                self.say(cx, "* idle too long, bye");
+                cx.close_after_flush();
+            }
+            RESUME => cx.resume_read(),
+            _ => {}
+        }
+    }
+
+    fn on_shutdown(&mut self, cx: &mut Context<'_>) {
+        self.say(cx, "* server shutting down, bye");
+        cx.close_after_flush();
+    }
+
+    fn on_close(&mut self, cx: &mut Context<'_>, _reason: &CloseReason) {
+        if !self.joined {
+            return;
+        }
+        let left = self.shared.room.borrow_mut().leave(cx.id());
+        if let Some(m) = left {
+            let msg = format!("* {} left", m.nick);
+            self.shared.room.borrow().broadcast(cx, None, &msg);
+        }
+    }
+}
