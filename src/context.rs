@@ -184,7 +184,7 @@ impl<'a> Context<'a> {
     /// Opens an independent outbound TCP connection driven by `protocol` (a client; the
     /// load generator opens its connections this way).
     pub fn connect(&mut self, addr: SocketAddr, protocol: Box<dyn Protocol>) -> io::Result<ConnId> {
-        self.core.connect(addr, protocol)
+        self.core.connect(addr, None, protocol)
     }
 
     /// True while `id` is open.
@@ -256,5 +256,17 @@ impl<'a> FdContext<'a> {
     /// Asks the reactor to shut down gracefully.
     pub fn shutdown_reactor(&mut self) {
         self.core.begin_shutdown();
+    }
+
+    /// Opens an outbound TCP connection driven by `protocol`, from `source` if given (bind
+    /// before connect: a client spreading connections over several local addresses). A
+    /// timer-driven handler uses this to pace connection ramp-up.
+    pub fn connect(
+        &mut self,
+        addr: SocketAddr,
+        source: Option<SocketAddr>,
+        protocol: Box<dyn Protocol>,
+    ) -> io::Result<ConnId> {
+        self.core.connect(addr, source, protocol)
     }
 }

@@ -1350,15 +1350,36 @@ impl Core {
         Ok((id, local))
     }
 
-    fn connect_io(&mut self, addr: SocketAddr) -> io::Result<Io> {
+    fn connect_io(&mut self, addr: SocketAddr, source: Option<SocketAddr>) -> io::Result<Io> {
         if self.registry.is_some() {
-            let s = mio::net::TcpStream::connect(addr)?;
+            let s = match source {
+                None => mio::net::TcpStream::connect(addr)?,
+                Some(src) => {
+                    // Bind the source first (several loopback addresses get past the ~28k
+                    // ephemeral ports of one address pair), then connect without blocking.
+                    let sock = socket2::Socket::new(
+                        socket2::Domain::for_address(addr),
+                        socket2::Type::STREAM,
+                        None,
+                    )?;
+                    sock.set_nonblocking(true)?;
+                    sock.set_cloexec(true)?;
+                    sock.bind(&src.into())?;
+                    match sock.connect(&addr.into()) {
+                        Ok(()) => {}
+                        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+                        Err(e) => return Err(e),
+                    }
+                    mio::net::TcpStream::from_std(sock.into())
+                }
+            };
             let _ = s.set_nodelay(true);
             Ok(Io::Tcp(s))
         } else {
             Ok(Io::Virtual(Box::new(VirtualPeer {
                 connect_to: Some(addr),
                 peer: Some(addr),
+                local: source,
                 ..VirtualPeer::default()
             })))
         }
@@ -1371,7 +1392,7 @@ impl Core {
                 "parent is closed",
             ));
         }
-        let io = self.connect_io(addr)?;
+        let io = self.connect_io(addr, None)?;
         let id = self.add_conn(io, Owner::Child(parent), flag::CONNECTING)?;
         self.stats.connected += 1;
         Ok(id)
@@ -1380,9 +1401,10 @@ impl Core {
     pub(crate) fn connect(
         &mut self,
         addr: SocketAddr,
+        source: Option<SocketAddr>,
         proto: Box<dyn Protocol>,
     ) -> io::Result<ConnId> {
-        let io = self.connect_io(addr)?;
+        let io = self.connect_io(addr, source)?;
         let id = self.add_conn(io, Owner::Proto(Some(proto)), flag::CONNECTING)?;
         self.stats.connected += 1;
         Ok(id)

@@ -170,7 +170,18 @@ impl Reactor {
         addr: SocketAddr,
         protocol: P,
     ) -> io::Result<ConnId> {
-        self.core.connect(addr, Box::new(protocol))
+        self.core.connect(addr, None, Box::new(protocol))
+    }
+
+    /// [`connect_tcp`](Self::connect_tcp) from a chosen local address (bound before the
+    /// connect), to spread many connections over several source addresses.
+    pub fn connect_tcp_from<P: Protocol>(
+        &mut self,
+        addr: SocketAddr,
+        source: SocketAddr,
+        protocol: P,
+    ) -> io::Result<ConnId> {
+        self.core.connect(addr, Some(source), Box::new(protocol))
     }
 
     /// A handle for other threads.

@@ -101,7 +101,7 @@ impl Harness {
     pub fn connect<P: Protocol>(&mut self, protocol: P, addr: SocketAddr) -> ConnId {
         let id = self
             .core
-            .connect(addr, Box::new(protocol))
+            .connect(addr, None, Box::new(protocol))
             .expect("virtual connects always succeed");
         self.pump();
         id

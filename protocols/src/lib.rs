@@ -17,6 +17,7 @@
 pub mod ftp;
 #[cfg(feature = "http")]
 pub mod http;
+pub mod loadgen;
 #[cfg(feature = "telnet")]
 pub mod telnet;
 #[cfg(feature = "websocket")]

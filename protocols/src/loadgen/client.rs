@@ -1,0 +1,370 @@
+//! The load generator's connections (one [`Client`] protocol for every mode) and the
+//! [`Controller`] that paces connection ramp-up, ends the run and prints progress.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::os::fd::BorrowedFd;
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, Bytes, BytesMut};
+use netreactor::{CloseReason, Context, FdContext, FdHandler, Protocol};
+
+use super::response::ResponseParser;
+use super::{Mode, Progress, ThreadStats};
+
+const SEND: u64 = 1;
+const TIMEOUT_CHECK: u64 = 2;
+const HOLD: u64 = 3;
+
+/// What every connection of one thread shares.
+pub struct Plan {
+    pub(crate) mode: Mode,
+    /// One request (echo payload, HTTP request, masked WebSocket frame).
+    pub(crate) request: Bytes,
+    /// Bytes of one echo response (tcp-echo: the payload size).
+    pub(crate) echo_len: usize,
+    /// Requests in flight per connection (closed loop), or the HTTP pipelining depth.
+    pub(crate) in_flight: usize,
+    /// Open loop: time between two sends on one connection.
+    pub(crate) interval: Option<Duration>,
+    pub(crate) timeout: Duration,
+    pub(crate) hold_interval: Option<Duration>,
+    /// WebSocket upgrade request.
+    pub(crate) ws_handshake: Bytes,
+    pub(crate) stats: Rc<RefCell<ThreadStats>>,
+    pub(crate) progress: Arc<Progress>,
+}
+
+/// One load-generating connection.
+pub struct Client {
+    plan: Rc<Plan>,
+    /// Intended send times of requests in flight (coordinated-omission correction: latency
+    /// counts from when a request *should* have gone out).
+    in_flight: VecDeque<Instant>,
+    echo_pending: usize,
+    http: ResponseParser,
+    ws_open: bool,
+    next_due: Option<Instant>,
+    open: bool,
+    statuses: Vec<u16>,
+    /// Unconsumed input left at the end of the last delivery (handed back with the next).
+    leftover: usize,
+}
+
+impl Client {
+    /// A connection following `plan`.
+    pub fn new(plan: Rc<Plan>) -> Client {
+        Client {
+            plan,
+            in_flight: VecDeque::new(),
+            echo_pending: 0,
+            http: ResponseParser::default(),
+            ws_open: false,
+            next_due: None,
+            open: false,
+            statuses: Vec::new(),
+            leftover: 0,
+        }
+    }
+
+    fn send(&mut self, cx: &mut Context<'_>, intended: Instant) {
+        if self.plan.stats.borrow().stopping {
+            return;
+        }
+        cx.write(self.plan.request.clone());
+        self.in_flight.push_back(intended);
+        self.plan.stats.borrow_mut().bytes_out += self.plan.request.len() as u64;
+    }
+
+    fn fill(&mut self, cx: &mut Context<'_>) {
+        if self.plan.interval.is_none() {
+            while self.in_flight.len() < self.plan.in_flight {
+                let now = cx.now();
+                self.send(cx, now);
+                if self.plan.stats.borrow().stopping {
+                    break;
+                }
+            }
+        }
+    }
+
+    fn answered(&mut self, cx: &mut Context<'_>, status: Option<u16>) {
+        let Some(sent) = self.in_flight.pop_front() else {
+            self.plan.stats.borrow_mut().errors.bad_response += 1;
+            return;
+        };
+        let latency = cx.now().saturating_duration_since(sent);
+        let done = {
+            let mut st = self.plan.stats.borrow_mut();
+            st.record(latency, status);
+            st.target.is_some_and(|t| st.responses >= t)
+        };
+        self.plan.progress.responses.fetch_add(1, Ordering::Relaxed);
+        if done {
+            self.plan.stats.borrow_mut().stopping = true;
+            cx.shutdown_reactor();
+        }
+    }
+
+    /// Consumes responses from `input` as the mode says.
+    fn receive(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+        match self.plan.mode {
+            Mode::Hold => input.clear(),
+            Mode::TcpEcho => {
+                self.echo_pending += input.len();
+                input.clear();
+                while self.echo_pending >= self.plan.echo_len && !self.in_flight.is_empty() {
+                    self.echo_pending -= self.plan.echo_len;
+                    self.answered(cx, None);
+                }
+                self.fill(cx);
+            }
+            Mode::Http => {
+                let mut statuses = std::mem::take(&mut self.statuses);
+                let res = self.http.feed(input, &mut statuses);
+                for s in statuses.drain(..) {
+                    self.answered(cx, Some(s));
+                }
+                self.statuses = statuses;
+                if res.is_err() {
+                    self.plan.stats.borrow_mut().errors.bad_response += 1;
+                    cx.close();
+                    return;
+                }
+                self.fill(cx);
+            }
+            Mode::WsEcho => {
+                if !self.ws_open {
+                    let Some(end) = memchr::memmem::find(input, b"\r\n\r\n") else {
+                        return;
+                    };
+                    if !input.starts_with(b"HTTP/1.1 101") {
+                        self.plan.stats.borrow_mut().errors.bad_response += 1;
+                        cx.close();
+                        return;
+                    }
+                    input.advance(end + 4);
+                    self.ws_open = true;
+                    self.start(cx);
+                }
+                // Unmasked server frames: count each complete one as a response.
+                loop {
+                    if input.len() < 2 {
+                        break;
+                    }
+                    let (hdr, len) = match input[1] & 0x7f {
+                        126 if input.len() >= 4 => {
+                            (4, u16::from_be_bytes([input[2], input[3]]) as usize)
+                        }
+                        127 if input.len() >= 10 => (
+                            10,
+                            u64::from_be_bytes(input[2..10].try_into().unwrap()) as usize,
+                        ),
+                        126 | 127 => break,
+                        n => (2, n as usize),
+                    };
+                    if input.len() < hdr + len {
+                        break;
+                    }
+                    let opcode = input[0] & 0x0f;
+                    input.advance(hdr + len);
+                    if opcode == 8 {
+                        cx.close_after_flush();
+                        return;
+                    }
+                    self.answered(cx, None);
+                }
+                self.fill(cx);
+            }
+        }
+    }
+
+    fn start(&mut self, cx: &mut Context<'_>) {
+        match self.plan.interval {
+            Some(every) => {
+                // Spread the first sends over one interval.
+                let offset = every.mul_f64((cx.id().index() % 97) as f64 / 97.0);
+                self.next_due = Some(cx.now() + offset);
+                cx.set_timer(offset, SEND);
+            }
+            None => self.fill(cx),
+        }
+        cx.set_timer(Duration::from_secs(1), TIMEOUT_CHECK);
+    }
+}
+
+impl Protocol for Client {
+    fn on_open(&mut self, cx: &mut Context<'_>) {
+        self.open = true;
+        {
+            let mut st = self.plan.stats.borrow_mut();
+            st.connected += 1;
+            let now = cx.now();
+            st.first_connect.get_or_insert(now);
+            st.last_connect = Some(now);
+        }
+        self.plan.progress.open.fetch_add(1, Ordering::Relaxed);
+        match self.plan.mode {
+            Mode::Hold => {
+                if let Some(every) = self.plan.hold_interval {
+                    cx.set_timer(every, HOLD);
+                }
+            }
+            Mode::WsEcho => cx.write(self.plan.ws_handshake.clone()),
+            Mode::TcpEcho | Mode::Http => self.start(cx),
+        }
+    }
+
+    fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+        let new = input.len() - self.leftover.min(input.len());
+        self.plan.stats.borrow_mut().bytes_in += new as u64;
+        self.receive(cx, input);
+        self.leftover = input.len();
+    }
+
+    fn on_timer(&mut self, cx: &mut Context<'_>, tag: u64) {
+        match tag {
+            SEND => {
+                let (Some(due), Some(every)) = (self.next_due, self.plan.interval) else {
+                    return;
+                };
+                self.send(cx, due);
+                let next = due + every;
+                self.next_due = Some(next);
+                cx.set_timer(next.saturating_duration_since(cx.now()), SEND);
+            }
+            TIMEOUT_CHECK => {
+                if let Some(&oldest) = self.in_flight.front() {
+                    if cx.now().saturating_duration_since(oldest) > self.plan.timeout {
+                        self.plan.stats.borrow_mut().errors.timeout += 1;
+                        cx.close();
+                        return;
+                    }
+                }
+                cx.set_timer(Duration::from_secs(1), TIMEOUT_CHECK);
+            }
+            HOLD => {
+                cx.write(Bytes::from_static(b"\n"));
+                if let Some(every) = self.plan.hold_interval {
+                    cx.set_timer(every, HOLD);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_eof(&mut self, cx: &mut Context<'_>) {
+        if !self.in_flight.is_empty() && !self.plan.stats.borrow().stopping {
+            self.plan.stats.borrow_mut().errors.closed += 1;
+        }
+        cx.close();
+    }
+
+    fn on_close(&mut self, _cx: &mut Context<'_>, reason: &CloseReason) {
+        if self.open {
+            self.plan.progress.open.fetch_sub(1, Ordering::Relaxed);
+        }
+        let mut st = self.plan.stats.borrow_mut();
+        if let CloseReason::Io(e) = reason {
+            match e.kind() {
+                std::io::ErrorKind::ConnectionRefused => st.errors.refused += 1,
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe => {
+                    st.errors.reset += 1
+                }
+                std::io::ErrorKind::TimedOut => st.errors.timeout += 1,
+                _ => st.errors.other += 1,
+            }
+            self.plan.progress.errors.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Opens connections at the ramp-up rate, stops the run after its duration, and prints a
+/// progress line (thread 0, on a terminal). Registered on a descriptor that never becomes
+/// readable: only its timers matter.
+pub struct Controller {
+    pub(crate) plan: Rc<Plan>,
+    pub(crate) target: SocketAddr,
+    pub(crate) sources: Vec<SocketAddr>,
+    pub(crate) to_open: usize,
+    pub(crate) opened: usize,
+    pub(crate) per_tick: f64,
+    pub(crate) credit: f64,
+    pub(crate) duration: Option<Duration>,
+    pub(crate) progress_line: bool,
+    pub(crate) started: Option<Instant>,
+    /// The write end of the pipe the controller is registered on, kept open so the read
+    /// end never reports end-of-file.
+    pub(crate) _keep: std::os::fd::OwnedFd,
+}
+
+const OPEN: u64 = 1;
+const STOP: u64 = 2;
+const PROGRESS: u64 = 3;
+const TICK: Duration = Duration::from_millis(10);
+
+impl FdHandler for Controller {
+    fn on_open(&mut self, cx: &mut FdContext<'_>, _fd: BorrowedFd<'_>) {
+        self.started = Some(cx.now());
+        cx.set_timer(Duration::ZERO, OPEN);
+        if let Some(d) = self.duration {
+            cx.set_timer(d, STOP);
+        }
+        if self.progress_line {
+            cx.set_timer(Duration::from_secs(1), PROGRESS);
+        }
+    }
+
+    fn on_readable(&mut self, _cx: &mut FdContext<'_>, _fd: BorrowedFd<'_>) {}
+
+    fn on_timer(&mut self, cx: &mut FdContext<'_>, _fd: BorrowedFd<'_>, tag: u64) {
+        match tag {
+            OPEN => {
+                self.credit += self.per_tick;
+                while self.opened < self.to_open && self.credit >= 1.0 {
+                    self.credit -= 1.0;
+                    let source = (!self.sources.is_empty())
+                        .then(|| self.sources[self.opened % self.sources.len()]);
+                    self.opened += 1;
+                    let client = Box::new(Client::new(self.plan.clone()));
+                    if let Err(e) = cx.connect(self.target, source, client) {
+                        let mut st = self.plan.stats.borrow_mut();
+                        match e.raw_os_error() {
+                            Some(libc::ECONNREFUSED) => st.errors.refused += 1,
+                            Some(libc::EADDRNOTAVAIL) | Some(libc::EMFILE) | Some(libc::ENFILE) => {
+                                st.errors.resources += 1
+                            }
+                            _ => st.errors.other += 1,
+                        }
+                    }
+                }
+                if self.opened < self.to_open {
+                    cx.set_timer(TICK, OPEN);
+                }
+            }
+            STOP => {
+                self.plan.stats.borrow_mut().stopping = true;
+                cx.shutdown_reactor();
+            }
+            PROGRESS => {
+                let p = &self.plan.progress;
+                let secs = self
+                    .started
+                    .map_or(0.0, |s| cx.now().duration_since(s).as_secs_f64());
+                eprint!(
+                    "\r{:>6.1}s  open {:>6}  responses {:>10}  errors {:>6}   ",
+                    secs,
+                    p.open.load(Ordering::Relaxed),
+                    p.responses.load(Ordering::Relaxed),
+                    p.errors.load(Ordering::Relaxed)
+                );
+                cx.set_timer(Duration::from_secs(1), PROGRESS);
+            }
+            _ => {}
+        }
+    }
+}

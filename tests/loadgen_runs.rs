@@ -1,0 +1,113 @@
+//! The `loadgen` binary against real servers on loopback: numbers that add up, errors that
+//! are counted and not panicked on.
+
+mod common;
+
+use std::process::Command;
+
+use bytes::BytesMut;
+use netreactor::{Context, Protocol};
+
+struct Echo;
+
+impl Protocol for Echo {
+    fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+        cx.write(input.split().freeze());
+    }
+}
+
+fn loadgen() -> std::path::PathBuf {
+    // Built by `cargo test` with the workspace's binaries, next to the test's deps folder.
+    let exe = std::env::current_exe().unwrap();
+    let path = exe.parent().unwrap().parent().unwrap().join("loadgen");
+    assert!(path.exists(), "loadgen binary not built at {path:?}");
+    path
+}
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let out = Command::new(loadgen())
+        .args(args)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "loadgen failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn tcp_echo_against_an_echo_server_counts_every_response() {
+    let server =
+        common::spawn(|r| Ok(vec![r.listen_tcp("127.0.0.1:0".parse().unwrap(), || Echo)?]));
+    let addr = server.addr().to_string();
+    let report = json(&[
+        "tcp-echo",
+        &addr,
+        "-c",
+        "200",
+        "-d",
+        "2",
+        "-s",
+        "32",
+        "--source",
+        "127.0.0.2-127.0.0.3",
+    ]);
+    assert_eq!(report["connected"], 200);
+    let responses = report["responses"].as_u64().unwrap();
+    assert!(responses > 1000, "only {responses} responses");
+    assert_eq!(report["errors"]["refused"], 0);
+    assert_eq!(report["errors"]["timeout"], 0);
+    assert_eq!(report["errors"]["bad_response"], 0);
+    // Every response is one 32-byte echo; requests still in flight at the end may add a few.
+    let bytes_in = report["bytes_in"].as_u64().unwrap();
+    assert!(
+        bytes_in >= responses * 32 && bytes_in <= (responses + 200) * 32,
+        "{bytes_in} for {responses}"
+    );
+    let p50 = report["latency_us"]["p50"].as_u64().unwrap();
+    let p99 = report["latency_us"]["p99"].as_u64().unwrap();
+    assert!(p50 > 0 && p50 <= p99);
+}
+
+#[test]
+fn a_fixed_request_count_stops_the_run() {
+    let server =
+        common::spawn(|r| Ok(vec![r.listen_tcp("127.0.0.1:0".parse().unwrap(), || Echo)?]));
+    let addr = server.addr().to_string();
+    let report = json(&["tcp-echo", &addr, "-c", "10", "-d", "30", "-n", "5000"]);
+    assert!(
+        report["seconds"].as_f64().unwrap() < 20.0,
+        "did not stop at the request count"
+    );
+    assert!(report["responses"].as_u64().unwrap() >= 5000);
+}
+
+#[test]
+fn a_closed_port_is_reported_as_refused_without_a_panic() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let report = json(&["tcp-echo", &port.to_string(), "-c", "20", "-d", "1"]);
+    assert_eq!(report["connected"], 0);
+    assert_eq!(report["errors"]["refused"], 20);
+    assert_eq!(report["responses"], 0);
+}
+
+#[test]
+fn a_server_that_is_not_http_gives_bad_responses() {
+    struct Junk;
+    impl Protocol for Junk {
+        fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+            input.clear();
+            cx.write(&b"SSH-2.0-nope\r\n\r\n"[..]);
+        }
+    }
+    let server =
+        common::spawn(|r| Ok(vec![r.listen_tcp("127.0.0.1:0".parse().unwrap(), || Junk)?]));
+    let report = json(&["http", &server.addr().to_string(), "-c", "5", "-d", "1"]);
+    assert!(report["errors"]["bad_response"].as_u64().unwrap() >= 5);
+}
