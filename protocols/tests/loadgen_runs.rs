@@ -1,9 +1,9 @@
 //! The `loadgen` binary against real servers on loopback: numbers that add up, errors that
 //! are counted and not panicked on.
 
-mod common;
-
+use std::net::SocketAddr;
 use std::process::Command;
+use std::sync::mpsc;
 
 use bytes::BytesMut;
 use netreactor::{Context, Protocol};
@@ -16,12 +16,44 @@ impl Protocol for Echo {
     }
 }
 
-fn loadgen() -> std::path::PathBuf {
-    // Built by `cargo test` with the workspace's binaries, next to the test's deps folder.
-    let exe = std::env::current_exe().unwrap();
-    let path = exe.parent().unwrap().parent().unwrap().join("loadgen");
-    assert!(path.exists(), "loadgen binary not built at {path:?}");
-    path
+/// A reactor on its own thread serving `P` on a free port; shut down when dropped.
+struct Server {
+    addr: SocketAddr,
+    handle: netreactor::Handle,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    fn start<P: Protocol, F: FnMut() -> P + Send + 'static>(factory: F) -> Server {
+        let (tx, rx) = mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let mut r = netreactor::Reactor::new().unwrap();
+            let addr = r
+                .listen_tcp("127.0.0.1:0".parse().unwrap(), factory)
+                .unwrap();
+            tx.send((addr, r.handle())).unwrap();
+            r.run().unwrap();
+        });
+        let (addr, handle) = rx.recv().unwrap();
+        Server {
+            addr,
+            handle,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.handle.shutdown();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn loadgen() -> &'static str {
+    env!("CARGO_BIN_EXE_loadgen")
 }
 
 fn json(args: &[&str]) -> serde_json::Value {
@@ -40,9 +72,8 @@ fn json(args: &[&str]) -> serde_json::Value {
 
 #[test]
 fn tcp_echo_against_an_echo_server_counts_every_response() {
-    let server =
-        common::spawn(|r| Ok(vec![r.listen_tcp("127.0.0.1:0".parse().unwrap(), || Echo)?]));
-    let addr = server.addr().to_string();
+    let server = Server::start(|| Echo);
+    let addr = server.addr.to_string();
     let report = json(&[
         "tcp-echo",
         &addr,
@@ -74,9 +105,8 @@ fn tcp_echo_against_an_echo_server_counts_every_response() {
 
 #[test]
 fn a_fixed_request_count_stops_the_run() {
-    let server =
-        common::spawn(|r| Ok(vec![r.listen_tcp("127.0.0.1:0".parse().unwrap(), || Echo)?]));
-    let addr = server.addr().to_string();
+    let server = Server::start(|| Echo);
+    let addr = server.addr.to_string();
     let report = json(&["tcp-echo", &addr, "-c", "10", "-d", "30", "-n", "5000"]);
     assert!(
         report["seconds"].as_f64().unwrap() < 20.0,
@@ -106,8 +136,7 @@ fn a_server_that_is_not_http_gives_bad_responses() {
             cx.write(&b"SSH-2.0-nope\r\n\r\n"[..]);
         }
     }
-    let server =
-        common::spawn(|r| Ok(vec![r.listen_tcp("127.0.0.1:0".parse().unwrap(), || Junk)?]));
-    let report = json(&["http", &server.addr().to_string(), "-c", "5", "-d", "1"]);
+    let server = Server::start(|| Junk);
+    let report = json(&["http", &server.addr.to_string(), "-c", "5", "-d", "1"]);
     assert!(report["errors"]["bad_response"].as_u64().unwrap() >= 5);
 }
