@@ -1,17 +1,15 @@
 #!/usr/bin/env bash
-# Idle memory per connection: server RSS growth while 10,000 idle connections are held.
+# Idle memory per connection: server RSS growth while N idle connections are held, for
+# netreactor's echo example, a tokio current_thread echo (examples/tokio_echo.rs, 4 KiB buffer
+# per task) and nginx (one worker, each connection served one keep-alive request), in one run.
 # Usage: benches/idle_memory.sh [N]   (default 10000; the machine allows ~19,900 fds a process)
-# Servers measured in the same run: netreactor's echo example, and for scale a tokio
-# current_thread echo (examples/tokio_echo.rs, 4 KiB buffer per task) when it exists.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-10000}
-cargo build --release --example echo -q
-bins=("netreactor:target/release/examples/echo")
-if [ -f examples/tokio_echo.rs ]; then
-  cargo build --release --example tokio_echo -q
-  bins+=("tokio_current_thread:target/release/examples/tokio_echo")
-fi
+cargo build --release --example echo -q -p netreactor
+T=${CARGO_TARGET_DIR:-target}
+cargo build --release --example tokio_echo -q
+bins=("netreactor:$T/release/examples/echo" "tokio_current_thread:$T/release/examples/tokio_echo")
 port=17400
 for entry in "${bins[@]}"; do
   name=${entry%%:*}; bin=${entry#*:}
@@ -24,3 +22,28 @@ for entry in "${bins[@]}"; do
   python3 benches/idle_hold.py 127.0.0.1 $port $pid "$N" echo
   kill $pid; wait $pid 2>/dev/null || true
 done
+if command -v nginx >/dev/null; then
+  port=$((port + 1))
+  dir=$(mktemp -d)
+  cat > "$dir/nginx.conf" <<CONF
+worker_processes 1;
+worker_rlimit_nofile 20000;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log;
+events { worker_connections 20000; }
+http {
+  access_log off;
+  keepalive_timeout 600;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:$port; location / { return 200 "Hello, World!"; } }
+}
+CONF
+  nginx -p "$dir" -c "$dir/nginx.conf" &
+  sleep 0.7
+  worker=$(pgrep -f "nginx: worker process" -n)
+  printf '%-22s ' "nginx_keepalive"
+  python3 benches/idle_hold.py 127.0.0.1 $port "$worker" "$N" http
+  kill "$(cat "$dir/nginx.pid")" 2>/dev/null || true
+  wait 2>/dev/null || true
+fi
