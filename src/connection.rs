@@ -102,8 +102,6 @@ pub(crate) mod flag {
     pub const CLOSING: u32 = 1 << 12;
     /// A callback panicked: close reason is `Panic`.
     pub const PANICKED: u32 = 1 << 13;
-    /// `on_shutdown` was delivered.
-    pub const SHUTDOWN_SENT: u32 = 1 << 14;
     /// The peer's FIN, an error or urgent data was reported: read until `EAGAIN` or 0, no
     /// short-read shortcut (a FIN that came with the data raises no new edge, and a read
     /// stops short at the urgent mark).

@@ -1103,13 +1103,6 @@ impl Core {
             .map(|(i, _)| i)
             .collect();
         for slot in conns {
-            if let Some(Slot {
-                kind: Kind::Conn(c),
-                ..
-            }) = self.slots.get_mut(slot)
-            {
-                c.flags |= flag::SHUTDOWN_SENT;
-            }
             self.with_proto(slot, |p, cx| p.on_shutdown(cx));
         }
         self.process_dirty();
