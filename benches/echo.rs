@@ -23,6 +23,10 @@ use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use netreactor::{Context, Handle, Protocol, Reactor};
 
+#[path = "support/cpu_clock.rs"]
+mod cpu_clock;
+use cpu_clock::{cpu_time, thread_cpu_clock};
+
 struct Echo;
 
 impl Protocol for Echo {
@@ -47,29 +51,6 @@ impl Drop for Server {
             let _ = t.join();
         }
     }
-}
-
-/// The CPU-time clock of the calling thread (readable from other threads).
-fn thread_cpu_clock() -> libc::clockid_t {
-    let mut id: libc::clockid_t = 0;
-    // SAFETY: pthread_self() is the calling thread, alive for the call; `id` is a valid
-    // out-pointer.
-    let rc = unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut id) };
-    assert_eq!(rc, 0, "pthread_getcpuclockid");
-    id
-}
-
-/// CPU time consumed so far on `clock`.
-fn cpu_time(clock: libc::clockid_t) -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid out-pointer; the clock belongs to a server thread that runs
-    // until the `Server` is dropped, after the last read.
-    let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime");
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 fn netreactor_server() -> Server {

@@ -25,20 +25,8 @@ done
 if command -v nginx >/dev/null; then
   port=$((port + 1))
   dir=$(mktemp -d)
-  cat > "$dir/nginx.conf" <<CONF
-worker_processes 1;
-worker_rlimit_nofile 20000;
-daemon off;
-pid $dir/nginx.pid;
-error_log $dir/error.log;
-events { worker_connections 20000; }
-http {
-  access_log off;
-  keepalive_timeout 600;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:$port; location / { return 200 "Hello, World!"; } }
-}
-CONF
+  source benches/nginx_conf.sh
+  nginx_conf "$dir" "$port"
   nginx -p "$dir" -c "$dir/nginx.conf" &
   sleep 0.7
   worker=$(pgrep -f "nginx: worker process" -n)

@@ -1,25 +1,45 @@
-//! WebSocket echo throughput: 100 connections of our client (on a netreactor reactor) in a
-//! closed loop (send, wait for the echo, send again) against three echo servers, each on one
-//! thread pinned to core 0 — netreactor (`websocket::Echo`), `tokio-tungstenite` and
-//! `fastwebsockets` (each on a tokio `current_thread` runtime) — with 16 B and 4 KiB text
-//! messages, interleaved in one run (two rounds). Prints messages/s, p50/p99 round-trip
-//! latency and the ratios against netreactor.
+//! WebSocket echo throughput: 100 connections in a closed loop against three echo servers,
+//! each on one thread pinned to core 0 — netreactor (`websocket::Echo`), `tokio-tungstenite`
+//! and `fastwebsockets` (each on a tokio `current_thread` runtime) — with 16 B and 4 KiB text
+//! messages, interleaved in one run (five rounds; the summary gives medians).
+//!
+//! The client is deliberately thin (pinned to core 1): after a real handshake it writes
+//! pre-masked frames and counts reply bytes, so as much of its core as possible goes to the
+//! kernel work every client must do. Each connection keeps `depth` messages in flight: depth 1
+//! is the plain request/response echo, depth 8 lets a server that reads several frames at
+//! once answer them in one write.
+//!
+//! Two figures per run, because on a two-core machine the wall-clock rate is capped by the
+//! client's own core whatever the server does:
+//! * **msgs/s** — messages echoed per wall-clock second;
+//! * **msgs per server CPU-second** — messages divided by the CPU time the server thread
+//!   consumed in the same window (`pthread_getcpuclockid`), i.e. the server's own cost, user
+//!   and kernel, per message. This is the figure that says how far one core would go.
+//! * **msgs per server user-mode CPU-second** — the same with only user-mode time
+//!   (`/proc/self/task/TID/stat`): at depth 1 every server makes one `read` and one
+//!   `write`/`writev` per message (check with `perf trace -s`) and the kernel's share of the
+//!   server core is about 90%, so the first two figures converge; this one isolates what
+//!   the library itself costs per message.
 //!
 //! `cargo bench --bench ws_echo` (`WS_ECHO_SECS` sets the seconds per measurement, default 2).
 
-use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
 use std::net::SocketAddr;
-use std::rc::Rc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Token};
 use netreactor::{ListenOptions, Reactor};
 use netreactor_protocols::websocket::handshake::{accept_key, read_request};
-use netreactor_protocols::websocket::{
-    self, ClientConfig, Echo, Handler, ServerConfig, Text, Ws, WsConn,
-};
+use netreactor_protocols::websocket::{self, Echo, ServerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[path = "support/cpu_clock.rs"]
+mod cpu_clock;
+use cpu_clock::{cpu_time, thread_cpu_clock};
 
 const CONNECTIONS: usize = 100;
 
@@ -32,51 +52,95 @@ fn pin_to_core(core: usize) {
     }
 }
 
-fn start_netreactor() -> SocketAddr {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        pin_to_core(0);
-        let mut r = Reactor::new().unwrap();
-        let addr = websocket::listen(
-            &mut r,
-            "127.0.0.1:0".parse().unwrap(),
-            &ListenOptions::default(),
-            ServerConfig::default(),
-            || Echo,
-        )
-        .unwrap();
-        tx.send(addr).unwrap();
-        r.run().unwrap();
-    });
-    rx.recv().unwrap()
+/// An echo server running on its own thread (for the life of the process).
+#[derive(Clone, Copy)]
+struct Server {
+    addr: SocketAddr,
+    /// The CPU-time clock of the server's thread.
+    cpu_clock: libc::clockid_t,
+    /// The server thread's kernel id, for its user/system split in `/proc`.
+    tid: libc::pid_t,
 }
 
-fn tokio_server<F, Fut>(serve: F) -> SocketAddr
+/// The calling thread's kernel id.
+fn gettid() -> libc::pid_t {
+    // SAFETY: gettid has no arguments and cannot fail.
+    unsafe { libc::gettid() }
+}
+
+/// User-mode CPU time of thread `tid` of this process (`/proc`, clock-tick resolution).
+fn user_time(tid: libc::pid_t) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).unwrap();
+    // Fields after the parenthesised command name: state is field 3, utime field 14.
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let ticks: u64 = after.split(' ').nth(11).unwrap().parse().unwrap();
+    // SAFETY: sysconf only reads a configuration value.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
+    Duration::from_micros(ticks * 1_000_000 / hz)
+}
+
+fn start_netreactor() -> Server {
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("ws-server".into())
+        .spawn(move || {
+            pin_to_core(0);
+            let mut r = Reactor::new().unwrap();
+            let addr = websocket::listen(
+                &mut r,
+                "127.0.0.1:0".parse().unwrap(),
+                &ListenOptions::default(),
+                ServerConfig::default(),
+                || Echo,
+            )
+            .unwrap();
+            tx.send((addr, thread_cpu_clock(), gettid())).unwrap();
+            r.run().unwrap();
+        })
+        .unwrap();
+    let (addr, cpu_clock, tid) = rx.recv().unwrap();
+    Server {
+        addr,
+        cpu_clock,
+        tid,
+    }
+}
+
+fn tokio_server<F, Fut>(serve: F) -> Server
 where
     F: Fn(tokio::net::TcpStream) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
     let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        pin_to_core(0);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            loop {
-                let (s, _) = listener.accept().await.unwrap();
-                s.set_nodelay(true).unwrap();
-                tokio::spawn(serve(s));
-            }
-        });
-    });
-    rx.recv().unwrap()
+    std::thread::Builder::new()
+        .name("ws-server".into())
+        .spawn(move || {
+            pin_to_core(0);
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                tx.send((listener.local_addr().unwrap(), thread_cpu_clock(), gettid()))
+                    .unwrap();
+                loop {
+                    let (s, _) = listener.accept().await.unwrap();
+                    s.set_nodelay(true).unwrap();
+                    tokio::spawn(serve(s));
+                }
+            });
+        })
+        .unwrap();
+    let (addr, cpu_clock, tid) = rx.recv().unwrap();
+    Server {
+        addr,
+        cpu_clock,
+        tid,
+    }
 }
 
-fn start_tokio_tungstenite() -> SocketAddr {
+fn start_tokio_tungstenite() -> Server {
     tokio_server(|s| async move {
         let Ok(mut ws) = tokio_tungstenite::accept_async(s).await else {
             return;
@@ -89,7 +153,7 @@ fn start_tokio_tungstenite() -> SocketAddr {
     })
 }
 
-fn start_fastwebsockets() -> SocketAddr {
+fn start_fastwebsockets() -> Server {
     tokio_server(|mut s| async move {
         // The handshake by hand (fastwebsockets' own needs hyper): read the head, answer 101.
         let mut head = Vec::new();
@@ -134,87 +198,159 @@ fn start_fastwebsockets() -> SocketAddr {
     })
 }
 
-#[derive(Default)]
-struct Tally {
-    messages: u64,
-    latencies_ns: Vec<u64>,
-    open: usize,
+const MASK: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+
+/// One masked client text frame of `size` bytes, and the length of the server's unmasked
+/// echo of it.
+fn frame(size: usize) -> (Vec<u8>, usize) {
+    let mut f = vec![0x81];
+    let header = if size < 126 {
+        f.push(0x80 | size as u8);
+        2
+    } else {
+        assert!(size <= u16::MAX as usize);
+        f.push(0x80 | 126);
+        f.extend_from_slice(&(size as u16).to_be_bytes());
+        4
+    };
+    f.extend_from_slice(&MASK);
+    f.extend((0..size).map(|i| b'x' ^ MASK[i % 4]));
+    (f, header + size)
 }
 
-struct Load {
-    payload: Text,
-    sent_at: Instant,
-    measure_from: Instant,
-    stop_at: Instant,
-    tally: Rc<RefCell<Tally>>,
+/// Opens a WebSocket connection with a real handshake, then hands the socket to mio.
+fn open(addr: SocketAddr) -> TcpStream {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_nodelay(true).unwrap();
+    write!(
+        s,
+        "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(
+            s.read(&mut byte).unwrap(),
+            1,
+            "server closed in the handshake"
+        );
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101"), "handshake refused");
+    s.set_nonblocking(true).unwrap();
+    TcpStream::from_std(s)
 }
 
-impl Handler for Load {
-    fn on_open(&mut self, ws: &mut Ws<'_, '_>) {
-        self.sent_at = Instant::now();
-        ws.send_text(self.payload.clone());
-    }
-    fn on_text(&mut self, ws: &mut Ws<'_, '_>, text: Text) {
-        let now = Instant::now();
-        assert_eq!(text.len(), self.payload.len());
-        if now >= self.measure_from {
-            let mut t = self.tally.borrow_mut();
-            t.messages += 1;
-            t.latencies_ns.push((now - self.sent_at).as_nanos() as u64);
-        }
-        if now < self.stop_at {
-            self.sent_at = now;
-            ws.send_text(self.payload.clone());
-        } else {
-            ws.close(1000, "");
-        }
-    }
-    fn on_close(&mut self, ws: &mut Ws<'_, '_>, _code: u16, _reason: &str) {
-        let mut t = self.tally.borrow_mut();
-        t.open -= 1;
-        if t.open == 0 {
-            ws.context().shutdown_reactor();
+fn write_all(s: &mut TcpStream, mut data: &[u8]) {
+    while !data.is_empty() {
+        match s.write(data) {
+            Ok(n) => data = &data[n..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::yield_now(),
+            Err(e) => panic!("write: {e}"),
         }
     }
 }
 
-/// Runs the closed loop against `addr`: messages per second and (p50, p99) in µs.
-fn drive(addr: SocketAddr, size: usize, secs: f64) -> (f64, f64, f64) {
+/// What one measurement window saw.
+struct Sample {
+    msgs_per_sec: f64,
+    msgs_per_server_cpu_sec: f64,
+    /// Messages per second of the server thread's user-mode CPU: the library's own cost,
+    /// without the kernel's socket work, which is the same for every server.
+    msgs_per_user_cpu_sec: f64,
+    p50_us: f64,
+    p99_us: f64,
+}
+
+/// Runs the closed loop against `server` for a warm-up and then `secs` measured seconds.
+fn drive(server: Server, size: usize, depth: usize, secs: f64) -> Sample {
     pin_to_core(1);
-    let mut r = Reactor::new().unwrap();
-    let tally = Rc::new(RefCell::new(Tally {
-        open: CONNECTIONS,
-        ..Tally::default()
-    }));
-    let start = Instant::now();
-    let warmup = Duration::from_millis(300);
-    let measure = Duration::from_secs_f64(secs);
-    let payload = Text::from("x".repeat(size));
-    for _ in 0..CONNECTIONS {
-        let config = ClientConfig {
-            host: addr.to_string(),
-            ..ClientConfig::default()
-        };
-        let load = Load {
-            payload: payload.clone(),
-            sent_at: start,
-            measure_from: start + warmup,
-            stop_at: start + warmup + measure,
-            tally: tally.clone(),
-        };
-        r.connect_tcp(addr, WsConn::client(config, load)).unwrap();
+    let (msg, reply_len) = frame(size);
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(1024);
+    let mut socks: Vec<TcpStream> = (0..CONNECTIONS).map(|_| open(server.addr)).collect();
+    let mut sent_at: Vec<VecDeque<Instant>> = vec![VecDeque::new(); CONNECTIONS];
+    let mut partial = vec![0usize; CONNECTIONS];
+    let mut buf = vec![0u8; 1 << 16];
+    let burst: Vec<u8> = msg.repeat(depth);
+    let now = Instant::now();
+    for (i, s) in socks.iter_mut().enumerate() {
+        poll.registry()
+            .register(s, Token(i), Interest::READABLE)
+            .unwrap();
+        write_all(s, &burst);
+        sent_at[i].extend(std::iter::repeat_n(now, depth));
     }
-    r.run().unwrap();
-    let mut t = tally.borrow_mut();
-    t.latencies_ns.sort_unstable();
+    let measure_from = now + Duration::from_millis(300);
+    let stop_at = measure_from + Duration::from_secs_f64(secs);
+    let mut measuring = false;
+    let mut cpu0 = Duration::ZERO;
+    let mut user0 = Duration::ZERO;
+    let mut messages = 0u64;
+    let mut latencies_ns: Vec<u64> = Vec::new();
+    loop {
+        poll.poll(&mut events, Some(Duration::from_secs(5)))
+            .unwrap();
+        assert!(!events.is_empty(), "echo server stalled");
+        let now = Instant::now();
+        if !measuring && now >= measure_from {
+            measuring = true;
+            cpu0 = cpu_time(server.cpu_clock);
+            user0 = user_time(server.tid);
+        }
+        if now >= stop_at {
+            break;
+        }
+        for ev in events.iter() {
+            let i = ev.token().0;
+            loop {
+                match socks[i].read(&mut buf) {
+                    Ok(0) => panic!("server closed"),
+                    Ok(k) => {
+                        let total = partial[i] + k;
+                        let done = total / reply_len;
+                        partial[i] = total % reply_len;
+                        for _ in 0..done {
+                            let t = sent_at[i].pop_front().expect("an echo nobody asked for");
+                            if measuring {
+                                messages += 1;
+                                latencies_ns.push((now - t).as_nanos() as u64);
+                            }
+                        }
+                        if done > 0 {
+                            write_all(&mut socks[i], &burst[..done * msg.len()]);
+                            sent_at[i].extend(std::iter::repeat_n(now, done));
+                        }
+                        if k < buf.len() {
+                            break; // drained: the next arrival raises a new edge
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) => panic!("read: {e}"),
+                }
+            }
+        }
+    }
+    let server_cpu = cpu_time(server.cpu_clock) - cpu0;
+    let server_user = user_time(server.tid) - user0;
+    drop(socks);
+    latencies_ns.sort_unstable();
     let pct = |p: f64| {
-        t.latencies_ns
-            .get(((t.latencies_ns.len() as f64 - 1.0) * p) as usize)
+        latencies_ns
+            .get(((latencies_ns.len() as f64 - 1.0) * p) as usize)
             .copied()
             .unwrap_or(0) as f64
             / 1000.0
     };
-    (t.messages as f64 / secs, pct(0.50), pct(0.99))
+    Sample {
+        msgs_per_sec: messages as f64 / secs,
+        msgs_per_server_cpu_sec: messages as f64 / server_cpu.as_secs_f64(),
+        msgs_per_user_cpu_sec: messages as f64 / server_user.as_secs_f64(),
+        p50_us: pct(0.50),
+        p99_us: pct(0.99),
+    }
 }
 
 fn main() {
@@ -230,30 +366,54 @@ fn main() {
         ("tokio-tungstenite", start_tokio_tungstenite()),
         ("fastwebsockets", start_fastwebsockets()),
     ];
-    let sizes = [16usize, 4096];
-    let mut results: Vec<(usize, &str, f64, f64, f64)> = Vec::new();
-    for round in 0..2 {
-        for &size in &sizes {
-            for (name, addr) in servers {
-                let (rate, p50, p99) = drive(addr, size, secs);
-                println!("round {round} {size:>5} B {name:<18} {rate:>10.0} msg/s  p50 {p50:>7.1} us  p99 {p99:>7.1} us");
-                results.push((size, name, rate, p50, p99));
+    let cases = [(16usize, 1usize), (4096, 1), (16, 8), (4096, 8)];
+    let mut results: Vec<((usize, usize), &str, Sample)> = Vec::new();
+    // `WS_ECHO_ONLY=netreactor` (any substring of "name size depth") narrows the run, e.g.
+    // to profile one server.
+    let only = std::env::var("WS_ECHO_ONLY").unwrap_or_default();
+    for round in 0..5 {
+        for &(size, depth) in &cases {
+            for (name, server) in servers {
+                if !format!("{name} {size} {depth}").contains(&only) {
+                    continue;
+                }
+                let s = drive(server, size, depth, secs);
+                println!(
+                    "round {round} {size:>5} B depth {depth} {name:<18} {:>9.0} msg/s {:>9.0} msg/cpu-s {:>9.0} msg/user-s  p50 {:>7.1} us  p99 {:>7.1} us",
+                    s.msgs_per_sec, s.msgs_per_server_cpu_sec, s.msgs_per_user_cpu_sec, s.p50_us, s.p99_us
+                );
+                results.push(((size, depth), name, s));
             }
         }
     }
-    println!("\nbest of two rounds (msgs/s), ratio netreactor / rival:");
-    for &size in &sizes {
-        let best = |n: &str| {
-            results
+    println!(
+        "\nmedian of five rounds, ratio netreactor / rival (msgs/s; msgs per server CPU-s; p99):"
+    );
+    for &case in &cases {
+        let median = |n: &str, f: fn(&Sample) -> f64| {
+            let mut v: Vec<f64> = results
                 .iter()
-                .filter(|r| r.0 == size && r.1 == n)
-                .map(|r| (r.2, r.4))
-                .fold((0.0f64, f64::MAX), |a, b| (a.0.max(b.0), a.1.min(b.1)))
+                .filter(|r| r.0 == case && r.1 == n)
+                .map(|r| f(&r.2))
+                .collect();
+            v.sort_by(f64::total_cmp);
+            v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
         };
-        let (ours, our_p99) = best("netreactor");
+        let rate = |s: &Sample| s.msgs_per_sec;
+        let cpu = |s: &Sample| s.msgs_per_server_cpu_sec;
+        let user = |s: &Sample| s.msgs_per_user_cpu_sec;
+        let p99 = |s: &Sample| s.p99_us;
         for rival in ["tokio-tungstenite", "fastwebsockets"] {
-            let (theirs, their_p99) = best(rival);
-            println!("{size:>5} B  vs {rival:<18} {:.2}x msgs/s  (p99 {our_p99:.1} us vs {their_p99:.1} us)", ours / theirs);
+            println!(
+                "{:>5} B depth {}  vs {rival:<18} {:.2}x msgs/s  {:.2}x msgs/cpu-s  {:.2}x msgs/user-s  p99 {:.0} us vs {:.0} us",
+                case.0,
+                case.1,
+                median("netreactor", rate) / median(rival, rate),
+                median("netreactor", cpu) / median(rival, cpu),
+                median("netreactor", user) / median(rival, user),
+                median("netreactor", p99),
+                median(rival, p99),
+            );
         }
     }
 }

@@ -104,6 +104,32 @@ fn tcp_echo_against_an_echo_server_counts_every_response() {
 }
 
 #[test]
+fn open_loop_reports_send_lag_and_warmup_keeps_samples_out() {
+    let server = Server::start(|| Echo);
+    let addr = server.addr.to_string();
+    // Open loop at 2,000/s over 20 connections: about 2,000 requests in one second.
+    let open = json(&["tcp-echo", &addr, "-c", "20", "-d", "1", "--rate", "2000"]);
+    let responses = open["responses"].as_u64().unwrap();
+    assert!((1000..=2600).contains(&responses), "{responses} responses");
+    let lag = &open["send_lag_us"];
+    assert!(
+        lag["max"].as_u64().unwrap() >= 1,
+        "open loop records send lag: {lag}"
+    );
+    assert!(lag["p50"].as_u64().unwrap() <= lag["max"].as_u64().unwrap());
+    // Closed loop: nothing is scheduled, so there is no lag.
+    let closed = json(&["tcp-echo", &addr, "-c", "5", "-d", "1"]);
+    assert_eq!(closed["send_lag_us"]["max"], 0);
+    // A warm-up longer than the run: everything is counted, nothing is recorded.
+    let warm = json(&[
+        "tcp-echo", &addr, "-c", "20", "-d", "1", "--rate", "2000", "--warmup", "5",
+    ]);
+    assert!(warm["responses"].as_u64().unwrap() >= 1000);
+    assert_eq!(warm["latency_us"]["max"], 0, "{}", warm["latency_us"]);
+    assert_eq!(warm["send_lag_us"]["max"], 0);
+}
+
+#[test]
 fn a_fixed_request_count_stops_the_run() {
     let server = Server::start(|| Echo);
     let addr = server.addr.to_string();

@@ -56,6 +56,10 @@ struct Cli {
     /// Seconds without an answer that count as a timeout.
     #[arg(long, default_value_t = 5.0)]
     timeout: f64,
+    /// Seconds at the start whose latencies are not recorded (connection set-up, cold
+    /// caches); counts and throughput still include them.
+    #[arg(long, default_value_t = 0.0)]
+    warmup: f64,
     /// hold: send one byte every this many seconds (0: never).
     #[arg(long, default_value_t = 0.0)]
     interval: f64,
@@ -109,6 +113,7 @@ fn main() {
         threads: cli.threads.max(1),
         timeout: Duration::from_secs_f64(cli.timeout.max(0.001)),
         hold_interval: secs(cli.interval),
+        warmup: Duration::from_secs_f64(cli.warmup.max(0.0)),
         // SAFETY: isatty only inspects the descriptor number.
         progress: !cli.json && unsafe { libc::isatty(2) } == 1,
     };

@@ -712,3 +712,82 @@ fn an_idle_connection_state_stays_small() {
     h.feed(c, &req);
     assert!(text(&h.take_output(c)).ends_with("Hello, World!"));
 }
+
+#[test]
+fn file_bodies_of_every_size_class_arrive_whole() {
+    // Small files travel behind the head in one buffer, larger ones by `sendfile`: the bytes
+    // must be the same on both sides of the boundary, with offsets too.
+    let dir = std::env::temp_dir().join(format!("nr-conn-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (len, offset) in [
+        (0usize, 0usize),
+        (100, 0),
+        (100, 37),
+        (16 * 1024, 0),
+        (16 * 1024 + 1, 0),
+        (16 * 1024 + 1, 1),
+        (100_000, 5),
+    ] {
+        let path = dir.join(format!("f{len}"));
+        let content: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &content).unwrap();
+        let file = std::rc::Rc::new(std::fs::File::open(&path).unwrap());
+        let body_len = (len - offset) as u64;
+        let router = Router::new().get("/f", move |_: &Request| {
+            Response::file(file.clone(), offset as u64, body_len)
+        });
+        let mut h = Harness::new();
+        let c = h.open(Server::new(config(), router).connection());
+        h.feed(
+            c,
+            b"GET /f HTTP/1.1\r\nHost: a\r\n\r\nGET /f HTTP/1.1\r\nHost: a\r\n\r\n",
+        );
+        let out = h.take_output(c);
+        let mut rest = &out[..];
+        for _ in 0..2 {
+            let split = rest.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+            let head = String::from_utf8_lossy(&rest[..split]);
+            assert!(
+                head.contains(&format!("\r\nContent-Length: {body_len}\r\n")),
+                "{head}"
+            );
+            let body = &rest[split..split + body_len as usize];
+            assert!(body == &content[offset..], "{len} bytes from {offset}");
+            rest = &rest[split + body_len as usize..];
+        }
+        assert!(rest.is_empty(), "nothing after the two responses");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_slow_keep_alive_connection_gives_back_its_storage_and_still_answers() {
+    // More than a second between requests: the connection frees its header vectors, path
+    // and output buffer each time it goes idle; every answer must stay the same, also for
+    // a pipelined burst right after such a trim.
+    let mut many = String::from("GET /path/a/b HTTP/1.1\r\nHost: a\r\n");
+    for i in 0..40 {
+        many.push_str(&format!("X-Header-{i}: value {i}\r\n"));
+    }
+    many.push_str("\r\n");
+    let mut h = Harness::new();
+    let c = open(&mut h);
+    h.feed(c, many.as_bytes());
+    let first = text(&h.take_output(c));
+    assert!(first.ends_with("\r\n\r\n/path/a/b"), "{first}");
+    h.feed(c, HELLO);
+    let hello = text(&h.take_output(c));
+    for round in 0..3 {
+        h.advance(Duration::from_secs(2));
+        h.feed(c, many.as_bytes());
+        assert_eq!(text(&h.take_output(c)), first, "round {round}");
+        h.advance(Duration::from_secs(2));
+        h.feed(c, [HELLO, many.as_bytes(), HELLO].concat().as_slice());
+        assert_eq!(
+            text(&h.take_output(c)),
+            format!("{hello}{first}{hello}"),
+            "round {round}"
+        );
+    }
+    assert!(h.is_open(c));
+}

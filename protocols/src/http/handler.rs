@@ -32,6 +32,19 @@ pub struct Request {
 }
 
 impl Request {
+    /// A request with nothing in it.
+    pub(crate) const EMPTY: Request = Request {
+        method: Bytes::new(),
+        target: Bytes::new(),
+        path: String::new(),
+        query: None,
+        version_minor: 0,
+        headers: Vec::new(),
+        body: Bytes::new(),
+        peer: None,
+        local: None,
+    };
+
     /// A request built by hand (to unit-test a handler): `target` is an origin-form target
     /// such as `/a%20b?x=1`; its path is decoded and normalised as the server would.
     pub fn new(method: &str, target: &str) -> Request {
@@ -390,7 +403,8 @@ impl Response {
         )
     }
 
-    /// 200 with `len` bytes of `file` from `offset` (sent with `sendfile`).
+    /// 200 with `len` bytes of `file` from `offset` (sent with `sendfile`; up to 16 KiB read
+    /// into the response buffer behind the head instead).
     pub fn file(file: Rc<File>, offset: u64, len: u64) -> Response {
         Response::new(200).with_body(Body::File { file, offset, len })
     }

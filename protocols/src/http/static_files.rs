@@ -123,19 +123,49 @@ impl StaticFiles {
         path.starts_with(&self.root) && !self.hidden.iter().any(|h| path.starts_with(h))
     }
 
-    /// Maps and canonicalises an existing path; 404 when missing, 403 when it resolves
-    /// outside the root.
-    fn resolve_existing(&self, raw_target: &[u8]) -> Result<PathBuf, u16> {
+    /// Maps and canonicalises an existing path, with its metadata; 404 when missing, 403
+    /// when it resolves outside the root.
+    ///
+    /// The mapped path is the canonical root plus plain names, so when no component below
+    /// the root is a symbolic link it is canonical already: one `lstat` per component (for
+    /// `/index.html`, one) answers both questions, where `realpath` would `readlink` every
+    /// component from `/` and a `stat` would follow. A symbolic link anywhere takes the
+    /// full `canonicalize` path.
+    fn resolve_existing(&self, raw_target: &[u8]) -> Result<(PathBuf, Metadata), u16> {
         let mapped = self.map_target(raw_target)?;
-        let canon = match fs::canonicalize(&mapped) {
-            Ok(c) => c,
-            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => return Err(403),
-            Err(_) => return Err(404),
+        let status_of = |e: io::Error| match e.kind() {
+            io::ErrorKind::PermissionDenied => 403u16,
+            _ => 404,
         };
+        let below = mapped.strip_prefix(&self.root).map_err(|_| 403u16)?;
+        let mut prefix = self.root.clone();
+        let mut last = None;
+        let mut linked = false;
+        for comp in below.components() {
+            prefix.push(comp);
+            let meta = fs::symlink_metadata(&prefix).map_err(status_of)?;
+            if meta.file_type().is_symlink() {
+                linked = true;
+                break;
+            }
+            last = Some(meta);
+        }
+        if !linked {
+            let meta = match last {
+                Some(m) => m,
+                None => fs::metadata(&mapped).map_err(status_of)?,
+            };
+            if !self.inside(&mapped) {
+                return Err(403);
+            }
+            return Ok((mapped, meta));
+        }
+        let canon = fs::canonicalize(&mapped).map_err(status_of)?;
         if !self.inside(&canon) {
             return Err(403);
         }
-        Ok(canon)
+        let meta = fs::metadata(&canon).map_err(status_of)?;
+        Ok((canon, meta))
     }
 
     /// Maps a path for writing (PUT/DELETE): its parent must exist under the root; the entry
@@ -168,13 +198,9 @@ impl StaticFiles {
     }
 
     fn get(&self, req: &Request) -> Response {
-        let path = match self.resolve_existing(req.raw_target()) {
-            Ok(p) => p,
+        let (path, meta) = match self.resolve_existing(req.raw_target()) {
+            Ok(found) => found,
             Err(status) => return Response::error(status),
-        };
-        let meta = match fs::metadata(&path) {
-            Ok(m) => m,
-            Err(_) => return Response::error(404),
         };
         if meta.is_dir() {
             let raw_path = target_path(req.raw_target());
@@ -795,6 +821,34 @@ mod tests {
         }
         // A symlink that stays inside the root is fine.
         assert_eq!(sf.handle(&Request::new("GET", "/in.txt")).status(), 200);
+    }
+
+    #[test]
+    fn resolution_without_realpath_keeps_every_answer() {
+        // The lstat walk (no symlink) and the canonicalize path (a symlink somewhere) must
+        // agree on status and content.
+        let (_o, root, sf) = setup();
+        symlink(root.0.join("sub"), root.0.join("insub")).unwrap();
+        fs::create_dir(root.0.join("private")).unwrap();
+        fs::write(root.0.join("private/p.txt"), "private").unwrap();
+        symlink(root.0.join("private"), root.0.join("toprivate")).unwrap();
+        let sf = sf.hide(root.0.join("private"));
+        for (target, status, len) in [
+            ("/sub/x.html", 200, Some(8)),
+            ("/insub/x.html", 200, Some(8)),
+            ("/a.txt/x", 404, None),
+            ("/missing/x.html", 404, None),
+            ("/sub/missing.html", 404, None),
+            ("/private/p.txt", 403, None),
+            ("/toprivate/p.txt", 403, None),
+            ("/./sub//x.html", 200, Some(8)),
+        ] {
+            let resp = sf.handle(&Request::new("GET", target));
+            assert_eq!(resp.status(), status, "{target}");
+            if let Some(n) = len {
+                assert_eq!(body_len(&resp), Some(n), "{target}");
+            }
+        }
     }
 
     #[test]

@@ -75,6 +75,9 @@ pub struct Config {
     pub hold_interval: Option<Duration>,
     /// Print a progress line on stderr.
     pub progress: bool,
+    /// Latency (and send lag) samples of the first this-long are not recorded: connection
+    /// set-up and cold caches stay out of the percentiles (counts and throughput keep them).
+    pub warmup: Duration,
 }
 
 /// Errors by kind.
@@ -122,6 +125,8 @@ impl Errors {
 /// Counters one reactor thread keeps.
 pub struct ThreadStats {
     pub(crate) hist: Histogram<u64>,
+    /// Open loop: how late each request left after its intended send time.
+    pub(crate) lag: Histogram<u64>,
     pub(crate) responses: u64,
     pub(crate) non_2xx: u64,
     pub(crate) bytes_in: u64,
@@ -132,12 +137,15 @@ pub struct ThreadStats {
     pub(crate) errors: Errors,
     pub(crate) target: Option<u64>,
     pub(crate) stopping: bool,
+    /// Samples before this instant are not recorded (`--warmup`).
+    pub(crate) record_from: Instant,
 }
 
 impl ThreadStats {
-    fn new(target: Option<u64>) -> ThreadStats {
+    fn new(target: Option<u64>, record_from: Instant) -> ThreadStats {
         ThreadStats {
             hist: Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds"),
+            lag: Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds"),
             responses: 0,
             non_2xx: 0,
             bytes_in: 0,
@@ -148,17 +156,31 @@ impl ThreadStats {
             errors: Errors::default(),
             target,
             stopping: false,
+            record_from,
         }
     }
 
-    pub(crate) fn record(&mut self, latency: Duration, status: Option<u16>) {
+    pub(crate) fn record(&mut self, now: Instant, latency: Duration, status: Option<u16>) {
         self.responses += 1;
         if status.is_some_and(|s| !(200..400).contains(&s)) {
             self.non_2xx += 1;
         }
+        if now < self.record_from {
+            return;
+        }
         let _ = self
             .hist
             .record((latency.as_micros() as u64).clamp(1, 60_000_000));
+    }
+
+    /// Records how late an open-loop request left.
+    pub(crate) fn record_lag(&mut self, now: Instant, lag: Duration) {
+        if now < self.record_from {
+            return;
+        }
+        let _ = self
+            .lag
+            .record((lag.as_micros() as u64).clamp(1, 60_000_000));
     }
 }
 
@@ -212,6 +234,10 @@ pub struct Report {
     pub bytes_out: u64,
     /// Latency percentiles (µs).
     pub latency_us: Latency,
+    /// Open loop: how late requests left after their intended send time (µs; all zero in a
+    /// closed loop). Part of every latency above: when it is large, the generator (its core,
+    /// its timer resolution) rather than the server sets the tail.
+    pub send_lag_us: Latency,
     /// Errors by kind.
     pub errors: Errors,
 }
@@ -234,6 +260,14 @@ impl std::fmt::Display for Report {
             "latency us: p50 {} p90 {} p99 {} p99.9 {} max {} mean {:.1}",
             l.p50, l.p90, l.p99, l.p999, l.max, l.mean
         )?;
+        let g = &self.send_lag_us;
+        if g.max > 0 {
+            writeln!(
+                f,
+                "send lag us (open loop, part of the latency): p50 {} p90 {} p99 {} max {}",
+                g.p50, g.p90, g.p99, g.max
+            )?;
+        }
         let e = &self.errors;
         write!(f, "errors {}: refused {} reset {} timeout {} bad-response {} closed {} resources {} other {}", e.total(), e.refused, e.reset, e.timeout, e.bad_response, e.closed, e.resources, e.other)
     }
@@ -296,7 +330,7 @@ pub fn run(cfg: &Config) -> std::io::Result<Report> {
                 let share = |n: usize| n / threads + usize::from(t < n % threads);
                 let conns = share(cfg.connections);
                 let target = cfg.requests.map(|r| share(r as usize) as u64);
-                let stats = Rc::new(RefCell::new(ThreadStats::new(target)));
+                let stats = Rc::new(RefCell::new(ThreadStats::new(target, started + cfg.warmup)));
                 let interval = cfg.rate.map(|r| {
                     let per_conn = (r / cfg.connections.max(1) as f64).max(1e-6);
                     Duration::from_secs_f64(1.0 / per_conn)
@@ -359,11 +393,13 @@ pub fn run(cfg: &Config) -> std::io::Result<Report> {
     let seconds = started.elapsed().as_secs_f64();
     let all = std::mem::take(&mut *results.lock().unwrap());
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds");
+    let mut lag = hist.clone();
     let (mut responses, mut non_2xx, mut bytes_in, mut bytes_out, mut connected) = (0, 0, 0, 0, 0);
     let mut errors = Errors::default();
     let (mut first, mut last): (Option<Instant>, Option<Instant>) = (None, None);
     for s in &all {
         let _ = hist.add(&s.hist);
+        let _ = lag.add(&s.lag);
         responses += s.responses;
         non_2xx += s.non_2xx;
         bytes_in += s.bytes_in;
@@ -388,16 +424,18 @@ pub fn run(cfg: &Config) -> std::io::Result<Report> {
     } else {
         connected as f64
     };
-    let latency = if hist.is_empty() {
-        Latency::default()
-    } else {
-        Latency {
-            p50: hist.value_at_quantile(0.5),
-            p90: hist.value_at_quantile(0.9),
-            p99: hist.value_at_quantile(0.99),
-            p999: hist.value_at_quantile(0.999),
-            max: hist.max(),
-            mean: hist.mean(),
+    let percentiles = |hist: &Histogram<u64>| {
+        if hist.is_empty() {
+            Latency::default()
+        } else {
+            Latency {
+                p50: hist.value_at_quantile(0.5),
+                p90: hist.value_at_quantile(0.9),
+                p99: hist.value_at_quantile(0.99),
+                p999: hist.value_at_quantile(0.999),
+                max: hist.max(),
+                mean: hist.mean(),
+            }
         }
     };
     Ok(Report {
@@ -411,7 +449,8 @@ pub fn run(cfg: &Config) -> std::io::Result<Report> {
         throughput: responses as f64 / seconds.max(1e-9),
         bytes_in,
         bytes_out,
-        latency_us: latency,
+        latency_us: percentiles(&hist),
+        send_lag_us: percentiles(&lag),
         errors,
     })
 }
