@@ -265,7 +265,7 @@ enum Phase {
     /// Reading the client's HTTP upgrade request (standalone server).
     ServerHandshake(Rc<ServerConfig>),
     /// Waiting for the server's `101` (client).
-    ClientHandshake(ClientRequest),
+    ClientHandshake(Box<ClientRequest>),
     /// Frames.
     Frames,
     /// The handshake was refused; the answer is being flushed.
@@ -364,10 +364,10 @@ impl<H: Handler> WsConn<H> {
                 close_timer: None,
                 local_close: None,
             },
-            phase: Phase::ClientHandshake(ClientRequest {
+            phase: Phase::ClientHandshake(Box::new(ClientRequest {
                 config,
                 key: String::new(),
-            }),
+            })),
             handler,
             told_close: false,
             handshake_timer: None,

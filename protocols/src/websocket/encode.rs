@@ -103,7 +103,8 @@ impl Default for MaskRng {
 pub struct Writer {
     role: Role,
     rng: MaskRng,
-    deflater: Option<Deflater>,
+    /// Boxed: most connections never negotiate compression, and the state is ~170 bytes.
+    deflater: Option<Box<Deflater>>,
     compress_min: usize,
 }
 
@@ -120,7 +121,7 @@ impl Writer {
 
     /// Compresses data messages of at least `min_size` bytes with `deflater`.
     pub fn set_deflater(&mut self, deflater: Deflater, min_size: usize) {
-        self.deflater = Some(deflater);
+        self.deflater = Some(Box::new(deflater));
         self.compress_min = min_size;
     }
 

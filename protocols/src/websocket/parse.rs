@@ -327,7 +327,8 @@ pub struct Reader {
     current: Option<Current>,
     partial: Option<Partial>,
     utf8: Utf8Validator,
-    inflater: Option<Inflater>,
+    /// Boxed: most connections never negotiate compression.
+    inflater: Option<Box<Inflater>>,
 }
 
 impl Reader {
@@ -345,7 +346,7 @@ impl Reader {
 
     /// Accepts RSV1 (compressed messages) and inflates them with `inflater`.
     pub fn set_inflater(&mut self, inflater: Inflater) {
-        self.inflater = Some(inflater);
+        self.inflater = Some(Box::new(inflater));
     }
 
     /// The limits in force.
