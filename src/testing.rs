@@ -155,7 +155,14 @@ impl Harness {
         // the next call returns.
         if let Some(c) = self.core.conn_mut(id) {
             if let Io::Virtual(p) = &mut c.io {
-                out.append(&mut p.written);
+                // Moved out, not appended: the peer's buffer must not keep its capacity, so
+                // heap measurements through the harness see only the protocol's memory.
+                let written = std::mem::take(&mut p.written);
+                if out.is_empty() {
+                    out = written;
+                } else {
+                    out.extend_from_slice(&written);
+                }
                 p.accepted = 0;
             }
             if c.has(flag::WAIT_WRITABLE) {

@@ -1,0 +1,74 @@
+//! What an idle keep-alive HTTP connection keeps on the heap, counted by a wrapping global
+//! allocator: after a request has been served to a connection whose requests are far apart,
+//! it must hold no more than before its first request (the request, its header views, the
+//! output buffer and the input buffer all go back when it goes idle).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use netreactor::testing::Harness;
+use netreactor_protocols::http::{Request, Response, Router, Server, ServerConfig};
+
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the counter only
+// observes sizes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: same layout contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: `ptr` came from `alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+fn live() -> isize {
+    LIVE.load(Ordering::Relaxed)
+}
+
+#[test]
+fn a_slow_idle_connection_holds_no_more_heap_after_a_request_than_before() {
+    const N: usize = 2000;
+    let router = Router::new().get("/", |_: &Request| {
+        Response::new(200).body(Bytes::from_static(b"Hello, World!"))
+    });
+    let server = Server::new(ServerConfig::default(), router);
+    let mut h = Harness::new();
+    let conns: Vec<_> = (0..N).map(|_| h.open(server.connection())).collect();
+    let before = live();
+    // Each connection's first request comes 2 s after it opened (a slow client), then the
+    // connection sits idle.
+    h.advance(Duration::from_secs(2));
+    let get = b"GET / HTTP/1.1\r\nHost: a\r\nUser-Agent: t\r\nAccept: */*\r\n\r\n";
+    for &c in &conns {
+        h.feed(c, get);
+        let out = h.take_output(c);
+        assert!(out.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    }
+    let after = live();
+    let per_conn = (after - before) / N as isize;
+    assert!(
+        per_conn <= 8,
+        "{per_conn} bytes per connection left on the heap after one request"
+    );
+    assert!(conns.iter().all(|&c| h.is_open(c)));
+}
