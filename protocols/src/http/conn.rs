@@ -39,10 +39,10 @@ const PIPELINE_QUEUE_BUDGET: usize = 256 * 1024;
 /// than queued as a buffer of their own.
 const INLINE_BODY: usize = 1024;
 
-/// A keep-alive connection idle for longer than this between requests drops its header
-/// vectors, path and output buffer whenever it goes idle (a busy connection keeps reusing
-/// them): 19,000 mostly idle connections then cost what their state needs, not what their
-/// last request needed.
+/// A keep-alive connection idle for longer than this between requests drops its request
+/// (with its header views and path), header ranges and output buffer whenever it goes idle
+/// (a busy connection keeps reusing them): 19,000 mostly idle connections then cost what
+/// their state needs, not what their last request needed.
 const TRIM_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 /// Files up to this size are read into the response buffer behind their head (one `pread`,
