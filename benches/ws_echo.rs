@@ -79,23 +79,15 @@ fn user_time(tid: libc::pid_t) -> Duration {
     Duration::from_micros(ticks * 1_000_000 / hz)
 }
 
-fn start_netreactor() -> Server {
+/// Runs `serve` on a new thread pinned to core 0; `serve` calls its argument once with the
+/// bound address, which returns the server with that thread's clocks.
+fn spawn_server(serve: impl FnOnce(&dyn Fn(SocketAddr)) + Send + 'static) -> Server {
     let (tx, rx) = mpsc::channel();
     std::thread::Builder::new()
         .name("ws-server".into())
         .spawn(move || {
             pin_to_core(0);
-            let mut r = Reactor::new().unwrap();
-            let addr = websocket::listen(
-                &mut r,
-                "127.0.0.1:0".parse().unwrap(),
-                &ListenOptions::default(),
-                ServerConfig::default(),
-                || Echo,
-            )
-            .unwrap();
-            tx.send((addr, thread_cpu_clock(), gettid())).unwrap();
-            r.run().unwrap();
+            serve(&|addr| tx.send((addr, thread_cpu_clock(), gettid())).unwrap());
         })
         .unwrap();
     let (addr, cpu_clock, tid) = rx.recv().unwrap();
@@ -106,38 +98,42 @@ fn start_netreactor() -> Server {
     }
 }
 
+fn start_netreactor() -> Server {
+    spawn_server(|ready| {
+        let mut r = Reactor::new().unwrap();
+        let addr = websocket::listen(
+            &mut r,
+            "127.0.0.1:0".parse().unwrap(),
+            &ListenOptions::default(),
+            ServerConfig::default(),
+            || Echo,
+        )
+        .unwrap();
+        ready(addr);
+        r.run().unwrap();
+    })
+}
+
 fn tokio_server<F, Fut>(serve: F) -> Server
 where
     F: Fn(tokio::net::TcpStream) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    let (tx, rx) = mpsc::channel();
-    std::thread::Builder::new()
-        .name("ws-server".into())
-        .spawn(move || {
-            pin_to_core(0);
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                tx.send((listener.local_addr().unwrap(), thread_cpu_clock(), gettid()))
-                    .unwrap();
-                loop {
-                    let (s, _) = listener.accept().await.unwrap();
-                    s.set_nodelay(true).unwrap();
-                    tokio::spawn(serve(s));
-                }
-            });
-        })
-        .unwrap();
-    let (addr, cpu_clock, tid) = rx.recv().unwrap();
-    Server {
-        addr,
-        cpu_clock,
-        tid,
-    }
+    spawn_server(move |ready| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            ready(listener.local_addr().unwrap());
+            loop {
+                let (s, _) = listener.accept().await.unwrap();
+                s.set_nodelay(true).unwrap();
+                tokio::spawn(serve(s));
+            }
+        });
+    })
 }
 
 fn start_tokio_tungstenite() -> Server {

@@ -144,8 +144,8 @@ pub struct ThreadStats {
 impl ThreadStats {
     fn new(target: Option<u64>, record_from: Instant) -> ThreadStats {
         ThreadStats {
-            hist: Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds"),
-            lag: Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds"),
+            hist: new_histogram(),
+            lag: new_histogram(),
             responses: 0,
             non_2xx: 0,
             bytes_in: 0,
@@ -168,9 +168,7 @@ impl ThreadStats {
         if now < self.record_from {
             return;
         }
-        let _ = self
-            .hist
-            .record((latency.as_micros() as u64).clamp(1, 60_000_000));
+        record_us(&mut self.hist, latency);
     }
 
     /// Records how late an open-loop request left.
@@ -178,10 +176,21 @@ impl ThreadStats {
         if now < self.record_from {
             return;
         }
-        let _ = self
-            .lag
-            .record((lag.as_micros() as u64).clamp(1, 60_000_000));
+        record_us(&mut self.lag, lag);
     }
+}
+
+/// Largest value a histogram holds: 60 s in microseconds.
+const HIST_MAX_US: u64 = 60_000_000;
+
+/// A microsecond histogram, 1 µs to 60 s, three significant digits.
+fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, HIST_MAX_US, 3).expect("histogram bounds")
+}
+
+/// Records `d` in microseconds, clamped into the histogram's range.
+fn record_us(hist: &mut Histogram<u64>, d: Duration) {
+    let _ = hist.record((d.as_micros() as u64).clamp(1, HIST_MAX_US));
 }
 
 /// Live counters shared by all threads (for the progress line).
@@ -392,7 +401,7 @@ pub fn run(cfg: &Config) -> std::io::Result<Report> {
     }
     let seconds = started.elapsed().as_secs_f64();
     let all = std::mem::take(&mut *results.lock().unwrap());
-    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds");
+    let mut hist = new_histogram();
     let mut lag = hist.clone();
     let (mut responses, mut non_2xx, mut bytes_in, mut bytes_out, mut connected) = (0, 0, 0, 0, 0);
     let mut errors = Errors::default();
