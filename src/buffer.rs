@@ -37,11 +37,15 @@ pub(crate) enum Chunk {
 ///
 /// The first chunk is held inline: the usual case — one response or one echo per wake —
 /// then needs no allocation at all, while the `VecDeque` behind it is only allocated when
-/// several chunks wait, and freed again once the queue is empty.
+/// several chunks wait, and freed again once the queue is empty. It is boxed so the queue
+/// costs an idle connection 48 bytes rather than 72.
 #[derive(Default)]
 pub(crate) struct WriteQueue {
     head: Option<Chunk>,
-    rest: VecDeque<Chunk>,
+    // Boxed on purpose (8 bytes inline instead of 32): the extra allocation is only made
+    // while several chunks wait.
+    #[allow(clippy::box_collection)]
+    rest: Option<Box<VecDeque<Chunk>>>,
     len: usize,
 }
 
@@ -83,7 +87,7 @@ impl WriteQueue {
         if self.head.is_none() {
             self.head = Some(chunk);
         } else {
-            self.rest.push_back(chunk);
+            self.rest.get_or_insert_with(Box::default).push_back(chunk);
         }
     }
 
@@ -92,18 +96,20 @@ impl WriteQueue {
     }
 
     fn iter(&self) -> impl Iterator<Item = &Chunk> {
-        self.head.iter().chain(self.rest.iter())
+        self.head
+            .iter()
+            .chain(self.rest.iter().flat_map(|r| r.iter()))
     }
 
     /// Drops the front chunk; the next one moves inline.
     fn pop_front(&mut self) {
-        self.head = self.rest.pop_front();
+        self.head = self.rest.as_mut().and_then(|r| r.pop_front());
     }
 
     /// Frees the queue's storage once it is empty, so an idle connection owns nothing.
     pub(crate) fn release(&mut self) {
-        if self.rest.is_empty() && self.rest.capacity() > 0 {
-            self.rest = VecDeque::new();
+        if self.rest.as_ref().is_some_and(|r| r.is_empty()) {
+            self.rest = None;
         }
     }
 

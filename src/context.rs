@@ -12,7 +12,7 @@
 use std::fs::File;
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::OwnedFd;
+use std::os::fd::{OwnedFd, RawFd};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -51,6 +51,13 @@ impl<'a> Context<'a> {
     /// `getsockname(2)` call, like [`peer_addr`](Self::peer_addr)).
     pub fn local_addr(&self) -> Option<SocketAddr> {
         self.core.local_addr(self.id)
+    }
+
+    /// The connection's descriptor (`None` for a harness connection), for socket options or
+    /// lookups the protocol makes itself. The reactor owns it and closes it: it is valid
+    /// until this connection closes, not longer.
+    pub fn raw_fd(&self) -> Option<RawFd> {
+        self.core.conn(self.id).and_then(|c| c.io.raw_fd())
     }
 
     /// Queues `data` for this connection. `Bytes` (including `Bytes::from_static` and clones

@@ -16,7 +16,6 @@
 //! once the answer is written. Only the offending connection is affected.
 
 use std::fmt::Write as _;
-use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::process::Child;
 use std::rc::Rc;
@@ -25,7 +24,9 @@ use std::time::{Duration, Instant};
 use bytes::{Buf, Bytes, BytesMut};
 use netreactor::{ChildEvent, CloseReason, ConnId, Context, Counter, Protocol, TimerId};
 
+use super::addrs::Addrs;
 use super::cgi::{self, ServerFacts};
+use super::exchange::Exchange;
 use super::handler::{
     reason_phrase, Body, BodyMode, BodyPart, BodySink, BodyStream, Request, Response,
 };
@@ -38,12 +39,6 @@ const PIPELINE_QUEUE_BUDGET: usize = 256 * 1024;
 /// Bodies up to this size are copied next to their head (one buffer, one iovec) rather
 /// than queued as a buffer of their own.
 const INLINE_BODY: usize = 1024;
-
-/// A keep-alive connection idle for longer than this between requests drops its request
-/// (with its header views and path), header ranges and output buffer whenever it goes idle
-/// (a busy connection keeps reusing them): 19,000 mostly idle connections then cost what
-/// their state needs, not what their last request needed.
-const TRIM_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 /// Files up to this size are read into the response buffer behind their head (one `pread`,
 /// one write) rather than sent with `sendfile` after it: below this size the second
@@ -125,12 +120,23 @@ enum Deadline {
     Body,
 }
 
-/// The armed timer: its id, tag, and when it fires.
+/// A response body produced piece by piece, and whether it goes out chunked.
+struct Streaming {
+    body: Box<dyn BodyStream>,
+    chunked: bool,
+}
+
+/// The armed timer: its id and when it fires (its tag is [`HttpConn::deadline_tag`]).
 #[derive(Clone, Copy)]
 struct Armed {
     id: TimerId,
-    tag: u64,
     at: Instant,
+}
+
+/// The connection's exchange, taken from the server's spares if it holds none (a free
+/// function so callers keep the other fields of the connection borrowable).
+fn exchange<'a>(ex: &'a mut Option<Box<Exchange>>, shared: &Shared) -> &'a mut Exchange {
+    ex.get_or_insert_with(|| shared.spares.take())
 }
 
 /// The HTTP/1.1 server side of one connection. Made by
@@ -138,11 +144,9 @@ struct Armed {
 pub struct HttpConn {
     shared: Rc<Shared>,
     state: State,
-    /// The current request; `None` on a connection that has not had one, or that was
-    /// trimmed while idle (248 bytes not carried by each of 19,000 idle connections).
-    req: Option<Box<Request>>,
-    header_ranges: Vec<(Range<usize>, Range<usize>)>,
-    out: BytesMut,
+    /// The per-request storage (request, header ranges, response buffer), held only while
+    /// an exchange is under way and given back to the server's spares when idle.
+    ex: Option<Box<Exchange>>,
     /// Current request: keep the connection after the response.
     keep_alive: bool,
     /// Current request is HEAD.
@@ -154,24 +158,17 @@ pub struct HttpConn {
     deadline: Instant,
     deadline_kind: Deadline,
     armed: Option<Armed>,
-    /// When the first byte of the current request head arrived.
-    head_started: Option<Instant>,
     timer_seq: u64,
-    stream: Option<Box<dyn BodyStream>>,
-    stream_chunked: bool,
+    /// A streamed response body being written (boxed with its framing: 8 bytes when idle).
+    stream: Option<Box<Streaming>>,
     waiting_drain: bool,
     peer_eof: bool,
     cgi: Option<Box<CgiRun>>,
-    upgraded: Option<Box<dyn Protocol>>,
+    /// The protocol that took the connection over (boxed again: 8 bytes when absent).
+    #[allow(clippy::redundant_allocation)]
+    upgraded: Option<Box<Box<dyn Protocol>>>,
     /// The CGI script finished its answer while its request body was still arriving.
     cgi_answered: bool,
-    /// `req.peer` and `req.local` are filled (looked up once: each lookup is a system call;
-    /// they survive between requests).
-    addrs_known: bool,
-    /// When the connection last went idle; a connection whose requests come further apart
-    /// than [`TRIM_AFTER_IDLE`] gives its per-request storage back each time it goes idle
-    /// (the request, header ranges and output buffer; its addresses are looked up again).
-    idle_since: Instant,
 }
 
 impl HttpConn {
@@ -179,25 +176,19 @@ impl HttpConn {
         HttpConn {
             shared,
             state: State::Head,
-            req: None,
-            header_ranges: Vec::new(),
-            out: BytesMut::new(),
+            ex: None,
             keep_alive: true,
             head_only: false,
             served: 0,
             deadline: Instant::now(),
             deadline_kind: Deadline::None,
             armed: None,
-            head_started: None,
             timer_seq: 0,
             stream: None,
-            stream_chunked: false,
             waiting_drain: false,
             peer_eof: false,
             cgi: None,
             upgraded: None,
-            addrs_known: false,
-            idle_since: Instant::now(),
             cgi_answered: false,
         }
     }
@@ -221,13 +212,16 @@ impl HttpConn {
 
     fn arm_for(&mut self, cx: &mut Context<'_>, at: Instant) {
         self.timer_seq += 1;
-        let tag = self.timer_seq << 4 | TAG_DEADLINE;
         let after = at.saturating_duration_since(cx.now());
         self.armed = Some(Armed {
-            id: cx.set_timer(after, tag),
-            tag,
+            id: cx.set_timer(after, self.deadline_tag()),
             at,
         });
+    }
+
+    /// The tag of the deadline timer armed last (a stale one that fires is told apart).
+    fn deadline_tag(&self) -> u64 {
+        self.timer_seq << 4 | TAG_DEADLINE
     }
 
     fn clear_deadline(&mut self) {
@@ -236,8 +230,12 @@ impl HttpConn {
 
     /// The head timer runs from the first byte of a head (or the connection's opening).
     fn start_header_timer(&mut self, cx: &mut Context<'_>) {
-        let started = *self.head_started.get_or_insert(cx.now());
         if self.deadline_kind != Deadline::Header {
+            let now = cx.now();
+            let started = self
+                .ex
+                .as_mut()
+                .map_or(now, |ex| *ex.head_started.get_or_insert(now));
             let at = started + self.shared.config.header_timeout;
             self.set_deadline(cx, Deadline::Header, at);
         }
@@ -331,19 +329,20 @@ impl HttpConn {
                     if input.is_empty() {
                         return;
                     }
-                    if cx.queued() + self.out.len() > PIPELINE_QUEUE_BUDGET || cx.is_backpressured()
-                    {
+                    let gathered = self.ex.as_ref().map_or(0, |ex| ex.out.len());
+                    if cx.queued() + gathered > PIPELINE_QUEUE_BUDGET || cx.is_backpressured() {
                         // Answer no more until what is queued has gone out.
                         cx.pause_read();
                         cx.notify_drained();
                         self.waiting_drain = true;
                         return;
                     }
-                    if self.head_started.is_none() {
-                        self.head_started = Some(cx.now());
+                    let ex = exchange(&mut self.ex, &self.shared);
+                    if ex.head_started.is_none() {
+                        ex.head_started = Some(cx.now());
                     }
                     let parsed =
-                        wire::parse_head(input, &self.shared.config, &mut self.header_ranges);
+                        wire::parse_head(input, &self.shared.config, &mut ex.header_ranges);
                     match parsed {
                         Ok(None) => {
                             // A partial head: its deadline runs from its first byte.
@@ -355,7 +354,7 @@ impl HttpConn {
                             self.fail(cx, status);
                         }
                         Ok(Some(head)) => {
-                            self.head_started = None;
+                            ex.head_started = None;
                             if self.deadline_kind == Deadline::Header {
                                 self.clear_deadline();
                             }
@@ -367,23 +366,29 @@ impl HttpConn {
         }
     }
 
-    /// A head is complete: fill `self.req`, then answer or start receiving the body.
+    /// A head is complete: fill the request, then answer or start receiving the body.
     fn begin_request(&mut self, cx: &mut Context<'_>, input: &mut BytesMut, head: wire::Head) {
         let bytes = input.split_to(head.len).freeze();
-        let req = self.req.get_or_insert_with(Box::default);
+        let ex = exchange(&mut self.ex, &self.shared);
+        let req = &mut ex.req;
         req.method = bytes.slice(head.method.clone());
         req.target = bytes.slice(head.target.clone());
         req.version_minor = head.minor;
         req.headers.clear();
-        for (n, v) in &self.header_ranges {
+        for (n, v) in &ex.header_ranges {
             req.headers
                 .push((bytes.slice(n.clone()), bytes.slice(v.clone())));
         }
         req.body = Bytes::new();
-        if !self.addrs_known {
-            self.addrs_known = true;
-            req.peer = cx.peer_addr();
-            req.local = cx.local_addr();
+        if matches!(req.addrs, Addrs::Unknown) {
+            req.addrs = match cx.raw_fd() {
+                // Looked up only if the handler asks (two system calls otherwise).
+                Some(fd) => Addrs::Socket(fd),
+                None => Addrs::Known {
+                    peer: cx.peer_addr(),
+                    local: cx.local_addr(),
+                },
+            };
         }
         req.set_target_parts();
         self.served += 1;
@@ -464,7 +469,8 @@ impl HttpConn {
             }
         }
         if head.expect_continue {
-            self.out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+            self.out()
+                .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
         }
         let at = cx.now() + self.shared.config.body_timeout;
         self.set_deadline(cx, Deadline::Body, at);
@@ -642,7 +648,7 @@ impl HttpConn {
             self.keep_alive = false;
         }
         self.write_head(&resp, status, cx.now());
-        let out = &mut self.out;
+        let out = self.out();
         if !(status < 200 || status == 204) {
             match body.len() {
                 Some(n) if status != 304 || n > 0 => {
@@ -660,7 +666,7 @@ impl HttpConn {
         if !no_body {
             match body {
                 Body::Empty => {}
-                Body::Bytes(b) if b.len() <= INLINE_BODY => self.out.extend_from_slice(&b),
+                Body::Bytes(b) if b.len() <= INLINE_BODY => self.out().extend_from_slice(&b),
                 Body::Bytes(b) => {
                     self.flush_out(cx);
                     cx.write(b);
@@ -668,12 +674,13 @@ impl HttpConn {
                 Body::File { file, offset, len } if len <= INLINE_FILE => {
                     // Read next to the head: one write, one segment, instead of a write
                     // for the head and a `sendfile` for a few bytes.
-                    let start = self.out.len();
-                    self.out.resize(start + len as usize, 0);
-                    if file.read_exact_at(&mut self.out[start..], offset).is_err() {
+                    let out = self.out();
+                    let start = out.len();
+                    out.resize(start + len as usize, 0);
+                    if file.read_exact_at(&mut out[start..], offset).is_err() {
                         // Shrunk or unreadable: `sendfile` fails the same way and the
                         // connection closes, since the head promised `len` bytes.
-                        self.out.truncate(start);
+                        out.truncate(start);
                         self.flush_out(cx);
                         cx.send_file(file, offset, len);
                     }
@@ -695,8 +702,7 @@ impl HttpConn {
                 }
                 Body::Stream(s) => {
                     self.flush_out(cx);
-                    self.stream = Some(s);
-                    self.stream_chunked = chunked;
+                    self.stream = Some(Box::new(Streaming { body: s, chunked }));
                     self.state = State::Responding;
                     self.pump_stream(cx);
                     return;
@@ -709,7 +715,7 @@ impl HttpConn {
     /// The status line, Date, Server and the handler's headers (framing and `Connection`
     /// follow).
     fn write_head(&mut self, resp: &Response, status: u16, now: Instant) {
-        let out = &mut self.out;
+        let out = &mut exchange(&mut self.ex, &self.shared).out;
         match (status, &resp.reason) {
             (200, None) => out.extend_from_slice(b"HTTP/1.1 200 OK\r\n"),
             (_, Some(reason)) => {
@@ -738,62 +744,53 @@ impl HttpConn {
     }
 
     fn finish_head(&mut self) {
-        if !self.keep_alive {
-            self.out.extend_from_slice(b"Connection: close\r\n");
-        } else if self.req().version_minor == 0 {
-            self.out.extend_from_slice(b"Connection: keep-alive\r\n");
+        let keep_alive = self.keep_alive;
+        let ex = exchange(&mut self.ex, &self.shared);
+        if !keep_alive {
+            ex.out.extend_from_slice(b"Connection: close\r\n");
+        } else if ex.req.version_minor == 0 {
+            ex.out.extend_from_slice(b"Connection: keep-alive\r\n");
         }
-        self.out.extend_from_slice(b"\r\n");
+        ex.out.extend_from_slice(b"\r\n");
     }
 
     /// Hands the response bytes gathered so far (heads and small bodies of every request
     /// answered in this callback) to the write queue as one buffer.
     fn flush_out(&mut self, cx: &mut Context<'_>) {
-        if !self.out.is_empty() {
-            cx.write(self.out.split().freeze());
+        if let Some(ex) = self.ex.as_mut() {
+            if !ex.out.is_empty() {
+                cx.write(ex.out.split().freeze());
+            }
         }
     }
 
-    /// The current request (an empty one before the first).
+    /// The buffer responses are gathered in.
+    fn out(&mut self) -> &mut BytesMut {
+        &mut exchange(&mut self.ex, &self.shared).out
+    }
+
+    /// The current request (an empty one when no exchange is under way).
     fn req(&self) -> &Request {
-        self.req.as_deref().unwrap_or(&EMPTY_REQUEST)
+        self.ex.as_ref().map_or(&EMPTY_REQUEST, |ex| &ex.req)
     }
 
     fn req_mut(&mut self) -> &mut Request {
-        self.req.get_or_insert_with(Box::default)
+        &mut exchange(&mut self.ex, &self.shared).req
     }
 
     /// Drops the views of the last request so the read buffer can be reused.
     fn clear_request(&mut self) {
-        let Some(req) = self.req.as_deref_mut() else {
-            return;
-        };
-        req.method = Bytes::new();
-        req.target = Bytes::new();
-        req.query = None;
-        req.headers.clear();
-        req.body = Bytes::new();
-        // Reused between requests, but an unusually large request does not pin its memory
-        // to an idle connection.
-        if req.headers.capacity() > 32 {
-            req.headers = Vec::new();
-            self.header_ranges = Vec::new();
-        }
-        if req.path.capacity() > 1024 {
-            req.path = String::new();
+        if let Some(ex) = self.ex.as_mut() {
+            ex.clear_request();
         }
     }
 
-    /// Going idle: if the previous idle point is more than [`TRIM_AFTER_IDLE`] ago, this
-    /// connection is a slow one, and its reusable storage is freed rather than kept.
-    fn trim_if_slow(&mut self, now: Instant) {
-        let slow = now.saturating_duration_since(self.idle_since) >= TRIM_AFTER_IDLE;
-        self.idle_since = now;
-        if slow && self.out.is_empty() {
-            self.req = None;
-            self.addrs_known = false;
-            self.header_ranges = Vec::new();
-            self.out = BytesMut::new();
+    /// Gives the per-request storage back to the server's spares when nothing is under
+    /// way: no request half-read (`input` empty), none being answered, no output gathered.
+    fn release_exchange(&mut self, input: &BytesMut) {
+        let idle = matches!(self.state, State::Head | State::Closing) && input.is_empty();
+        if let Some(ex) = self.ex.take_if(|ex| idle && ex.out.is_empty()) {
+            self.shared.spares.give(ex);
         }
     }
 
@@ -825,14 +822,18 @@ impl HttpConn {
 
     fn pump_stream(&mut self, cx: &mut Context<'_>) {
         self.flush_out(cx);
-        let Some(stream) = self.stream.as_mut() else {
+        let Some(Streaming {
+            body: stream,
+            chunked,
+        }) = self.stream.as_deref_mut()
+        else {
             return;
         };
         while cx.queued() <= PIPELINE_QUEUE_BUDGET {
             match stream.next_chunk() {
                 Some(b) if b.is_empty() => continue,
                 Some(b) => {
-                    if self.stream_chunked {
+                    if *chunked {
                         let mut line = BytesMut::with_capacity(12);
                         let _ = write!(line, "{:x}\r\n", b.len());
                         cx.write(line.freeze());
@@ -843,7 +844,7 @@ impl HttpConn {
                     }
                 }
                 None => {
-                    if self.stream_chunked {
+                    if *chunked {
                         cx.write(Bytes::from_static(b"0\r\n\r\n"));
                     }
                     self.stream = None;
@@ -874,8 +875,8 @@ impl HttpConn {
         let facts = ServerFacts {
             software: &self.shared.config.server_name,
             root: &self.shared.root,
-            local: self.req().local,
-            peer: self.req().peer,
+            local: self.req().local_addr(),
+            peer: self.req().peer_addr(),
         };
         let env = cgi::meta_variables(self.req(), &script, &facts, body_len);
         let spawned = match cgi::spawn(&script, &env) {
@@ -975,7 +976,7 @@ impl HttpConn {
                     }
                     self.write_head(&resp, head.status, cx.now());
                     if chunked {
-                        self.out
+                        self.out()
                             .extend_from_slice(b"Transfer-Encoding: chunked\r\n");
                     }
                     self.finish_head();
@@ -1141,24 +1142,27 @@ impl HttpConn {
         mut proto: Box<dyn Protocol>,
     ) {
         self.write_head(&resp, resp.status, cx.now());
-        self.out.extend_from_slice(b"\r\n");
+        self.out().extend_from_slice(b"\r\n");
         self.flush_out(cx);
-        self.clear_request();
+        if let Some(ex) = self.ex.take() {
+            // The new protocol has no use for it.
+            self.shared.spares.give(ex);
+        }
         self.cancel_all_timers(cx);
         self.state = State::Closing;
         proto.on_open(cx);
         if !input.is_empty() {
             proto.on_data(cx, input);
         }
-        self.upgraded = Some(proto);
+        self.upgraded = Some(Box::new(proto));
     }
 }
 
 impl Protocol for HttpConn {
     fn on_open(&mut self, cx: &mut Context<'_>) {
         // The first request must arrive within the header timeout.
-        self.head_started = Some(cx.now());
-        self.start_header_timer(cx);
+        let at = cx.now() + self.shared.config.header_timeout;
+        self.set_deadline(cx, Deadline::Header, at);
     }
 
     fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
@@ -1170,8 +1174,8 @@ impl Protocol for HttpConn {
         if self.upgraded.is_none() && matches!(self.state, State::Head) && input.is_empty() {
             // Wholly idle between requests (not mid-head): the keep-alive timer runs.
             self.start_idle_timer(cx);
-            self.trim_if_slow(cx.now());
         }
+        self.release_exchange(input);
     }
 
     fn on_eof(&mut self, cx: &mut Context<'_>) {
@@ -1213,7 +1217,7 @@ impl Protocol for HttpConn {
         if let Some(p) = self.upgraded.as_mut() {
             return p.on_timer(cx, tag);
         }
-        if self.armed.is_some_and(|a| a.tag == tag) {
+        if self.armed.is_some() && tag == self.deadline_tag() {
             self.deadline_fired(cx);
         } else if tag == TAG_CGI {
             if let Some(run) = self.cgi.as_mut() {
@@ -1305,6 +1309,11 @@ impl Protocol for HttpConn {
         }
         self.kill_cgi(cx);
         self.state = State::Closing;
+        if let Some(mut ex) = self.ex.take() {
+            // Unsent output goes with the connection; the storage serves the next one.
+            ex.out.clear();
+            self.shared.spares.give(ex);
+        }
     }
 }
 

@@ -16,6 +16,8 @@ use std::rc::Rc;
 use bytes::Bytes;
 use netreactor::Protocol;
 
+use super::addrs::Addrs;
+
 /// A request as a handler sees it. Header names and values are views into the connection's
 /// read buffer (no copy); the path is percent-decoded and has its dot-segments removed.
 #[derive(Clone, Default)]
@@ -27,8 +29,7 @@ pub struct Request {
     pub(crate) version_minor: u8,
     pub(crate) headers: Vec<(Bytes, Bytes)>,
     pub(crate) body: Bytes,
-    pub(crate) peer: Option<SocketAddr>,
-    pub(crate) local: Option<SocketAddr>,
+    pub(crate) addrs: Addrs,
 }
 
 impl Request {
@@ -41,8 +42,7 @@ impl Request {
         version_minor: 0,
         headers: Vec::new(),
         body: Bytes::new(),
-        peer: None,
-        local: None,
+        addrs: Addrs::Unknown,
     };
 
     /// A request built by hand (to unit-test a handler): `target` is an origin-form target
@@ -149,14 +149,15 @@ impl Request {
         &self.body
     }
 
-    /// The client's address.
+    /// The client's address (looked up on each call: a `getpeername(2)`; keep the value if
+    /// you need it twice).
     pub fn peer_addr(&self) -> Option<SocketAddr> {
-        self.peer
+        self.addrs.peer()
     }
 
-    /// The server's address this request arrived on.
+    /// The server's address this request arrived on (a `getsockname(2)` on each call).
     pub fn local_addr(&self) -> Option<SocketAddr> {
-        self.local
+        self.addrs.local()
     }
 
     /// True when the client asks to switch to `protocol` (`Connection: upgrade` and

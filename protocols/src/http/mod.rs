@@ -2,9 +2,11 @@
 //! ([`server`]), the handler API ([`handler`]) and router ([`router`]), static files
 //! ([`static_files`]) and CGI ([`cgi`]). See `docs/http.md`.
 
+mod addrs;
 pub mod cgi;
 pub mod cli;
 pub mod conn;
+mod exchange;
 pub mod fuzz;
 pub mod handler;
 mod parse;

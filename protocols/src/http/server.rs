@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use super::cgi::CgiConfig;
 use super::conn::HttpConn;
+use super::exchange::Spares;
 use super::handler::Handler;
 use super::static_files::StaticFiles;
 
@@ -90,6 +91,8 @@ pub(crate) struct Shared {
     pub(crate) server_line: Vec<u8>,
     /// The canonical root (for CGI meta-variables).
     pub(crate) root: PathBuf,
+    /// Per-request storage not lent to a connection at the moment.
+    pub(crate) spares: Spares,
 }
 
 /// An HTTP server: a configuration and a handler, ready to be attached to listeners.
@@ -115,6 +118,7 @@ impl Server {
                 cgi: None,
                 server_line,
                 root,
+                spares: Spares::default(),
             }),
         }
     }

@@ -126,16 +126,22 @@ pub enum State {
     Closed,
 }
 
+/// `d` in whole milliseconds, at most `u32::MAX` (49 days).
+fn millis(d: Duration) -> u32 {
+    d.as_millis().min(u32::MAX.into()) as u32
+}
+
 /// The sending half of a connection and its close bookkeeping.
 #[derive(Debug)]
 struct Link {
     role: Role,
     state: State,
     writer: Writer,
-    close_timeout: Duration,
+    /// Milliseconds (a `Duration` would take 16 bytes of every connection, this 4).
+    close_timeout_ms: u32,
     close_timer: Option<TimerId>,
     /// Code and reason of a close the application started, for [`Handler::on_close`].
-    local_close: Option<(u16, String)>,
+    local_close: Option<Box<(u16, String)>>,
 }
 
 impl Link {
@@ -154,7 +160,10 @@ impl Link {
         if let Some(t) = self.close_timer.take() {
             cx.cancel_timer(t);
         }
-        self.close_timer = Some(cx.set_timer(self.close_timeout, CLOSE_TIMER));
+        self.close_timer = Some(cx.set_timer(
+            Duration::from_millis(self.close_timeout_ms.into()),
+            CLOSE_TIMER,
+        ));
     }
 }
 
@@ -220,7 +229,7 @@ impl<'a, 'b> Ws<'a, 'b> {
         if self.link.state == State::Open {
             self.link
                 .send_close(self.cx, close_payload(code, reason), State::Closing);
-            self.link.local_close = Some((code, reason.to_string()));
+            self.link.local_close = Some(Box::new((code, reason.to_string())));
         }
     }
 
@@ -327,7 +336,7 @@ impl<H: Handler> WsConn<H> {
                 role: Role::Server,
                 state: State::Connecting,
                 writer: Writer::new(Role::Server),
-                close_timeout: config.close_timeout,
+                close_timeout_ms: millis(config.close_timeout),
                 close_timer: None,
                 local_close: None,
             },
@@ -360,7 +369,7 @@ impl<H: Handler> WsConn<H> {
                 role: Role::Client,
                 state: State::Connecting,
                 writer: Writer::new(Role::Client),
-                close_timeout: config.close_timeout,
+                close_timeout_ms: millis(config.close_timeout),
                 close_timer: None,
                 local_close: None,
             },
@@ -431,7 +440,7 @@ impl<H: Handler> WsConn<H> {
                 .link
                 .local_close
                 .take()
-                .unwrap_or((ABNORMAL, String::new()));
+                .map_or((ABNORMAL, String::new()), |b| *b);
             self.tell_close(cx, code, &reason);
         }
     }

@@ -316,7 +316,9 @@ struct Current {
 struct Partial {
     text: bool,
     compressed: bool,
-    buf: BytesMut,
+    /// The message assembled so far; only fragmented, compressed or streamed messages need
+    /// one (boxed: a connection between messages then carries 16 bytes here, not 40).
+    buf: Option<Box<BytesMut>>,
 }
 
 /// Turns a connection's bytes into [`Message`]s. See the module docs.
@@ -421,7 +423,7 @@ impl Reader {
                 .partial
                 .as_mut()
                 .expect("data frame starts a message in check_header");
-            if h.fin && first_whole && p.buf.is_empty() && !p.compressed {
+            if h.fin && first_whole && p.buf.is_none() && !p.compressed {
                 // The whole message in one frame: hand the input's bytes out, no copy.
                 let text = p.text;
                 self.partial = None;
@@ -447,36 +449,36 @@ impl Reader {
     fn append(&mut self, data: &[u8]) -> Result<(), ProtocolError> {
         let max = self.limits.max_message;
         let p = self.partial.as_mut().expect("message in progress");
+        let buf = p.buf.get_or_insert_with(Box::default);
         if p.compressed {
             let inflater = self.inflater.as_mut().expect("compression negotiated");
-            let start = p.buf.len();
-            inflater
-                .inflate(data, &mut p.buf, max)
-                .map_err(inflate_error)?;
+            let start = buf.len();
+            inflater.inflate(data, buf, max).map_err(inflate_error)?;
             if p.text {
                 self.utf8
-                    .feed(&p.buf[start..])
+                    .feed(&buf[start..])
                     .map_err(|_| ProtocolError::InvalidUtf8)?;
             }
         } else {
-            if p.buf.len() + data.len() > max {
+            if buf.len() + data.len() > max {
                 return Err(ProtocolError::TooBig);
             }
-            p.buf.extend_from_slice(data);
+            buf.extend_from_slice(data);
         }
         Ok(())
     }
 
     fn finish_message(&mut self) -> Result<Message, ProtocolError> {
         let max = self.limits.max_message;
-        let mut p = self.partial.take().expect("message in progress");
+        let p = self.partial.take().expect("message in progress");
+        let mut buf = p.buf.map_or_else(BytesMut::new, |b| *b);
         if p.compressed {
             let inflater = self.inflater.as_mut().expect("compression negotiated");
-            let start = p.buf.len();
-            inflater.finish(&mut p.buf, max).map_err(inflate_error)?;
+            let start = buf.len();
+            inflater.finish(&mut buf, max).map_err(inflate_error)?;
             if p.text {
                 self.utf8
-                    .feed(&p.buf[start..])
+                    .feed(&buf[start..])
                     .map_err(|_| ProtocolError::InvalidUtf8)?;
             }
         }
@@ -484,7 +486,7 @@ impl Reader {
             return Err(ProtocolError::InvalidUtf8);
         }
         self.utf8.reset();
-        let data = p.buf.freeze();
+        let data = buf.freeze();
         Ok(if p.text {
             Message::Text(data)
         } else {
@@ -514,8 +516,9 @@ impl Reader {
                     .partial
                     .as_ref()
                     .ok_or(ProtocolError::UnexpectedContinuation)?;
+                let assembled = p.buf.as_ref().map_or(0, |b| b.len());
                 if !p.compressed
-                    && p.buf.len() as u64 + h.payload_len > self.limits.max_message as u64
+                    && assembled as u64 + h.payload_len > self.limits.max_message as u64
                 {
                     return Err(ProtocolError::TooBig);
                 }
@@ -531,7 +534,7 @@ impl Reader {
                 self.partial = Some(Partial {
                     text: h.opcode == Opcode::Text,
                     compressed,
-                    buf: BytesMut::new(),
+                    buf: None,
                 });
             }
             _ => {}
