@@ -7,6 +7,7 @@ pub mod cgi;
 pub mod cli;
 pub mod conn;
 mod exchange;
+mod file_cache;
 pub mod fuzz;
 pub mod handler;
 mod parse;

@@ -17,9 +17,18 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
+use super::file_cache::{CachedFile, FileCache};
 use super::handler::{
     percent_decode, Body, BodyMode, BodyPart, BodySink, Handler, Request, Response,
 };
+
+/// Where a file's bytes come from.
+enum Source {
+    /// The small-file cache (validators included).
+    Cached(Rc<CachedFile>),
+    /// The open file, with its `ETag` and `Last-Modified`.
+    File(Rc<File>, Bytes, Bytes),
+}
 
 /// Serves (and, when writable, stores) the files under one root directory.
 #[derive(Clone, Debug)]
@@ -28,6 +37,8 @@ pub struct StaticFiles {
     writable: bool,
     listing: bool,
     hidden: Vec<PathBuf>,
+    /// Small files kept in memory while unchanged (shared by clones, on one thread).
+    cache: Rc<FileCache>,
 }
 
 impl StaticFiles {
@@ -46,6 +57,7 @@ impl StaticFiles {
             writable: false,
             listing: true,
             hidden: Vec::new(),
+            cache: Rc::default(),
         })
     }
 
@@ -234,22 +246,41 @@ impl StaticFiles {
     }
 
     fn serve_file(&self, req: &Request, path: &Path, meta: &Metadata) -> Response {
-        let file = match File::open(path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => return Response::error(403),
-            Err(_) => return Response::error(404),
+        let open = || match File::open(path) {
+            Ok(f) => Ok(Rc::new(f)),
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => Err(Response::error(403)),
+            Err(_) => Err(Response::error(404)),
         };
         let len = meta.len();
-        let etag = etag_of(meta);
         let mtime = meta.modified().unwrap_or(UNIX_EPOCH);
-        let last_modified = httpdate::fmt_http_date(mtime);
+        // A small file unchanged since it was cached: no open, no read, no formatting.
+        let source = match self.cache.get(path, meta) {
+            Some(c) => Source::Cached(c),
+            None => {
+                let file = match open() {
+                    Ok(f) => f,
+                    Err(resp) => return resp,
+                };
+                let etag = etag_of(meta);
+                let lm = httpdate::fmt_http_date(mtime);
+                match self.cache.fill(path, meta, &file, &etag, &lm) {
+                    Some(c) => Source::Cached(c),
+                    None => Source::File(file, etag.into(), lm.into()),
+                }
+            }
+        };
+        let (etag, last_modified) = match &source {
+            Source::Cached(c) => (c.etag.clone(), c.last_modified.clone()),
+            Source::File(_, etag, lm) => (etag.clone(), lm.clone()),
+        };
+        let etag_str = std::str::from_utf8(&etag).unwrap_or_default();
         let not_modified = || {
             Response::new(304)
                 .header("ETag", etag.clone())
                 .header("Last-Modified", last_modified.clone())
         };
         if let Some(inm) = req.header("if-none-match") {
-            if etag_list_matches(inm, &etag) {
+            if etag_list_matches(inm, etag_str) {
                 return not_modified();
             }
         } else if let Some(ims) = req.header_str("if-modified-since") {
@@ -260,7 +291,6 @@ impl StaticFiles {
             }
         }
         let mime = mime_type(path);
-        let file = Rc::new(file);
         let base = |status: u16| {
             Response::new(status)
                 .header("Content-Type", mime)
@@ -273,43 +303,51 @@ impl StaticFiles {
                 None => true,
                 Some(v) => {
                     let v = v.trim_ascii();
-                    v == etag.as_bytes()
+                    v == &etag[..]
                         || std::str::from_utf8(v)
                             .ok()
                             .and_then(|d| httpdate::parse_http_date(d).ok())
                             .is_some_and(|d| truncate_to_secs(mtime) == d)
                 }
             };
-        if range_applies {
-            if let Some(range) = req.header("range") {
-                match parse_range(range, len) {
-                    RangeSpec::Single(start, end) => {
-                        return base(206)
-                            .header("Content-Range", format!("bytes {start}-{end}/{len}"))
-                            .with_body(Body::File {
-                                file,
-                                offset: start,
-                                len: end - start + 1,
-                            });
-                    }
-                    RangeSpec::Multi(ranges) => {
-                        return base(206)
-                            .with_body(Body::Empty)
-                            .with_multipart(&file, mime, len, &ranges);
-                    }
-                    RangeSpec::Unsatisfiable => {
-                        return Response::error(416)
-                            .header("Content-Range", format!("bytes */{len}"));
-                    }
-                    RangeSpec::Ignore => {}
+        let range = match req.header("range") {
+            Some(r) if range_applies => parse_range(r, len),
+            _ => RangeSpec::Ignore,
+        };
+        match (range, source) {
+            (RangeSpec::Single(start, end), source) => {
+                let part = base(206).header("Content-Range", format!("bytes {start}-{end}/{len}"));
+                match source {
+                    Source::Cached(c) => part.body(c.body.slice(start as usize..=end as usize)),
+                    Source::File(file, ..) => part.with_body(Body::File {
+                        file,
+                        offset: start,
+                        len: end - start + 1,
+                    }),
                 }
             }
+            (RangeSpec::Multi(ranges), source) => {
+                let file = match source {
+                    Source::File(file, ..) => file,
+                    Source::Cached(_) => match open() {
+                        Ok(f) => f,
+                        Err(resp) => return resp,
+                    },
+                };
+                base(206)
+                    .with_body(Body::Empty)
+                    .with_multipart(&file, mime, len, &ranges)
+            }
+            (RangeSpec::Unsatisfiable, _) => {
+                Response::error(416).header("Content-Range", format!("bytes */{len}"))
+            }
+            (RangeSpec::Ignore, Source::Cached(c)) => base(200).body(c.body.clone()),
+            (RangeSpec::Ignore, Source::File(file, ..)) => base(200).with_body(Body::File {
+                file,
+                offset: 0,
+                len,
+            }),
         }
-        base(200).with_body(Body::File {
-            file,
-            offset: 0,
-            len,
-        })
     }
 
     fn delete(&self, req: &Request) -> Response {
@@ -791,6 +829,81 @@ mod tests {
         );
         assert!(resp.get_header("etag").is_some());
         assert!(resp.get_header("last-modified").is_some());
+    }
+
+    /// The bytes of a response body held in memory or in a file range.
+    fn body_bytes(r: &Response) -> Vec<u8> {
+        use std::os::unix::fs::FileExt;
+        match r.get_body() {
+            Body::Bytes(b) => b.to_vec(),
+            Body::File { file, offset, len } => {
+                let mut v = vec![0; *len as usize];
+                file.read_exact_at(&mut v, *offset).unwrap();
+                v
+            }
+            Body::Empty => Vec::new(),
+            Body::Parts(parts) => {
+                let mut v = Vec::new();
+                for part in parts {
+                    match part {
+                        BodyPart::Bytes(b) => v.extend_from_slice(b),
+                        BodyPart::File { file, offset, len } => {
+                            let start = v.len();
+                            v.resize(start + *len as usize, 0);
+                            file.read_exact_at(&mut v[start..], *offset).unwrap();
+                        }
+                    }
+                }
+                v
+            }
+            _ => panic!("unexpected body kind"),
+        }
+    }
+
+    #[test]
+    fn a_cached_small_file_answers_like_the_file_and_follows_its_changes() {
+        let (_o, root, sf) = setup();
+        let get = |target: &str, headers: &[(&str, &str)]| {
+            let mut req = Request::new("GET", target);
+            for (n, v) in headers {
+                req = req.with_header(n, v);
+            }
+            sf.handle(&req)
+        };
+        let first = get("/a.txt", &[]);
+        // Written just now: served from the file, not yet cached.
+        assert!(matches!(first.get_body(), Body::File { .. }));
+        std::thread::sleep(Duration::from_millis(1100));
+        let fill = get("/a.txt", &[]);
+        let hit = get("/a.txt", &[]);
+        for r in [&fill, &hit] {
+            assert!(matches!(r.get_body(), Body::Bytes(_)), "served from memory");
+            assert_eq!(body_bytes(r), b"hello world");
+            for h in ["etag", "last-modified", "content-type", "accept-ranges"] {
+                assert_eq!(r.get_header(h), first.get_header(h), "{h}");
+            }
+        }
+        let etag = String::from_utf8(hit.get_header("etag").unwrap().to_vec()).unwrap();
+        assert_eq!(get("/a.txt", &[("If-None-Match", &etag)]).status(), 304);
+        let part = get("/a.txt", &[("Range", "bytes=6-10")]);
+        assert_eq!(part.status(), 206);
+        assert_eq!(body_bytes(&part), b"world");
+        let two = get("/a.txt", &[("Range", "bytes=0-1,6-7")]);
+        assert_eq!(two.status(), 206);
+        let multi = String::from_utf8(body_bytes(&two)).unwrap();
+        assert!(
+            multi.contains("\r\n\r\nhe\r\n") && multi.contains("\r\n\r\nwo\r\n"),
+            "{multi}"
+        );
+        // Rewritten in place with the same length: the new bytes and a new validator.
+        fs::write(root.0.join("a.txt"), "HELLO WORLD").unwrap();
+        let changed = get("/a.txt", &[]);
+        assert_eq!(body_bytes(&changed), b"HELLO WORLD");
+        assert_ne!(changed.get_header("etag"), hit.get_header("etag"));
+        assert_eq!(get("/a.txt", &[("If-None-Match", &etag)]).status(), 200);
+        // Removed: 404.
+        fs::remove_file(root.0.join("a.txt")).unwrap();
+        assert_eq!(get("/a.txt", &[]).status(), 404);
     }
 
     #[test]
