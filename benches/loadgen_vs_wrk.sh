@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# loadgen against wrk on the same HTTP server: `netreactor --http` serving a small static
-# file (pinned to CPU 0, the client on CPU 1), closed loop, 100 keep-alive connections, SECS
-# seconds each, alternating wrk/loadgen, loadgen/wrk for ROUNDS rounds; prints both rates
-# and their ratio. A static file (open, stat, read, close per request) keeps the server the
-# bottleneck: against a hello-world handler both clients would measure their own speed.
+# loadgen against wrk on the same HTTP server: `netreactor --http` serving a static file of
+# FILE_SIZE bytes (default 20,000; pinned to CPU 0, the client on CPU 1), closed loop, 100
+# keep-alive connections, SECS seconds each, alternating wrk/loadgen, loadgen/wrk for ROUNDS
+# rounds; prints both rates and their ratio. The file is larger than the server's small-file
+# cache (16 KiB), so each request costs the server stat, open, a write and a sendfile, and
+# the server stays the bottleneck: against a hello-world handler (or a cached file) both
+# clients would measure their own speed.
 # Usage: benches/loadgen_vs_wrk.sh   (needs wrk)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +14,7 @@ BIN=$CARGO_TARGET_DIR/release
 SECS=${SECS:-4}; CONNS=${CONNS:-100}; PORT=17320
 command -v wrk >/dev/null || { echo "wrk is not installed"; exit 1; }
 cargo build --release -q -p netreactor-protocols --bin loadgen --bin netreactor
-ROOT=$(mktemp -d); echo "Hello, World!" > "$ROOT/index.html"
+ROOT=$(mktemp -d); head -c "${FILE_SIZE:-20000}" /dev/zero | tr '\0' 'x' > "$ROOT/index.html"
 taskset -c 0 "$BIN/netreactor" --no-ws --no-ftp --no-telnet --no-echo --http 127.0.0.1:$PORT --root "$ROOT" >/dev/null 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null' EXIT

@@ -1,8 +1,9 @@
 //! One connection's state inside the reactor: its descriptor, its protocol (or its parent, for
 //! a child socket), its unconsumed input, its write queue and its flags.
 //!
-//! Kept small on purpose (about 130 bytes): an idle connection holds this, its protocol's own
-//! state, and no buffer. This module must not call protocols; `core` does.
+//! Kept small on purpose (144 bytes, 152 with its slot in the table): an idle connection
+//! holds this, its protocol's own state, and no buffer. This module must not call
+//! protocols; `core` does.
 
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};

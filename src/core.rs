@@ -1665,7 +1665,8 @@ pub(crate) enum HandlerRef<'a> {
 mod memory_budget {
     /// What every connection costs the reactor before its protocol's own state: a slot of
     /// the table. 19,000 idle connections carry 19,000 of them, so growing it is a measured
-    /// regression (benches/c19k/hold.sh echo: 197 B per connection at 192 bytes here).
+    /// regression (benches/c19k/hold.sh echo: 197 B per connection at 192 bytes here, 156 B
+    /// at 152).
     #[test]
     fn a_connection_slot_stays_within_its_budget() {
         // mio's sockets carry a selector id in debug builds: 8 more bytes there.
