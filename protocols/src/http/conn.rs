@@ -786,10 +786,13 @@ impl HttpConn {
     }
 
     /// Gives the per-request storage back to the server's spares when nothing is under
-    /// way: no request half-read (`input` empty), none being answered, no output gathered.
-    fn release_exchange(&mut self, input: &BytesMut) {
-        let idle = matches!(self.state, State::Head | State::Closing) && input.is_empty();
-        if let Some(ex) = self.ex.take_if(|ex| idle && ex.out.is_empty()) {
+    /// way: no request head half-read, none being answered, no output gathered.
+    fn release_exchange(&mut self) {
+        let between = matches!(self.state, State::Head | State::Closing);
+        if let Some(ex) = self
+            .ex
+            .take_if(|ex| between && ex.head_started.is_none() && ex.out.is_empty())
+        {
             self.shared.spares.give(ex);
         }
     }
@@ -805,6 +808,8 @@ impl HttpConn {
         }
         self.state = State::Head;
         self.start_idle_timer(cx);
+        // A streamed or CGI answer that just ended has flushed its output: nothing is kept.
+        self.release_exchange();
     }
 
     /// Answers `status` with `Connection: close` and closes after writing it.
@@ -1175,7 +1180,7 @@ impl Protocol for HttpConn {
             // Wholly idle between requests (not mid-head): the keep-alive timer runs.
             self.start_idle_timer(cx);
         }
-        self.release_exchange(input);
+        self.release_exchange();
     }
 
     fn on_eof(&mut self, cx: &mut Context<'_>) {
