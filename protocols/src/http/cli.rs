@@ -33,6 +33,9 @@ pub struct HttpArgs {
     /// Allow PUT (create/replace) and DELETE under the root.
     #[arg(long = "writable")]
     pub writable: bool,
+    /// Read every file from disk on every request (no small-file cache).
+    #[arg(long = "no-file-cache")]
+    pub no_file_cache: bool,
     /// Largest request head in bytes (431 beyond).
     #[arg(long = "http-max-head", value_name = "BYTES", default_value_t = ServerConfig::default().max_head)]
     pub max_head: usize,
@@ -95,6 +98,7 @@ impl HttpArgs {
             root: self.root.clone(),
             cgi_dir: self.cgi_dir.clone(),
             writable: self.writable,
+            file_cache: !self.no_file_cache,
             ..ServerConfig::default()
         })
     }

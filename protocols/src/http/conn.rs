@@ -759,7 +759,7 @@ impl HttpConn {
     fn flush_out(&mut self, cx: &mut Context<'_>) {
         if let Some(ex) = self.ex.as_mut() {
             if !ex.out.is_empty() {
-                cx.write(ex.out.split().freeze());
+                cx.write(ex.take_output());
             }
         }
     }

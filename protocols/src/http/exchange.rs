@@ -43,6 +43,18 @@ pub(crate) struct Exchange {
 }
 
 impl Exchange {
+    /// The response bytes gathered so far, as one buffer for the write queue. After an
+    /// unusually large burst the buffer's allocation is let go with them (the queue frees it
+    /// once written), so a pooled exchange never pins one: its remaining capacity alone would
+    /// not show how large the allocation behind it is.
+    pub(crate) fn take_output(&mut self) -> Bytes {
+        let out = self.out.split().freeze();
+        if out.len() > KEEP_OUT {
+            self.out = BytesMut::new();
+        }
+        out
+    }
+
     /// Drops the views of the answered request so the read buffer they point into can be
     /// reused (the vectors keep their capacity).
     pub(crate) fn clear_request(&mut self) {
@@ -135,5 +147,27 @@ mod tests {
         let small = spares.take();
         assert_eq!(small.req.headers.capacity(), 0);
         assert!(small.out.capacity() <= KEEP_OUT);
+    }
+
+    #[test]
+    fn a_large_burst_of_output_does_not_stay_with_the_exchange() {
+        let mut ex = Exchange {
+            out: BytesMut::with_capacity(4096),
+            ..Exchange::default()
+        };
+        ex.out.extend_from_slice(&[b'x'; 100]);
+        assert_eq!(ex.take_output().len(), 100);
+        assert!(
+            ex.out.capacity() > 0,
+            "a small buffer's room is kept for the next answer"
+        );
+        ex.out.extend_from_slice(&vec![b'y'; KEEP_OUT + 1]);
+        let burst = ex.take_output();
+        assert_eq!(burst.len(), KEEP_OUT + 1);
+        assert_eq!(
+            ex.out.capacity(),
+            0,
+            "the burst's allocation leaves with it"
+        );
     }
 }

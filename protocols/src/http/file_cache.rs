@@ -10,6 +10,12 @@
 //! again. Timestamps are coarse (a few milliseconds), so a file is cached only once its
 //! `ctime` is [`STABLE`] old: a write after the read then always yields a newer `ctime`.
 //!
+//! Where metadata can lag the content — an NFS attribute cache, a filesystem with 2-second
+//! timestamps, writes through a shared mapping after the first — an entry is also read again
+//! once it is [`MAX_AGE`] old, so an answer is never more than that behind the file (one
+//! `open`/`pread`/`close` per file per second under load). `--no-file-cache` switches the
+//! cache off.
+//!
 //! Bounded: [`MAX_ENTRIES`] files and [`MAX_BYTES`] in all per thread; beyond that, entries
 //! are dropped to make room.
 
@@ -19,7 +25,7 @@ use std::fs::{File, Metadata};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
@@ -31,6 +37,8 @@ const MAX_BYTES: usize = 4 << 20;
 const MAX_ENTRIES: usize = 1024;
 /// A file is cached only if its status last changed at least this long before it was read.
 const STABLE: Duration = Duration::from_secs(1);
+/// An entry is read again from the file once it is this old.
+const MAX_AGE: Duration = Duration::from_secs(1);
 
 /// What identifies one version of a file, as `lstat` reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,6 +66,8 @@ impl Version {
 #[derive(Debug)]
 pub(crate) struct CachedFile {
     version: Version,
+    /// When the bytes were read.
+    read_at: Instant,
     pub(crate) body: Bytes,
     pub(crate) etag: Bytes,
     pub(crate) last_modified: Bytes,
@@ -88,7 +98,7 @@ impl FileCache {
     pub(crate) fn get(&self, path: &Path, meta: &Metadata) -> Option<Rc<CachedFile>> {
         let mut inner = self.inner.borrow_mut();
         let hit = inner.map.get(path)?;
-        if hit.version == Version::of(meta) {
+        if hit.version == Version::of(meta) && hit.read_at.elapsed() < MAX_AGE {
             return Some(hit.clone());
         }
         inner.remove(path);
@@ -113,6 +123,7 @@ impl FileCache {
         file.read_exact_at(&mut body, 0).ok()?;
         let entry = Rc::new(CachedFile {
             version,
+            read_at: Instant::now(),
             body: Bytes::from(body),
             etag: Bytes::copy_from_slice(etag.as_bytes()),
             last_modified: Bytes::copy_from_slice(last_modified.as_bytes()),
@@ -174,6 +185,10 @@ mod tests {
         let hit = cache.fill(&path, &meta, &file, "\"e\"", "lm").unwrap();
         assert_eq!(&hit.body[..], b"first");
         assert_eq!(&cache.get(&path, &meta).unwrap().body[..], b"first");
+        // Old enough to be read again, however unchanged its metadata looks.
+        std::thread::sleep(MAX_AGE + Duration::from_millis(20));
+        assert!(cache.get(&path, &meta).is_none());
+        assert!(cache.fill(&path, &meta, &file, "\"e\"", "lm").is_some());
         // Same size, rewritten in place: the status-change time moves, the entry goes.
         std::fs::write(&path, b"secnd").unwrap();
         let changed = std::fs::symlink_metadata(&path).unwrap();

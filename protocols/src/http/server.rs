@@ -59,6 +59,9 @@ pub struct ServerConfig {
     pub cgi_timeout: Duration,
     /// Whether PUT and DELETE may change files under the root.
     pub writable: bool,
+    /// Keep small files in memory between requests (see `docs/http.md`: an answer is at most
+    /// a second older than the file, and never older than its status-change time).
+    pub file_cache: bool,
 }
 
 impl Default for ServerConfig {
@@ -78,6 +81,7 @@ impl Default for ServerConfig {
             cgi_dir: None,
             cgi_timeout: Duration::from_secs(30),
             writable: false,
+            file_cache: true,
         }
     }
 }
@@ -126,7 +130,9 @@ impl Server {
     /// The file server of `config`: static files from `config.root` (PUT/DELETE when
     /// `config.writable`), and CGI scripts under `config.cgi_dir` when set.
     pub fn static_files(config: ServerConfig) -> io::Result<Server> {
-        let mut files = StaticFiles::new(&config.root)?.writable(config.writable);
+        let mut files = StaticFiles::new(&config.root)?
+            .writable(config.writable)
+            .file_cache(config.file_cache);
         if let Some(dir) = &config.cgi_dir {
             files = files.hide(config.root.join(dir.trim_matches('/')));
         }

@@ -37,8 +37,9 @@ pub struct StaticFiles {
     writable: bool,
     listing: bool,
     hidden: Vec<PathBuf>,
-    /// Small files kept in memory while unchanged (shared by clones, on one thread).
-    cache: Rc<FileCache>,
+    /// Small files kept in memory while unchanged (shared by clones, on one thread); `None`
+    /// when switched off.
+    cache: Option<Rc<FileCache>>,
 }
 
 impl StaticFiles {
@@ -57,8 +58,14 @@ impl StaticFiles {
             writable: false,
             listing: true,
             hidden: Vec::new(),
-            cache: Rc::default(),
+            cache: Some(Rc::default()),
         })
+    }
+
+    /// Keeps small files in memory between requests (on by default; see [`FileCache`]).
+    pub fn file_cache(mut self, on: bool) -> StaticFiles {
+        self.cache = on.then(Rc::default);
+        self
     }
 
     /// Allows PUT and DELETE.
@@ -254,7 +261,8 @@ impl StaticFiles {
         let len = meta.len();
         let mtime = meta.modified().unwrap_or(UNIX_EPOCH);
         // A small file unchanged since it was cached: no open, no read, no formatting.
-        let source = match self.cache.get(path, meta) {
+        let cache = self.cache.as_deref();
+        let source = match cache.and_then(|c| c.get(path, meta)) {
             Some(c) => Source::Cached(c),
             None => {
                 let file = match open() {
@@ -263,7 +271,7 @@ impl StaticFiles {
                 };
                 let etag = etag_of(meta);
                 let lm = httpdate::fmt_http_date(mtime);
-                match self.cache.fill(path, meta, &file, &etag, &lm) {
+                match cache.and_then(|c| c.fill(path, meta, &file, &etag, &lm)) {
                     Some(c) => Source::Cached(c),
                     None => Source::File(file, etag.into(), lm.into()),
                 }
@@ -904,6 +912,13 @@ mod tests {
         // Removed: 404.
         fs::remove_file(root.0.join("a.txt")).unwrap();
         assert_eq!(get("/a.txt", &[]).status(), 404);
+        // Switched off: the settled file comes from disk every time.
+        let uncached = StaticFiles::new(&root.0).unwrap().file_cache(false);
+        for _ in 0..2 {
+            let r = uncached.handle(&Request::new("GET", "/sub/x.html"));
+            assert!(matches!(r.get_body(), Body::File { .. }));
+            assert_eq!(body_bytes(&r), b"<p>x</p>");
+        }
     }
 
     #[test]
