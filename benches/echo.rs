@@ -12,7 +12,7 @@
 //! Each server runs on its own thread and the client on the bench thread (two cores). Run:
 //! `cargo bench --bench echo`; compare the two lines of each group (a ratio in one run).
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::net::SocketAddr;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -26,6 +26,9 @@ use netreactor::{Context, Handle, Protocol, Reactor};
 #[path = "support/cpu_clock.rs"]
 mod cpu_clock;
 use cpu_clock::{cpu_time, thread_cpu_clock};
+#[path = "support/blocking_write.rs"]
+mod blocking_write;
+use blocking_write::write_all;
 
 struct Echo;
 
@@ -208,16 +211,6 @@ impl Client {
             }
         }
         start.elapsed()
-    }
-}
-
-fn write_all(s: &mut TcpStream, mut data: &[u8]) {
-    while !data.is_empty() {
-        match s.write(data) {
-            Ok(n) => data = &data[n..],
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::yield_now(),
-            Err(e) => panic!("write: {e}"),
-        }
     }
 }
 

@@ -40,6 +40,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 #[path = "support/cpu_clock.rs"]
 mod cpu_clock;
 use cpu_clock::{cpu_time, thread_cpu_clock};
+#[path = "support/blocking_write.rs"]
+mod blocking_write;
+use blocking_write::write_all;
 
 const CONNECTIONS: usize = 100;
 
@@ -237,16 +240,6 @@ fn open(addr: SocketAddr) -> TcpStream {
     assert!(head.starts_with(b"HTTP/1.1 101"), "handshake refused");
     s.set_nonblocking(true).unwrap();
     TcpStream::from_std(s)
-}
-
-fn write_all(s: &mut TcpStream, mut data: &[u8]) {
-    while !data.is_empty() {
-        match s.write(data) {
-            Ok(n) => data = &data[n..],
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::yield_now(),
-            Err(e) => panic!("write: {e}"),
-        }
-    }
 }
 
 /// What one measurement window saw.
