@@ -9,7 +9,7 @@
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
 
-use nix::sys::socket::{getpeername, getsockname, SockaddrLike, SockaddrStorage};
+use nix::sys::socket::{getpeername, getsockname, SockaddrStorage};
 
 /// Where a request's addresses come from.
 #[derive(Debug, Default)]
@@ -63,10 +63,8 @@ fn to_std(addr: SockaddrStorage) -> Option<SocketAddr> {
     if let Some(v4) = addr.as_sockaddr_in() {
         return Some(SocketAddr::V4((*v4).into()));
     }
-    let v6 = addr.as_sockaddr_in6()?;
-    // A v6 family with a short length would be malformed; `len` guards the conversion.
-    (v6.len() as usize >= std::mem::size_of::<libc::sockaddr_in6>())
-        .then(|| SocketAddr::V6((*v6).into()))
+    addr.as_sockaddr_in6()
+        .map(|v6| SocketAddr::V6((*v6).into()))
 }
 
 #[cfg(test)]

@@ -26,8 +26,8 @@ use super::handler::{
 enum Source {
     /// The small-file cache (validators included).
     Cached(Rc<CachedFile>),
-    /// The open file, with its `ETag` and `Last-Modified`.
-    File(Rc<File>, Bytes, Bytes),
+    /// The open file.
+    File(Rc<File>),
 }
 
 /// Serves (and, when writable, stores) the files under one root directory.
@@ -262,8 +262,12 @@ impl StaticFiles {
         let mtime = meta.modified().unwrap_or(UNIX_EPOCH);
         // A small file unchanged since it was cached: no open, no read, no formatting.
         let cache = self.cache.as_deref();
-        let source = match cache.and_then(|c| c.get(path, meta)) {
-            Some(c) => Source::Cached(c),
+        let cached = |c: Rc<CachedFile>| {
+            let (etag, lm) = (c.etag.clone(), c.last_modified.clone());
+            (Source::Cached(c), etag, lm)
+        };
+        let (source, etag, last_modified) = match cache.and_then(|c| c.get(path, meta)) {
+            Some(c) => cached(c),
             None => {
                 let file = match open() {
                     Ok(f) => f,
@@ -272,14 +276,10 @@ impl StaticFiles {
                 let etag = etag_of(meta);
                 let lm = httpdate::fmt_http_date(mtime);
                 match cache.and_then(|c| c.fill(path, meta, &file, &etag, &lm)) {
-                    Some(c) => Source::Cached(c),
-                    None => Source::File(file, etag.into(), lm.into()),
+                    Some(c) => cached(c),
+                    None => (Source::File(file), etag.into(), lm.into()),
                 }
             }
-        };
-        let (etag, last_modified) = match &source {
-            Source::Cached(c) => (c.etag.clone(), c.last_modified.clone()),
-            Source::File(_, etag, lm) => (etag.clone(), lm.clone()),
         };
         let etag_str = std::str::from_utf8(&etag).unwrap_or_default();
         let not_modified = || {
@@ -327,7 +327,7 @@ impl StaticFiles {
                 let part = base(206).header("Content-Range", format!("bytes {start}-{end}/{len}"));
                 match source {
                     Source::Cached(c) => part.body(c.body.slice(start as usize..=end as usize)),
-                    Source::File(file, ..) => part.with_body(Body::File {
+                    Source::File(file) => part.with_body(Body::File {
                         file,
                         offset: start,
                         len: end - start + 1,
@@ -336,7 +336,7 @@ impl StaticFiles {
             }
             (RangeSpec::Multi(ranges), source) => {
                 let file = match source {
-                    Source::File(file, ..) => file,
+                    Source::File(file) => file,
                     Source::Cached(_) => match open() {
                         Ok(f) => f,
                         Err(resp) => return resp,
@@ -350,7 +350,7 @@ impl StaticFiles {
                 Response::error(416).header("Content-Range", format!("bytes */{len}"))
             }
             (RangeSpec::Ignore, Source::Cached(c)) => base(200).body(c.body.clone()),
-            (RangeSpec::Ignore, Source::File(file, ..)) => base(200).with_body(Body::File {
+            (RangeSpec::Ignore, Source::File(file)) => base(200).with_body(Body::File {
                 file,
                 offset: 0,
                 len,

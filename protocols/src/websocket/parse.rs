@@ -423,7 +423,8 @@ impl Reader {
                 .partial
                 .as_mut()
                 .expect("data frame starts a message in check_header");
-            if h.fin && first_whole && p.buf.is_none() && !p.compressed {
+            if h.fin && first_whole && p.buf.as_ref().is_none_or(|b| b.is_empty()) && !p.compressed
+            {
                 // The whole message in one frame: hand the input's bytes out, no copy.
                 let text = p.text;
                 self.partial = None;
