@@ -1,0 +1,147 @@
+//! Closing and shutdown: children first, then timers, then the last callback.
+
+use std::os::fd::AsRawFd;
+use std::panic::{self, AssertUnwindSafe};
+
+use super::{Core, Kind, TimerKind};
+use crate::connection::{flag, Io, Owner};
+use crate::context::Context;
+use crate::listener::Acceptor;
+use crate::{ChildEvent, CloseReason, ConnId};
+
+impl Core {
+    /// Closes slot `slot` now: children first, then timers, then the last callback.
+    pub(crate) fn close_now(&mut self, slot: usize, reason: CloseReason) {
+        let Some(s) = self.slots.get_mut(slot) else {
+            return;
+        };
+        let id = ConnId::new(slot, s.gen);
+        match &mut s.kind {
+            Kind::Conn(c) => {
+                if c.has(flag::CLOSING) {
+                    return;
+                }
+                c.flags |= flag::CLOSING;
+                let children = c.children.take();
+                for child in children {
+                    self.close_now(child as usize, CloseReason::ParentClosed);
+                }
+                self.cancel_owner_timers(slot);
+                let Kind::Conn(mut c) = self.slots.remove(slot).kind else {
+                    unreachable!()
+                };
+                if let (Some(reg), Io::Fd(f)) = (&self.registry, &c.io) {
+                    // A pipe's other end may be shared with a child process: remove it from
+                    // the poll explicitly (closing our descriptor would not).
+                    let _ = reg.deregister(&mut mio::unix::SourceFd(&f.as_raw_fd()));
+                }
+                self.conns -= 1;
+                self.stats.open = self.conns as u64;
+                self.stats.closed += 1;
+                if reason.is_error() {
+                    self.stats.errors += 1;
+                }
+                if let Some(buf) = c.input.take() {
+                    if buf.is_empty() {
+                        self.pool.put(buf);
+                    }
+                }
+                tracing::debug!(conn = %id, ?reason, "closed");
+                match std::mem::replace(&mut c.owner, Owner::Proto(None)) {
+                    Owner::Proto(Some(mut p)) => {
+                        let r = &reason;
+                        let res = panic::catch_unwind(AssertUnwindSafe(|| {
+                            p.on_close(&mut Context { core: self, id }, r)
+                        }));
+                        if res.is_err() {
+                            self.stats.panics += 1;
+                            tracing::error!(conn = %id, "on_close panicked");
+                        }
+                    }
+                    Owner::Proto(None) => {}
+                    Owner::Child(parent) => {
+                        if let Some(p) = self.conn_mut(parent) {
+                            p.children.remove(id.slot);
+                        }
+                        self.notify_parent(id, parent, ChildEvent::Closed(&reason));
+                    }
+                }
+                if let Io::Virtual(peer) = std::mem::replace(&mut c.io, Io::Virtual(Box::default()))
+                {
+                    self.graveyard.push((id, peer, reason));
+                }
+                self.resume_waiting_listeners();
+            }
+            Kind::Listener(_) => {
+                self.cancel_owner_timers(slot);
+                let Kind::Listener(l) = self.slots.remove(slot).kind else {
+                    unreachable!()
+                };
+                if let Acceptor::Parent(parent) = l.acceptor {
+                    if let Some(p) = self.conn_mut(parent) {
+                        p.children.remove(id.slot);
+                    }
+                    self.notify_parent(id, parent, ChildEvent::Closed(&reason));
+                }
+            }
+            Kind::Datagram(_) | Kind::Fd(_) => {
+                self.cancel_owner_timers(slot);
+                if let Kind::Fd(f) = self.slots.remove(slot).kind {
+                    if let Some(reg) = &self.registry {
+                        let _ = reg.deregister(&mut mio::unix::SourceFd(&f.fd.as_raw_fd()));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Closes every connection (shutdown deadline, reactor dropped).
+    pub(crate) fn close_all(&mut self, reason: impl Fn() -> CloseReason) {
+        let slots: Vec<usize> = self
+            .slots
+            .iter()
+            .filter(|(_, s)| matches!(&s.kind, Kind::Conn(c) if matches!(c.owner, Owner::Proto(_))))
+            .map(|(i, _)| i)
+            .collect();
+        for slot in slots {
+            self.close_now(slot, reason());
+        }
+        self.process_dirty();
+    }
+
+    // ---- shutdown -----------------------------------------------------------------------
+
+    /// Graceful shutdown: stop accepting, tell every protocol, arm the deadline.
+    pub(crate) fn start_shutdown(&mut self) {
+        if self.shutting_down {
+            return;
+        }
+        self.shutting_down = true;
+        self.shutdown_requested = true;
+        tracing::info!(open = self.conns, "shutting down");
+        let listeners: Vec<usize> = self
+            .slots
+            .iter()
+            .filter(|(_, s)| {
+                matches!(&s.kind, Kind::Listener(l) if matches!(l.acceptor, Acceptor::Factory(_)))
+                    || matches!(&s.kind, Kind::Datagram(_) | Kind::Fd(_))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        for slot in listeners {
+            self.close_now(slot, CloseReason::Shutdown);
+        }
+        let conns: Vec<usize> = self
+            .slots
+            .iter()
+            .filter(|(_, s)| matches!(&s.kind, Kind::Conn(c) if matches!(c.owner, Owner::Proto(_))))
+            .map(|(i, _)| i)
+            .collect();
+        for slot in conns {
+            self.with_proto(slot, |p, cx| p.on_shutdown(cx));
+        }
+        self.process_dirty();
+        let grace = self.config.shutdown_grace;
+        self.insert_timer(usize::MAX, grace, TimerKind::ShutdownDeadline);
+    }
+}

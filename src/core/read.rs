@@ -1,0 +1,185 @@
+//! The read path: read into a pooled buffer, deliver to the owner, adapt the read size, keep the per-wake budget.
+
+use std::io;
+
+use bytes::BytesMut;
+
+use super::{Core, Kind, Slot};
+use crate::buffer::read_into;
+use crate::connection::flag;
+use crate::{ChildEvent, CloseReason, ConnId};
+
+impl Core {
+    /// Reads from connection `slot` until the socket is drained, the read budget is spent, or
+    /// reading is paused; delivers each read to its owner.
+    pub(crate) fn do_read(&mut self, slot: usize) {
+        let mut budget = self.config.read_budget;
+        loop {
+            let Some(Slot {
+                gen,
+                kind: Kind::Conn(c),
+                ..
+            }) = self.slots.get_mut(slot)
+            else {
+                return;
+            };
+            let id = ConnId::new(slot, *gen);
+            if c.has(flag::NO_READ) {
+                if c.has(flag::PAUSED_APP | flag::PRESSURE) {
+                    c.flags |= flag::READ_PENDING;
+                }
+                return;
+            }
+            let had_pending = c.has(flag::READ_PENDING);
+            c.flags &= !flag::READ_PENDING;
+            let Some(fd) = c.io.raw_fd() else {
+                // Virtual: deliver what the harness fed.
+                if let Some(buf) = c.input.take() {
+                    if !buf.is_empty() {
+                        self.deliver_checked(slot, id, buf);
+                    }
+                }
+                return;
+            };
+            // Unconsumed input handed back after a pause is delivered before reading more.
+            if had_pending && c.input.as_ref().is_some_and(|b| !b.is_empty()) {
+                let buf = c.input.take().unwrap();
+                let before = buf.len();
+                self.deliver_data(slot, id, buf);
+                self.process_dirty();
+                let after = self
+                    .conn(id)
+                    .and_then(|c| c.input.as_ref())
+                    .map_or(0, |b| b.len());
+                if after == before && self.conn(id).is_some_and(|c| c.has(flag::NO_READ)) {
+                    return;
+                }
+                continue;
+            }
+            let class = (c.flags & flag::SIZE_MASK) >> flag::SIZE_SHIFT;
+            let mut buf = match c.input.take() {
+                Some(b) => b,
+                None => self.pool.get(),
+            };
+            if buf.len() >= self.config.max_input {
+                self.restore_input(id, buf);
+                tracing::warn!(conn = %id, "input limit reached with nothing consumed");
+                self.close_now(slot, CloseReason::InputLimit);
+                return;
+            }
+            let want = (self.config.read_buffer << class).min(self.config.max_input - buf.len());
+            // Grow only when less than half an offer is free: a partial frame left at the
+            // end of the buffer must not cost a reallocation per read.
+            if buf.capacity() - buf.len() < (want / 2).max(1) {
+                buf.reserve(want);
+            }
+            let offered = buf.capacity() - buf.len();
+            match read_into(fd, &mut buf) {
+                Ok(0) => {
+                    self.restore_input(id, buf);
+                    self.deliver_eof(slot, id);
+                    return;
+                }
+                Ok(n) => {
+                    self.stats.bytes_in += n as u64;
+                    let now = self.now_ms() as u32;
+                    if let Some(c) = self.conn_mut(id) {
+                        c.last_active = now;
+                        let class = if n == offered {
+                            (class + 1).min(flag::SIZE_MAX)
+                        } else {
+                            class.saturating_sub(1)
+                        };
+                        c.flags = (c.flags & !flag::SIZE_MASK) | (class << flag::SIZE_SHIFT);
+                    }
+                    self.deliver_data(slot, id, buf);
+                    self.process_dirty();
+                    let hup = self.conn(id).is_some_and(|c| c.has(flag::HUP_SEEN));
+                    if n < offered && !hup {
+                        // A short read drained the socket: skip the read that would only
+                        // return EAGAIN. The next arrival raises a new edge. (Not when the
+                        // event also reported the peer's FIN: that FIN raises no new edge,
+                        // so read on until 0.)
+                        return;
+                    }
+                    budget = budget.saturating_sub(n);
+                    if budget == 0 {
+                        if let Some(c) = self.conn_mut(id) {
+                            c.flags |= flag::READ_PENDING;
+                            self.ready.push_back((id.slot, id.gen));
+                        }
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.restore_input(id, buf);
+                    return;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    self.restore_input(id, buf);
+                }
+                Err(e) => {
+                    self.restore_input(id, buf);
+                    self.close_now(slot, CloseReason::Io(e));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Harness path: enforce the input limit as real reads do, then deliver.
+    pub(super) fn deliver_checked(&mut self, slot: usize, id: ConnId, buf: BytesMut) {
+        if buf.len() > self.config.max_input {
+            self.restore_input(id, buf);
+            self.close_now(slot, CloseReason::InputLimit);
+            return;
+        }
+        self.deliver_data(slot, id, buf);
+        self.process_dirty();
+    }
+
+    pub(super) fn deliver_data(&mut self, slot: usize, id: ConnId, mut buf: BytesMut) {
+        match self.owner_of(id) {
+            Some(None) => {
+                self.with_proto(slot, |p, cx| p.on_data(cx, &mut buf));
+            }
+            Some(Some(parent)) => self.notify_parent(id, parent, ChildEvent::Data(&mut buf)),
+            None => {}
+        }
+        self.restore_input(id, buf);
+    }
+
+    pub(super) fn restore_input(&mut self, id: ConnId, buf: BytesMut) {
+        if buf.is_empty() {
+            self.pool.put(buf);
+        } else if let Some(c) = self.conn_mut(id) {
+            c.input = Some(buf);
+        }
+    }
+
+    pub(crate) fn deliver_eof(&mut self, slot: usize, id: ConnId) {
+        let Some(c) = self.conn_mut(id) else { return };
+        if c.has(flag::EOF) {
+            return;
+        }
+        c.flags |= flag::EOF;
+        match self.owner_of(id) {
+            Some(None) => {
+                self.with_proto(slot, |p, cx| p.on_eof(cx));
+            }
+            Some(Some(parent)) => self.notify_parent(id, parent, ChildEvent::Eof),
+            None => {}
+        }
+        self.process_dirty();
+    }
+
+    /// Appends bytes to a virtual connection's input (harness).
+    pub(crate) fn push_input(&mut self, id: ConnId, bytes: &[u8]) {
+        let Some(c) = self.conn_mut(id) else { return };
+        let mut buf = c.input.take().unwrap_or_default();
+        buf.extend_from_slice(bytes);
+        c.input = Some(buf);
+        c.flags |= flag::READ_PENDING;
+        self.stats.bytes_in += bytes.len() as u64;
+    }
+}

@@ -1,0 +1,116 @@
+//! What callbacks ask for: recorded on the connection (flags, queues, the dirty list) and applied by `process_dirty` after the callback returns.
+
+use std::fs::File;
+use std::rc::Rc;
+
+use bytes::Bytes;
+
+use super::{Core, Kind, Slot, SlotId};
+use crate::connection::flag;
+use crate::ConnId;
+
+impl Core {
+    pub(super) fn mark_dirty(&mut self, slot: usize) {
+        if let Some(Slot {
+            kind: Kind::Conn(c),
+            ..
+        }) = self.slots.get_mut(slot)
+        {
+            if !c.has(flag::DIRTY) {
+                c.flags |= flag::DIRTY;
+                self.dirty.push(slot as u32);
+            }
+        }
+    }
+
+    pub(crate) fn write(&mut self, id: ConnId, data: Bytes) -> bool {
+        match self.conn_mut(id) {
+            Some(c) if !c.has(flag::CLOSE_NOW | flag::CLOSING | flag::WRITE_SHUT) => {
+                c.out.push_bytes(data);
+                self.mark_dirty(id.slot());
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub(crate) fn send_file(&mut self, id: ConnId, file: Rc<File>, off: u64, len: u64) -> bool {
+        match self.conn_mut(id) {
+            Some(c) if !c.has(flag::CLOSE_NOW | flag::CLOSING | flag::WRITE_SHUT) => {
+                c.out.push_file(file, off, len);
+                self.mark_dirty(id.slot());
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub(crate) fn queued(&self, id: ConnId) -> usize {
+        self.conn(id).map_or(0, |c| c.out.len())
+    }
+
+    pub(crate) fn is_backpressured(&self, id: ConnId) -> bool {
+        self.conn(id).is_some_and(|c| c.has(flag::PRESSURE))
+    }
+
+    pub(crate) fn request_close(&mut self, id: ConnId, flush: bool) {
+        if let Some(c) = self.conn_mut(id) {
+            c.flags |= if flush {
+                flag::CLOSE_AFTER_FLUSH
+            } else {
+                flag::CLOSE_NOW
+            };
+            self.mark_dirty(id.slot());
+        } else if self.is_open(id) {
+            self.pending_close.push(id);
+        }
+    }
+
+    pub(crate) fn request_close_slot(&mut self, slot: SlotId) {
+        if let Some(id) = self.id_of(slot) {
+            self.pending_close.push(id);
+        }
+    }
+
+    pub(crate) fn request_shutdown_write(&mut self, id: ConnId) {
+        if let Some(c) = self.conn_mut(id) {
+            c.flags |= flag::SHUT_AFTER_FLUSH;
+            self.mark_dirty(id.slot());
+        }
+    }
+
+    pub(crate) fn set_read_paused(&mut self, id: ConnId, paused: bool) {
+        let Some(c) = self.conn_mut(id) else { return };
+        if paused {
+            c.flags |= flag::PAUSED_APP;
+        } else if c.has(flag::PAUSED_APP) {
+            c.flags &= !flag::PAUSED_APP;
+            self.schedule_read(id);
+        }
+    }
+
+    /// After reading was paused: read what arrived meanwhile, and hand back unconsumed input
+    /// (a protocol that paused mid-pipeline must see it again without new bytes arriving).
+    pub(super) fn schedule_read(&mut self, id: ConnId) {
+        let Some(c) = self.conn_mut(id) else { return };
+        if c.has(flag::NO_READ) {
+            return;
+        }
+        let has_input = c.input.as_ref().is_some_and(|b| !b.is_empty());
+        if c.has(flag::READ_PENDING) || has_input {
+            c.flags |= flag::READ_PENDING;
+            self.ready.push_back((id.slot, id.gen));
+        }
+    }
+
+    pub(crate) fn notify_drained(&mut self, id: ConnId) {
+        if let Some(c) = self.conn_mut(id) {
+            c.flags |= flag::NOTIFY_DRAIN;
+            self.mark_dirty(id.slot());
+        }
+    }
+
+    pub(crate) fn begin_shutdown(&mut self) {
+        self.shutdown_requested = true;
+    }
+}

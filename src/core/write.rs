@@ -1,0 +1,163 @@
+//! The write path and settling: flush the write queue, backpressure transitions, drain notifications, closes after a flush.
+
+use super::{Core, Kind, Slot};
+use crate::connection::{flag, Io};
+use crate::{ChildEvent, CloseReason};
+
+impl Core {
+    /// Applies everything callbacks asked for: flushes, closes, backpressure changes, drain
+    /// notifications. Loops until nothing is left (a notification may queue more).
+    pub(crate) fn process_dirty(&mut self) {
+        loop {
+            if let Some(slot) = self.dirty.pop() {
+                let slot = slot as usize;
+                if let Some(Slot {
+                    kind: Kind::Conn(c),
+                    ..
+                }) = self.slots.get_mut(slot)
+                {
+                    c.flags &= !flag::DIRTY;
+                    self.settle(slot);
+                }
+            } else if let Some(id) = self.pending_close.pop() {
+                if self.is_open(id) {
+                    self.close_now(id.slot(), CloseReason::Local);
+                }
+            } else {
+                break;
+            }
+        }
+    }
+
+    pub(super) fn settle(&mut self, slot: usize) {
+        let Some(id) = self.id_of(slot) else { return };
+        let (high, low) = (self.config.high_watermark, self.config.low_watermark);
+        let Some(Slot {
+            kind: Kind::Conn(c),
+            ..
+        }) = self.slots.get_mut(slot)
+        else {
+            return;
+        };
+        if c.has(flag::CLOSE_NOW) {
+            let reason = if c.has(flag::PANICKED) {
+                CloseReason::Panic
+            } else {
+                CloseReason::Local
+            };
+            self.close_now(slot, reason);
+            return;
+        }
+        if c.has(flag::CONNECTING) {
+            return;
+        }
+        if !c.out.is_empty() && !c.has(flag::WAIT_WRITABLE) {
+            let res = match &mut c.io {
+                Io::Virtual(peer) => {
+                    let room = peer
+                        .capacity
+                        .map_or(usize::MAX, |cap| cap.saturating_sub(peer.accepted));
+                    let res = c.out.drain_into(&mut peer.written, room);
+                    if let Ok(n) = res {
+                        peer.accepted += n;
+                    }
+                    res.map(|n| (n, !c.out.is_empty()))
+                }
+                io => {
+                    let fd = io.raw_fd().expect("real descriptor");
+                    c.out.flush_to_fd(fd).map(|f| (f.written, f.blocked))
+                }
+            };
+            match res {
+                Ok((n, blocked)) => {
+                    if blocked {
+                        c.flags |= flag::WAIT_WRITABLE;
+                    }
+                    if n > 0 {
+                        self.stats.bytes_out += n as u64;
+                        c.last_active = self.now.duration_since(self.start).as_millis() as u32;
+                    }
+                }
+                Err(e) => {
+                    self.close_now(slot, CloseReason::Io(e));
+                    return;
+                }
+            }
+        }
+        let Some(c) = self.conn_mut(id) else { return };
+        let queued = c.out.len();
+        let mut pressure_event = None;
+        if !c.has(flag::PRESSURE) && queued > high {
+            c.flags |= flag::PRESSURE;
+            pressure_event = Some(true);
+        } else if c.has(flag::PRESSURE) && queued <= low {
+            c.flags &= !flag::PRESSURE;
+            pressure_event = Some(false);
+        }
+        let mut drained = false;
+        if queued == 0 {
+            c.out.release();
+            if c.has(flag::NOTIFY_DRAIN) {
+                c.flags &= !flag::NOTIFY_DRAIN;
+                drained = true;
+            }
+            if c.has(flag::SHUT_AFTER_FLUSH) && !c.has(flag::WRITE_SHUT) {
+                c.flags |= flag::WRITE_SHUT;
+                match &mut c.io {
+                    Io::Tcp(s) => {
+                        let _ = s.shutdown(std::net::Shutdown::Write);
+                    }
+                    Io::Unix(s) => {
+                        let _ = s.shutdown(std::net::Shutdown::Write);
+                    }
+                    Io::Fd(_) => c.flags |= flag::CLOSE_AFTER_FLUSH, // a pipe's write half is all of it
+                    Io::Virtual(p) => p.write_shut = true,
+                }
+            }
+            if c.has(flag::CLOSE_AFTER_FLUSH) {
+                let reason = if c.has(flag::EOF) {
+                    CloseReason::Peer
+                } else {
+                    CloseReason::Local
+                };
+                self.close_now(slot, reason);
+                return;
+            }
+        }
+        let parent = match self.owner_of(id) {
+            Some(p) => p,
+            None => return,
+        };
+        if let Some(paused) = pressure_event {
+            // A child's pressure pauses its own reading only.
+            if parent.is_none() {
+                self.with_proto(slot, |p, cx| p.on_backpressure(cx, paused));
+            }
+            if !paused {
+                self.schedule_read(id);
+            }
+        }
+        if drained {
+            match parent {
+                None => {
+                    self.with_proto(slot, |p, cx| p.on_drain(cx));
+                }
+                Some(parent) => self.notify_parent(id, parent, ChildEvent::Drained),
+            }
+        }
+    }
+
+    /// The socket became writable.
+    pub(crate) fn on_writable(&mut self, slot: usize) {
+        let Some(Slot {
+            kind: Kind::Conn(c),
+            ..
+        }) = self.slots.get_mut(slot)
+        else {
+            return;
+        };
+        c.flags &= !flag::WAIT_WRITABLE;
+        self.settle(slot);
+        self.process_dirty();
+    }
+}
