@@ -2,8 +2,24 @@
 
 use std::time::Duration;
 
-/// Reactor tunables. `Config::default()` suits most servers.
+/// Reactor tunables. `Config::default()` suits most servers; change what you need with the
+/// builder methods, which carry the fields' names.
+///
+/// ```
+/// use std::time::Duration;
+/// use netreactor::{Config, Reactor};
+///
+/// let config = Config::default()
+///     .high_watermark(256 * 1024)
+///     .low_watermark(64 * 1024)
+///     .idle_timeout(Some(Duration::from_secs(60)));
+/// assert_eq!(config.high_watermark, 256 * 1024);
+/// let reactor = Reactor::with_config(config)?;
+/// # let _ = reactor;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Config {
     /// Size of a read when a connection first has data. A connection whose reads keep
     /// filling the offer reads up to 16x this (bulk transfers); the buffer grows as needed up
@@ -25,7 +41,10 @@ pub struct Config {
     /// How long accepting pauses after EMFILE/ENFILE (it also resumes as soon as any
     /// connection closes).
     pub accept_backoff: Duration,
-    /// Close connections that neither read nor wrote for this long (`None`: never).
+    /// The idle timeout new connections start with (`None`: none): after this long with
+    /// nothing read and no write progress, [`Protocol::on_idle`](crate::Protocol::on_idle)
+    /// runs (by default it closes). A protocol changes its own with
+    /// [`Context::set_idle_timeout`](crate::Context::set_idle_timeout).
     pub idle_timeout: Option<Duration>,
     /// How long graceful shutdown waits for protocols to finish.
     pub shutdown_grace: Duration,
@@ -49,6 +68,45 @@ impl Default for Config {
             events_capacity: 1024,
         }
     }
+}
+
+macro_rules! builders {
+    ($($(#[$doc:meta])* $field:ident: $ty:ty;)*) => {
+        impl Config {
+            $(
+                $(#[$doc])*
+                pub fn $field(mut self, value: $ty) -> Config {
+                    self.$field = value;
+                    self
+                }
+            )*
+        }
+    };
+}
+
+builders! {
+    /// Sets [`read_buffer`](Config#structfield.read_buffer).
+    read_buffer: usize;
+    /// Sets [`read_budget`](Config#structfield.read_budget).
+    read_budget: usize;
+    /// Sets [`max_input`](Config#structfield.max_input).
+    max_input: usize;
+    /// Sets [`high_watermark`](Config#structfield.high_watermark).
+    high_watermark: usize;
+    /// Sets [`low_watermark`](Config#structfield.low_watermark).
+    low_watermark: usize;
+    /// Sets [`accept_budget`](Config#structfield.accept_budget).
+    accept_budget: usize;
+    /// Sets [`max_connections`](Config#structfield.max_connections).
+    max_connections: usize;
+    /// Sets [`accept_backoff`](Config#structfield.accept_backoff).
+    accept_backoff: Duration;
+    /// Sets [`idle_timeout`](Config#structfield.idle_timeout).
+    idle_timeout: Option<Duration>;
+    /// Sets [`shutdown_grace`](Config#structfield.shutdown_grace).
+    shutdown_grace: Duration;
+    /// Sets [`events_capacity`](Config#structfield.events_capacity).
+    events_capacity: usize;
 }
 
 /// Options of a listening socket.

@@ -11,7 +11,8 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use bytes::BytesMut;
 
 use crate::buffer::WriteQueue;
-use crate::{ConnId, Protocol};
+use crate::boxed::AnyProtocol;
+use crate::ConnId;
 
 /// The descriptor behind a connection.
 pub(crate) enum Io {
@@ -68,7 +69,7 @@ pub(crate) struct VirtualPeer {
 /// Who handles a connection's events.
 pub(crate) enum Owner {
     /// Its own protocol (`None` while a callback of it runs).
-    Proto(Option<Box<dyn Protocol>>),
+    Proto(Option<Box<dyn AnyProtocol>>),
     /// A child socket: events go to the parent's `on_child`.
     Child(ConnId),
 }

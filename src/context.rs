@@ -1,16 +1,22 @@
 //! What a protocol can do from inside a callback.
 //!
 //! A [`Context`] is a short-lived borrow of the reactor's core, handed to every
-//! [`Protocol`](crate::Protocol) callback. Every action is *queued*: writes go to a write
-//! queue flushed (with `writev`/`sendfile`) after the callback returns, closes and other
-//! connections' changes are applied after it returns too, so callbacks never nest and never
-//! observe a half-updated reactor.
+//! [`Protocol`](crate::Protocol) callback. **Every action is recorded and applied after the
+//! callback returns; callbacks never nest.** Writes go to a write queue flushed (with
+//! `writev`/`sendfile`) after the callback, closes and changes to other connections are
+//! applied after it too, so no callback observes a half-updated reactor and none runs inside
+//! another.
+//!
+//! [`Context::conn`] acts on another connection by id (a child socket, a chat member) through
+//! a [`ConnRef`]; [`FdContext`] is the same for datagram, descriptor and channel handlers.
 //!
 //! The same `Context` drives real sockets under [`Reactor`](crate::Reactor) and in-memory
 //! connections under [`Harness`](crate::testing::Harness).
 
+use std::fmt;
 use std::fs::File;
 use std::io;
+use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::os::fd::{OwnedFd, RawFd};
 use std::rc::Rc;
@@ -18,17 +24,60 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
+use crate::boxed::{BoxedProtocol, RawTimer, Typed};
 use crate::core::{Core, SlotId};
 use crate::stats::{Counter, Stats};
 use crate::{ConnId, Protocol, TimerId};
 
-/// The handle a [`Protocol`] callback acts through. See the module docs.
-pub struct Context<'a> {
+/// The handle a [`Protocol`] callback acts through; `T` is the protocol's timer type. See the
+/// [module docs](self).
+///
+/// ```
+/// use netreactor::bytes::BytesMut;
+/// use netreactor::{testing::Harness, Context, Protocol};
+///
+/// /// Answers `quit` with a goodbye and closes; echoes anything else.
+/// struct Session;
+///
+/// impl Protocol for Session {
+///     fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+///         if input.starts_with(b"quit") {
+///             cx.write("bye\n");
+///             cx.close(); // "bye" is written before the connection closes
+///         } else {
+///             cx.write(input.split().freeze());
+///         }
+///     }
+/// }
+///
+/// let mut h = Harness::new();
+/// let c = h.open(Session);
+/// h.feed(c, b"hi\n");
+/// h.feed(c, b"quit\n");
+/// assert_eq!(h.take_output(c), b"hi\nbye\n");
+/// assert!(!h.is_open(c));
+/// ```
+pub struct Context<'a, T = ()> {
     pub(crate) core: &'a mut Core,
     pub(crate) id: ConnId,
+    _timer: PhantomData<fn(T)>,
 }
 
-impl<'a> Context<'a> {
+impl<T> fmt::Debug for Context<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context").field("id", &self.id).finish()
+    }
+}
+
+impl<'a, T: Copy + 'static> Context<'a, T> {
+    pub(crate) fn new(core: &'a mut Core, id: ConnId) -> Context<'a, T> {
+        Context {
+            core,
+            id,
+            _timer: PhantomData,
+        }
+    }
+
     /// This connection's id (stable for its lifetime, never reused while it is open).
     pub fn id(&self) -> ConnId {
         self.id
@@ -66,21 +115,10 @@ impl<'a> Context<'a> {
         self.core.write(self.id, data.into());
     }
 
-    /// Queues `data` for another connection (broadcast: encode once, clone the `Bytes` per
-    /// receiver). Returns false when `id` is no longer open.
-    pub fn write_to(&mut self, id: ConnId, data: impl Into<Bytes>) -> bool {
-        self.core.write(id, data.into())
-    }
-
     /// Queues `len` bytes of `file` from `offset`; they leave with `sendfile(2)`, in order
     /// with the other writes.
     pub fn send_file(&mut self, file: Rc<File>, offset: u64, len: u64) {
         self.core.send_file(self.id, file, offset, len);
-    }
-
-    /// [`send_file`](Self::send_file) on another connection (a child data channel).
-    pub fn send_file_to(&mut self, id: ConnId, file: Rc<File>, offset: u64, len: u64) -> bool {
-        self.core.send_file(id, file, offset, len)
     }
 
     /// Bytes queued and not yet written on this connection.
@@ -88,25 +126,23 @@ impl<'a> Context<'a> {
         self.core.queued(self.id)
     }
 
-    /// Bytes queued and not yet written on `id` (0 when it is not open).
-    pub fn queued_of(&self, id: ConnId) -> usize {
-        self.core.queued(id)
-    }
-
-    /// True while this connection's write queue is above the high watermark (reading is
-    /// paused until it drains below the low one).
+    /// True while this connection's write queue is above the high watermark: reading is
+    /// paused and no buffered input is handed over until it drains below the low one. A
+    /// protocol handling pipelined requests checks it between them.
     pub fn is_backpressured(&self) -> bool {
         self.core.is_backpressured(self.id)
     }
 
-    /// Closes now: queued output is dropped. [`Protocol::on_close`] follows.
+    /// Stops reading, writes everything queued, then closes ([`Protocol::on_close`] follows
+    /// with [`CloseReason::Local`](crate::CloseReason::Local), or
+    /// [`Peer`](crate::CloseReason::Peer) after the peer's EOF).
     pub fn close(&mut self) {
-        self.core.request_close(self.id, false);
+        self.core.request_close(self.id, true);
     }
 
-    /// Stops reading, writes everything queued, then closes.
-    pub fn close_after_flush(&mut self) {
-        self.core.request_close(self.id, true);
+    /// Closes now: queued output is dropped. [`Protocol::on_close`] follows.
+    pub fn abort(&mut self) {
+        self.core.request_close(self.id, false);
     }
 
     /// Shuts down the write half (`shutdown(SHUT_WR)`) once the queue is written; reading
@@ -115,34 +151,15 @@ impl<'a> Context<'a> {
         self.core.request_shutdown_write(self.id);
     }
 
-    /// Closes another connection (typically a child) now.
-    pub fn close_conn(&mut self, id: ConnId) {
-        self.core.request_close(id, false);
-    }
-
-    /// Closes another connection once its queue is written.
-    pub fn close_conn_after_flush(&mut self, id: ConnId) {
-        self.core.request_close(id, true);
-    }
-
-    /// Shuts down another connection's write half once its queue is written.
-    pub fn shutdown_write_of(&mut self, id: ConnId) {
-        self.core.request_shutdown_write(id);
-    }
-
     /// Stops reading from this connection until [`resume_read`](Self::resume_read).
     pub fn pause_read(&mut self) {
         self.core.set_read_paused(self.id, true);
     }
 
-    /// Resumes reading; bytes that arrived meanwhile are delivered.
+    /// Resumes reading; bytes that arrived meanwhile, and input left unconsumed, are
+    /// delivered after this callback (after the other connections ready in this turn).
     pub fn resume_read(&mut self) {
         self.core.set_read_paused(self.id, false);
-    }
-
-    /// Pauses or resumes reading on another connection (a child).
-    pub fn set_read_paused_of(&mut self, id: ConnId, paused: bool) {
-        self.core.set_read_paused(id, paused);
     }
 
     /// Asks for one [`Protocol::on_drain`] call when the write queue is next empty (at once,
@@ -151,20 +168,45 @@ impl<'a> Context<'a> {
         self.core.notify_drained(self.id);
     }
 
-    /// Asks for one [`ChildEvent::Drained`](crate::ChildEvent::Drained) when child `id`'s
-    /// queue is next empty.
-    pub fn notify_drained_of(&mut self, id: ConnId) {
-        self.core.notify_drained(id);
+    /// Another connection (a child socket, a chat member), to write to or close. Acting on
+    /// an id that is no longer open does nothing ([`ConnRef::write`] returns false).
+    pub fn conn(&mut self, id: ConnId) -> ConnRef<'_> {
+        ConnRef {
+            core: self.core,
+            id,
+        }
     }
 
-    /// Sets a one-shot timer; [`Protocol::on_timer`] gets `tag` after `after`. O(1).
-    pub fn set_timer(&mut self, after: Duration, tag: u64) -> TimerId {
-        self.core.set_timer(self.id.slot(), after, tag)
+    /// Sets a one-shot timer; [`Protocol::on_timer`] gets `timer` after `after`. O(1).
+    pub fn set_timer(&mut self, after: Duration, timer: T) -> TimerId {
+        self.core
+            .set_timer(self.id.slot(), after, RawTimer::new(timer))
     }
 
     /// Cancels a timer; false when it already fired or was cancelled. O(1).
     pub fn cancel_timer(&mut self, timer: TimerId) -> bool {
         self.core.cancel_timer(timer)
+    }
+
+    /// Sets this connection's idle timeout (`None`: none): after `after` with nothing read
+    /// and no write progress, [`Protocol::on_idle`] runs. Every read and every write that
+    /// makes progress restarts it, at the cost of one store (the deadline is checked lazily).
+    /// New connections start with [`Config::idle_timeout`](crate::Config::idle_timeout).
+    pub fn set_idle_timeout(&mut self, after: Option<Duration>) {
+        self.core.set_idle_timeout(self.id, after);
+    }
+
+    /// Hands this connection to `next` after this callback returns: `next.on_open` runs,
+    /// then any input left unconsumed is handed to `next.on_data` in the same turn. This
+    /// protocol is dropped (without `on_close`) and its timers are cancelled; queued output,
+    /// children and the idle timeout stay with the connection.
+    pub fn switch_to<U: Copy + 'static, P: Protocol<U>>(&mut self, next: P) {
+        self.core.request_switch(self.id, Typed::boxed(next));
+    }
+
+    /// [`switch_to`](Self::switch_to) with a protocol chosen at run time.
+    pub fn switch_to_boxed(&mut self, next: BoxedProtocol) {
+        self.core.request_switch(self.id, next.0);
     }
 
     /// Opens a listener owned by this connection (an FTP passive data port). Its accepted
@@ -183,15 +225,19 @@ impl<'a> Context<'a> {
 
     /// Drives any stream-like descriptor (a pipe to a CGI child, a socketpair) as a child:
     /// made nonblocking, read into [`ChildEvent::Data`](crate::ChildEvent::Data), written with
-    /// [`write_to`](Self::write_to).
+    /// [`ConnRef::write`].
     pub fn adopt_child(&mut self, fd: OwnedFd) -> io::Result<ConnId> {
         self.core.adopt_child(self.id, fd)
     }
 
     /// Opens an independent outbound TCP connection driven by `protocol` (a client; the
     /// load generator opens its connections this way).
-    pub fn connect(&mut self, addr: SocketAddr, protocol: Box<dyn Protocol>) -> io::Result<ConnId> {
-        self.core.connect(addr, None, protocol)
+    pub fn connect<U: Copy + 'static, P: Protocol<U>>(
+        &mut self,
+        addr: SocketAddr,
+        protocol: P,
+    ) -> io::Result<ConnId> {
+        self.core.connect(addr, None, Typed::boxed(protocol))
     }
 
     /// True while `id` is open.
@@ -212,7 +258,7 @@ impl<'a> Context<'a> {
 
     /// True once graceful shutdown has begun.
     pub fn is_shutting_down(&self) -> bool {
-        self.core.shutting_down
+        self.core.is_shutting_down()
     }
 
     /// Asks the reactor to shut down gracefully (as SIGTERM does).
@@ -221,11 +267,125 @@ impl<'a> Context<'a> {
     }
 }
 
-/// The handle a [`DatagramProtocol`](crate::DatagramProtocol) or
-/// [`FdHandler`](crate::FdHandler) acts through.
+/// Another connection, borrowed from a [`Context`] or [`FdContext`] by
+/// [`Context::conn`]: write to it, close it, pause it. Every call on an id that is no longer
+/// open does nothing.
+///
+/// ```
+/// use netreactor::bytes::{Bytes, BytesMut};
+/// use netreactor::{testing::Harness, ConnId, Context, Protocol};
+/// use std::{cell::RefCell, rc::Rc};
+///
+/// /// Sends each line to every member of the room.
+/// struct Member(Rc<RefCell<Vec<ConnId>>>);
+///
+/// impl Protocol for Member {
+///     fn on_open(&mut self, cx: &mut Context<'_>) {
+///         self.0.borrow_mut().push(cx.id());
+///     }
+///     fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+///         let line: Bytes = input.split().freeze(); // encoded once...
+///         for &id in self.0.borrow().iter() {
+///             cx.conn(id).write(line.clone()); // ...shared by every receiver
+///         }
+///     }
+/// }
+///
+/// let room = Rc::new(RefCell::new(Vec::new()));
+/// let mut h = Harness::new();
+/// let (a, b) = (h.open(Member(room.clone())), h.open(Member(room.clone())));
+/// h.feed(a, b"hello\n");
+/// assert_eq!(h.take_output(b), b"hello\n");
+/// ```
+pub struct ConnRef<'a> {
+    core: &'a mut Core,
+    id: ConnId,
+}
+
+impl fmt::Debug for ConnRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnRef").field("id", &self.id).finish()
+    }
+}
+
+impl ConnRef<'_> {
+    /// The connection's id.
+    pub fn id(&self) -> ConnId {
+        self.id
+    }
+
+    /// True while the connection is open.
+    pub fn is_open(&self) -> bool {
+        self.core.is_open(self.id)
+    }
+
+    /// Queues `data` (without copying `Bytes`). False when the connection is not open, or
+    /// is closing, or its write half is shut down: nothing was queued.
+    pub fn write(&mut self, data: impl Into<Bytes>) -> bool {
+        self.core.write(self.id, data.into())
+    }
+
+    /// Queues a file range, as [`Context::send_file`]. False when nothing was queued.
+    pub fn send_file(&mut self, file: Rc<File>, offset: u64, len: u64) -> bool {
+        self.core.send_file(self.id, file, offset, len)
+    }
+
+    /// Writes everything queued, then closes.
+    pub fn close(&mut self) {
+        self.core.request_close(self.id, true);
+    }
+
+    /// Closes now, dropping queued output.
+    pub fn abort(&mut self) {
+        self.core.request_close(self.id, false);
+    }
+
+    /// Shuts down the write half once the queue is written.
+    pub fn shutdown_write(&mut self) {
+        self.core.request_shutdown_write(self.id);
+    }
+
+    /// Stops reading from it.
+    pub fn pause_read(&mut self) {
+        self.core.set_read_paused(self.id, true);
+    }
+
+    /// Resumes reading from it.
+    pub fn resume_read(&mut self) {
+        self.core.set_read_paused(self.id, false);
+    }
+
+    /// Bytes queued and not yet written (0 when not open).
+    pub fn queued(&self) -> usize {
+        self.core.queued(self.id)
+    }
+
+    /// True while its write queue is above the high watermark.
+    pub fn is_backpressured(&self) -> bool {
+        self.core.is_backpressured(self.id)
+    }
+
+    /// Asks for one drain notification when its queue is next empty:
+    /// [`Protocol::on_drain`] for a connection of its own,
+    /// [`ChildEvent::Drained`](crate::ChildEvent::Drained) to the parent for a child.
+    pub fn notify_drained(&mut self) {
+        self.core.notify_drained(self.id);
+    }
+}
+
+/// The handle a [`DatagramProtocol`](crate::DatagramProtocol), an
+/// [`FdHandler`](crate::FdHandler), a [`MessageHandler`](crate::MessageHandler) or a
+/// [`Handle::call`](crate::Handle::call) closure acts through. As in a [`Context`], every
+/// action is applied after the callback returns.
 pub struct FdContext<'a> {
     pub(crate) core: &'a mut Core,
     pub(crate) slot: SlotId,
+}
+
+impl fmt::Debug for FdContext<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FdContext").field("slot", &self.slot).finish()
+    }
 }
 
 impl<'a> FdContext<'a> {
@@ -240,9 +400,9 @@ impl<'a> FdContext<'a> {
         self.core.udp_send_to(self.slot, data, peer)
     }
 
-    /// Sets a one-shot timer on this handler.
+    /// Sets a one-shot timer on this handler: its `on_timer` gets `tag`.
     pub fn set_timer(&mut self, after: Duration, tag: u64) -> TimerId {
-        self.core.set_timer(self.slot, after, tag)
+        self.core.set_timer(self.slot, after, RawTimer::new(tag))
     }
 
     /// Cancels a timer.
@@ -250,7 +410,16 @@ impl<'a> FdContext<'a> {
         self.core.cancel_timer(timer)
     }
 
-    /// Deregisters and closes this descriptor after the callback.
+    /// A connection of this reactor, to write to or close (a reply computed on another
+    /// thread and sent through a [`Sender`](crate::Sender)).
+    pub fn conn(&mut self, id: ConnId) -> ConnRef<'_> {
+        ConnRef {
+            core: self.core,
+            id,
+        }
+    }
+
+    /// Deregisters and closes this descriptor (or channel) after the callback.
     pub fn close(&mut self) {
         self.core.request_close_slot(self.slot);
     }
@@ -268,12 +437,12 @@ impl<'a> FdContext<'a> {
     /// Opens an outbound TCP connection driven by `protocol`, from `source` if given (bind
     /// before connect: a client spreading connections over several local addresses). A
     /// timer-driven handler uses this to pace connection ramp-up.
-    pub fn connect(
+    pub fn connect<U: Copy + 'static, P: Protocol<U>>(
         &mut self,
         addr: SocketAddr,
         source: Option<SocketAddr>,
-        protocol: Box<dyn Protocol>,
+        protocol: P,
     ) -> io::Result<ConnId> {
-        self.core.connect(addr, source, protocol)
+        self.core.connect(addr, source, Typed::boxed(protocol))
     }
 }

@@ -29,24 +29,28 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
+mod boxed;
 mod buffer;
+pub mod channel;
 mod config;
 mod connection;
-mod context;
+pub mod context;
 mod core;
 mod id;
 mod listener;
-mod protocol;
-mod reactor;
+pub mod protocol;
+pub mod reactor;
 mod stats;
 pub mod testing;
 mod timer;
 mod workers;
 
+pub use crate::boxed::BoxedProtocol;
+pub use crate::channel::{MessageHandler, SendError, Sender};
 pub use crate::config::{Config, ListenOptions};
-pub use crate::context::{Context, FdContext};
+pub use crate::context::{ConnRef, Context, FdContext};
 pub use crate::id::{ConnId, TimerId};
 pub use crate::protocol::{ChildEvent, CloseReason, DatagramProtocol, FdHandler, Protocol};
 pub use crate::reactor::{Handle, Reactor};

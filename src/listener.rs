@@ -9,10 +9,11 @@ use std::net::SocketAddr;
 
 use socket2::{Domain, Socket, Type};
 
-use crate::{ConnId, ListenOptions, Protocol};
+use crate::boxed::AnyProtocol;
+use crate::{ConnId, ListenOptions};
 
 /// Builds a protocol for each accepted connection.
-pub(crate) type Factory = Box<dyn FnMut() -> Box<dyn Protocol>>;
+pub(crate) type Factory = Box<dyn FnMut() -> Box<dyn AnyProtocol>>;
 
 /// The socket behind a listener.
 pub(crate) enum ListenIo {

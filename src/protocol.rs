@@ -19,28 +19,55 @@ use crate::context::{Context, FdContext};
 use crate::ConnId;
 
 /// A connection's state machine. One value per connection; all callbacks run on the reactor's
-/// thread, one at a time.
+/// thread, one at a time, and never nest.
 ///
 /// Only [`on_data`](Protocol::on_data) is required. A panic inside any callback closes this
 /// connection only (reason [`CloseReason::Panic`]) and the reactor goes on.
 ///
+/// `T` is the protocol's own timer type: [`Context::set_timer`] takes a `T` and
+/// [`on_timer`](Protocol::on_timer) gets it back. Any `Copy` type of at most 8 bytes works —
+/// an enum naming the protocol's deadlines is the usual choice — and the default `()` suits a
+/// protocol with a single timer or none. Protocols layered on one connection (HTTP, then
+/// WebSocket after an upgrade) each have their own type, so their timers cannot collide.
+///
 /// ```
-/// use bytes::BytesMut;
+/// use std::time::Duration;
+/// use netreactor::bytes::BytesMut;
 /// use netreactor::{Context, Protocol};
 ///
-/// /// Sends every byte back.
+/// #[derive(Clone, Copy)]
+/// enum Deadline {
+///     Greeting,
+/// }
+///
+/// /// Sends every byte back; says goodbye to a peer that stays silent for 10 seconds.
 /// struct Echo;
 ///
-/// impl Protocol for Echo {
-///     fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+/// impl Protocol<Deadline> for Echo {
+///     fn on_open(&mut self, cx: &mut Context<'_, Deadline>) {
+///         cx.set_timer(Duration::from_secs(10), Deadline::Greeting);
+///     }
+///
+///     fn on_data(&mut self, cx: &mut Context<'_, Deadline>, input: &mut BytesMut) {
 ///         // `split().freeze()` hands the bytes to the write queue without copying.
 ///         cx.write(input.split().freeze());
 ///     }
+///
+///     fn on_timer(&mut self, cx: &mut Context<'_, Deadline>, timer: Deadline) {
+///         match timer {
+///             Deadline::Greeting if cx.stats().bytes_in == 0 => {
+///                 cx.write("bye\n");
+///                 cx.close(); // flushes "bye" first
+///             }
+///             Deadline::Greeting => {}
+///         }
+///     }
 /// }
 /// ```
-pub trait Protocol: 'static {
-    /// The connection is established (accepted, or an outbound connect completed).
-    fn on_open(&mut self, cx: &mut Context<'_>) {
+pub trait Protocol<T: Copy + 'static = ()>: 'static {
+    /// The connection is established (accepted, an outbound connect completed, or this
+    /// protocol took the connection over through [`Context::switch_to`]).
+    fn on_open(&mut self, cx: &mut Context<'_, T>) {
         let _ = cx;
     }
 
@@ -48,63 +75,78 @@ pub trait Protocol: 'static {
     /// you parsed (`split_to(n).freeze()`, `advance(n)`, `split()`) and leave partial frames in
     /// place; they are handed back, with more bytes behind them, on the next call.
     ///
+    /// A protocol that handles several pipelined requests in one call checks
+    /// [`Context::is_backpressured`] between them and returns early when it is: the rest of
+    /// `input` is handed back once the peer has read enough.
+    ///
     /// The core caps `input` at [`Config::max_input`](crate::Config::max_input): a protocol
     /// that never consumes gets its connection closed with [`CloseReason::InputLimit`], so a
     /// peer cannot grow memory without bound. Protocols should enforce tighter limits of
     /// their own (and answer them in protocol terms: 431, 1009, ...).
-    fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut);
+    fn on_data(&mut self, cx: &mut Context<'_, T>, input: &mut BytesMut);
 
     /// The peer shut down its write half (read returned 0). The write half is still open.
-    /// Default: close once everything queued has been written.
-    fn on_eof(&mut self, cx: &mut Context<'_>) {
-        cx.close_after_flush();
+    /// Default: [`close`](Context::close) (everything queued is written first).
+    fn on_eof(&mut self, cx: &mut Context<'_, T>) {
+        cx.close();
     }
 
     /// Backpressure: `paused == true` when the write queue went above the high watermark
-    /// (the core has stopped reading from this connection), `false` when it drained below the
-    /// low watermark (reading resumed). Stop and restart producing output accordingly.
-    fn on_backpressure(&mut self, cx: &mut Context<'_>, paused: bool) {
+    /// (the core has stopped reading from this connection, and stops handing it buffered
+    /// input), `false` when it drained below the low watermark (reading resumed). Stop and
+    /// restart producing output accordingly.
+    fn on_backpressure(&mut self, cx: &mut Context<'_, T>, paused: bool) {
         let _ = (cx, paused);
     }
 
     /// The write queue became empty after [`Context::notify_drained`] asked for it.
-    fn on_drain(&mut self, cx: &mut Context<'_>) {
+    fn on_drain(&mut self, cx: &mut Context<'_, T>) {
         let _ = cx;
     }
 
-    /// A timer set with [`Context::set_timer`] fired; `tag` is the value given then.
-    fn on_timer(&mut self, cx: &mut Context<'_>, tag: u64) {
-        let _ = (cx, tag);
+    /// A timer set with [`Context::set_timer`] fired; `timer` is the value given then.
+    fn on_timer(&mut self, cx: &mut Context<'_, T>, timer: T) {
+        let _ = (cx, timer);
+    }
+
+    /// Nothing was read from or written to the connection for its idle timeout
+    /// ([`Context::set_idle_timeout`], default [`Config::idle_timeout`](crate::Config::idle_timeout)).
+    /// Default: [`close`](Context::close). A protocol may answer first (HTTP 408, FTP 421, a
+    /// WebSocket close frame) and then close; if it does nothing the timeout runs again, and a
+    /// connection that is still closing when it runs out again is aborted.
+    fn on_idle(&mut self, cx: &mut Context<'_, T>) {
+        cx.close();
     }
 
     /// Something happened on a child socket this connection opened (see
     /// [`Context::listen_child`], [`Context::connect_child`], [`Context::adopt_child`]).
-    fn on_child(&mut self, cx: &mut Context<'_>, child: ConnId, event: ChildEvent<'_>) {
+    /// Default: abort the child (a protocol that opens children handles their events).
+    fn on_child(&mut self, cx: &mut Context<'_, T>, child: ConnId, event: ChildEvent<'_>) {
         let _ = event;
-        // A protocol that opens children must handle their events; by default, drop them.
-        cx.close_conn(child);
+        cx.conn(child).abort();
     }
 
     /// The reactor is shutting down gracefully: finish what is in flight and close.
-    /// Default: close once everything queued has been written. Connections still open at the
-    /// shutdown deadline are closed with [`CloseReason::Shutdown`].
-    fn on_shutdown(&mut self, cx: &mut Context<'_>) {
-        cx.close_after_flush();
+    /// Default: [`close`](Context::close). Connections still open at the shutdown deadline are
+    /// closed with [`CloseReason::Shutdown`].
+    fn on_shutdown(&mut self, cx: &mut Context<'_, T>) {
+        cx.close();
     }
 
     /// The connection is closed; this is the last call. Writes to this connection are
     /// ignored, writes to others (a chat's "X left") still go out.
-    fn on_close(&mut self, cx: &mut Context<'_>, reason: &CloseReason) {
+    fn on_close(&mut self, cx: &mut Context<'_, T>, reason: &CloseReason) {
         let _ = (cx, reason);
     }
 }
 
 /// An event on a child socket, delivered to the parent's [`Protocol::on_child`].
 ///
-/// A child has no protocol of its own: its events go to the parent, which writes to it with
-/// [`Context::write_to`] and closes it with [`Context::close_conn`]. Children are closed when
-/// their parent closes.
+/// A child has no protocol of its own: its events go to the parent, which acts on it through
+/// [`Context::conn`] (`cx.conn(child).write(..)`, `.close()`). Children are closed when their
+/// parent closes.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum ChildEvent<'a> {
     /// A child listener (the `child` id of the callback) accepted `conn` — itself a child of
     /// the same parent — from `peer`.
@@ -120,7 +162,7 @@ pub enum ChildEvent<'a> {
     Data(&'a mut BytesMut),
     /// The child's peer shut down its write half (for a pipe: the writer closed it).
     Eof,
-    /// The child's write queue became empty after [`Context::notify_drained_of`].
+    /// The child's write queue became empty after [`ConnRef::notify_drained`](crate::ConnRef::notify_drained).
     Drained,
     /// The child is closed; its id is no longer valid.
     Closed(&'a CloseReason),
@@ -128,14 +170,16 @@ pub enum ChildEvent<'a> {
 
 /// Why a connection closed.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum CloseReason {
-    /// The protocol asked for it ([`Context::close`] / [`Context::close_after_flush`]).
+    /// The protocol asked for it ([`Context::close`] / [`Context::abort`]).
     Local,
     /// The peer closed and everything is done (EOF then flush, or a reset after EOF).
     Peer,
     /// An IO error (reset, broken pipe, connect refused, ...).
     Io(io::Error),
-    /// The core's idle timeout ([`Config::idle_timeout`](crate::Config::idle_timeout)).
+    /// The idle timeout ran out ([`Context::set_idle_timeout`]) on a child socket, or on a
+    /// connection that was still closing after [`Protocol::on_idle`].
     IdleTimeout,
     /// The peer sent more than [`Config::max_input`](crate::Config::max_input) that the
     /// protocol did not consume.

@@ -1,8 +1,25 @@
 //! The event loop: one `mio::Poll`, one thread, every socket of this reactor.
 //!
-//! `run()` loops: sleep in `epoll_wait` until the next timer at most, dispatch readiness,
-//! fire due timers, serve connections that had more to do than one wake allowed, apply what
-//! protocols asked for. It owns no protocol logic: [`Core`] does the transitions.
+//! [`Reactor::run`] loops: sleep in `epoll_wait` (kqueue on BSD and macOS) until the next
+//! timer at most, dispatch readiness, fire due timers, hand channel messages over, serve
+//! connections that had more to do than one wake allowed, apply what protocols asked for.
+//!
+//! The rules every protocol can rely on:
+//! * One thread: every callback of every connection of a reactor runs on the thread that
+//!   called `run`, one at a time. State shared between connections can be `Rc<RefCell<_>>`.
+//! * Every action a callback asks for is recorded and applied after it returns; callbacks
+//!   never nest. A write is queued, a close happens after the callback, a switch of protocol
+//!   takes effect when it returns.
+//! * Fairness: a connection reads at most [`Config::read_budget`] bytes per wake, a listener
+//!   accepts at most [`Config::accept_budget`] connections, a channel hands over at most
+//!   [`channel::BATCH`](crate::channel::BATCH) messages; what is left waits for the next turn.
+//! * Backpressure: above [`Config::high_watermark`] of queued output a connection stops being
+//!   read and stops being handed buffered input, until it drains below the low watermark.
+//! * Isolation: a panicking callback closes its connection only; bad input closes the
+//!   connection it came on.
+//!
+//! Other threads reach a reactor through its [`Handle`] (shut down, counters, run a closure
+//! on the reactor's thread) and through channels ([`Reactor::channel`]).
 
 use std::io::{self, Read};
 use std::net::SocketAddr;
@@ -10,27 +27,55 @@ use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use mio::{Events, Interest, Poll, Token, Waker};
 
-use crate::core::Core;
+use std::fmt;
+
+use crate::boxed::Typed;
+use crate::channel::{MessageHandler, Sender};
+use crate::core::{Core, Turn};
 use crate::listener::{self, Acceptor, ListenIo};
-use crate::{Config, ConnId, DatagramProtocol, FdHandler, ListenOptions, Protocol, Stats};
+use crate::{
+    Config, ConnId, DatagramProtocol, FdContext, FdHandler, ListenOptions, Protocol, Stats,
+};
+
+/// A closure sent by [`Handle::call`].
+type Call = Box<dyn FnOnce(&mut FdContext<'_>) + Send>;
 
 const WAKER: Token = Token(usize::MAX - 1);
 const SIGNALS: Token = Token(usize::MAX - 2);
 
 struct Shared {
-    waker: Waker,
+    waker: Arc<Waker>,
     shutdown: AtomicBool,
     stats: Mutex<Stats>,
 }
 
-/// The single-threaded readiness reactor. See the [crate docs](crate) for an example.
+/// The single-threaded readiness reactor. See the [module docs](self) for the rules it keeps.
 ///
 /// A reactor is not `Send`: build it on the thread that runs it (as [`run_workers`]
-/// does). Talk to it from other threads through its [`Handle`].
+/// does). Talk to it from other threads through its [`Handle`] and its channels.
+///
+/// ```no_run
+/// use netreactor::bytes::BytesMut;
+/// use netreactor::{Context, Protocol, Reactor};
+///
+/// struct Echo;
+/// impl Protocol for Echo {
+///     fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+///         cx.write(input.split().freeze());
+///     }
+/// }
+///
+/// let mut reactor = Reactor::new()?;
+/// reactor.shutdown_on_signals()?; // SIGINT/SIGTERM: finish what is in flight, then return
+/// let addr = reactor.listen_tcp("127.0.0.1:7100".parse().unwrap(), || Echo)?;
+/// println!("echo on {addr}");
+/// reactor.run()?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 ///
 /// [`run_workers`]: crate::run_workers
 pub struct Reactor {
@@ -39,15 +84,54 @@ pub struct Reactor {
     core: Core,
     shared: Arc<Shared>,
     signals: Option<mio::net::UnixStream>,
+    calls: Sender<Call>,
 }
 
-/// A `Send + Clone` handle to a [`Reactor`]: read its counters, shut it down.
+impl fmt::Debug for Reactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reactor")
+            .field("open", &self.core.conn_count())
+            .field("config", &self.core.config)
+            .finish()
+    }
+}
+
+/// A `Send + Sync + Clone` handle to a [`Reactor`]: shut it down, read its counters, run a
+/// closure on its thread.
+///
+/// ```
+/// use netreactor::Reactor;
+///
+/// let mut reactor = Reactor::new()?;
+/// let handle = reactor.handle();
+/// std::thread::spawn(move || {
+///     handle.call(|cx| {
+///         println!("on the reactor's thread; {} connections open", cx.stats().open);
+///         cx.shutdown_reactor();
+///     });
+/// });
+/// reactor.run()?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct Handle {
     shared: Arc<Shared>,
+    calls: Sender<Call>,
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle").finish_non_exhaustive()
+    }
 }
 
 impl Handle {
+    /// Runs `f` on the reactor's thread, after the callbacks of the current turn (Twisted's
+    /// `callFromThread`). False when the reactor has stopped: `f` was not run.
+    pub fn call(&self, f: impl FnOnce(&mut FdContext<'_>) + Send + 'static) -> bool {
+        self.calls.send(Box::new(f)).is_ok()
+    }
+
     /// Begins graceful shutdown: stop accepting, let protocols finish within
     /// [`Config::shutdown_grace`], then close what is left and return from `run`.
     pub fn shutdown(&self) {
@@ -70,34 +154,38 @@ impl Reactor {
     /// A reactor with `config`.
     pub fn with_config(config: Config) -> io::Result<Reactor> {
         let poll = Poll::new()?;
-        let waker = Waker::new(poll.registry(), WAKER)?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let registry = poll.registry().try_clone()?;
         let events = Events::with_capacity(config.events_capacity.max(16));
+        let mut core = Core::new(config, Some(registry), Some(waker.clone()), Instant::now());
+        let calls = core.add_channel(usize::MAX, |cx: &mut FdContext<'_>, f: Call| f(cx));
         Ok(Reactor {
             poll,
             events,
-            core: Core::new(config, Some(registry), Instant::now()),
+            core,
             shared: Arc::new(Shared {
                 waker,
                 shutdown: AtomicBool::new(false),
                 stats: Mutex::new(Stats::default()),
             }),
             signals: None,
+            calls,
         })
     }
 
     /// Listens on TCP (IPv4 or IPv6); every accepted connection is driven by a new
     /// `factory()`. Returns the bound address (port 0 picks a free one).
-    pub fn listen_tcp<F, P>(&mut self, addr: SocketAddr, factory: F) -> io::Result<SocketAddr>
+    pub fn listen_tcp<F, P, T>(&mut self, addr: SocketAddr, factory: F) -> io::Result<SocketAddr>
     where
         F: FnMut() -> P + 'static,
-        P: Protocol,
+        P: Protocol<T>,
+        T: Copy + 'static,
     {
         self.listen_tcp_with(addr, &ListenOptions::default(), factory)
     }
 
     /// [`listen_tcp`](Self::listen_tcp) with options (`SO_REUSEPORT` for thread-per-core).
-    pub fn listen_tcp_with<F, P>(
+    pub fn listen_tcp_with<F, P, T>(
         &mut self,
         addr: SocketAddr,
         opts: &ListenOptions,
@@ -105,13 +193,14 @@ impl Reactor {
     ) -> io::Result<SocketAddr>
     where
         F: FnMut() -> P + 'static,
-        P: Protocol,
+        P: Protocol<T>,
+        T: Copy + 'static,
     {
         let l = mio::net::TcpListener::from_std(listener::bind_tcp(addr, opts)?);
         let local = l.local_addr()?;
         self.core.add_listener(
             ListenIo::Tcp(l),
-            Acceptor::Factory(Box::new(move || Box::new(factory()) as Box<dyn Protocol>)),
+            Acceptor::Factory(Box::new(move || Typed::boxed(factory()))),
             opts.nodelay,
         )?;
         tracing::debug!(%local, "listening (tcp)");
@@ -119,10 +208,11 @@ impl Reactor {
     }
 
     /// Listens on a Unix domain stream socket at `path` (a stale socket file is replaced).
-    pub fn listen_unix<F, P>(&mut self, path: &Path, mut factory: F) -> io::Result<()>
+    pub fn listen_unix<F, P, T>(&mut self, path: &Path, mut factory: F) -> io::Result<()>
     where
         F: FnMut() -> P + 'static,
-        P: Protocol,
+        P: Protocol<T>,
+        T: Copy + 'static,
     {
         use std::os::unix::fs::FileTypeExt;
         if let Ok(meta) = std::fs::symlink_metadata(path) {
@@ -133,7 +223,7 @@ impl Reactor {
         let l = mio::net::UnixListener::bind(path)?;
         self.core.add_listener(
             ListenIo::Unix(l),
-            Acceptor::Factory(Box::new(move || Box::new(factory()) as Box<dyn Protocol>)),
+            Acceptor::Factory(Box::new(move || Typed::boxed(factory()))),
             false,
         )?;
         Ok(())
@@ -165,29 +255,49 @@ impl Reactor {
 
     /// Opens an outbound TCP connection driven by `protocol` (`on_open` once connected;
     /// `on_close` with the error if the connect fails).
-    pub fn connect_tcp<P: Protocol>(
+    pub fn connect_tcp<P: Protocol<T>, T: Copy + 'static>(
         &mut self,
         addr: SocketAddr,
         protocol: P,
     ) -> io::Result<ConnId> {
-        self.core.connect(addr, None, Box::new(protocol))
+        self.core.connect(addr, None, Typed::boxed(protocol))
     }
 
     /// [`connect_tcp`](Self::connect_tcp) from a chosen local address (bound before the
     /// connect), to spread many connections over several source addresses.
-    pub fn connect_tcp_from<P: Protocol>(
+    pub fn connect_tcp_from<P: Protocol<T>, T: Copy + 'static>(
         &mut self,
         addr: SocketAddr,
         source: SocketAddr,
         protocol: P,
     ) -> io::Result<ConnId> {
-        self.core.connect(addr, Some(source), Box::new(protocol))
+        self.core.connect(addr, Some(source), Typed::boxed(protocol))
+    }
+
+    /// A channel from other threads into this reactor: every message sent through the
+    /// returned [`Sender`] (clone it for each thread) is handed to `handler` on the
+    /// reactor's thread, in order per sender; a burst costs one wake. Sends fail, giving the
+    /// message back, once the reactor has stopped. Unbounded: see
+    /// [`channel_bounded`](Self::channel_bounded) to cap what may wait.
+    pub fn channel<M: Send + 'static>(&mut self, handler: impl MessageHandler<M>) -> Sender<M> {
+        self.core.add_channel(usize::MAX, handler)
+    }
+
+    /// [`channel`](Self::channel) holding at most `cap` messages not yet handled: a send
+    /// beyond that gives the message back ([`SendError::is_full`](crate::SendError::is_full)).
+    pub fn channel_bounded<M: Send + 'static>(
+        &mut self,
+        cap: usize,
+        handler: impl MessageHandler<M>,
+    ) -> Sender<M> {
+        self.core.add_channel(cap.max(1), handler)
     }
 
     /// A handle for other threads.
     pub fn handle(&self) -> Handle {
         Handle {
             shared: self.shared.clone(),
+            calls: self.calls.clone(),
         }
     }
 
@@ -217,23 +327,24 @@ impl Reactor {
     }
 
     /// Runs until shut down (a [`Handle`], a signal, or a protocol asking for it) and every
-    /// connection is closed.
+    /// connection is closed. Channels are closed when it returns: their senders get their
+    /// messages back from then on.
     pub fn run(&mut self) -> io::Result<()> {
+        let result = self.run_loop();
+        self.core.close_all(|| crate::CloseReason::Shutdown);
+        self.core.close_channels();
+        *self.shared.stats.lock().unwrap() = self.core.stats;
+        result
+    }
+
+    fn run_loop(&mut self) -> io::Result<()> {
         loop {
-            self.core.set_now(Instant::now());
             if self.shared.shutdown.load(Ordering::Relaxed) {
-                self.core.shutdown_requested = true;
+                self.core.begin_shutdown();
             }
-            if self.core.shutdown_requested && !self.core.shutting_down {
-                self.core.start_shutdown();
-            }
-            if self.core.stop || (self.core.shutting_down && self.core.conn_count() == 0) {
-                break;
-            }
-            let timeout = if self.core.has_pending_work() {
-                Some(Duration::ZERO)
-            } else {
-                self.core.next_timer_in()
+            let timeout = match self.core.prepare(Instant::now()) {
+                Turn::Stop => return Ok(()),
+                Turn::Poll(timeout) => timeout,
             };
             if let Err(e) = self.poll.poll(&mut self.events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
@@ -250,13 +361,7 @@ impl Reactor {
                             let mut sink = [0u8; 64];
                             while matches!(s.read(&mut sink), Ok(n) if n > 0) {}
                         }
-                        if self.core.shutting_down {
-                            tracing::info!("second signal: closing everything now");
-                            self.core.close_all(|| crate::CloseReason::Shutdown);
-                            self.core.stop = true;
-                        } else {
-                            self.core.shutdown_requested = true;
-                        }
+                        self.core.on_signal();
                     }
                     Token(slot) => self.core.dispatch(
                         slot,
@@ -266,15 +371,10 @@ impl Reactor {
                     ),
                 }
             }
-            self.core.fire_timers();
-            self.core.run_ready();
-            self.core.process_dirty();
+            self.core.tick();
             if let Ok(mut s) = self.shared.stats.try_lock() {
                 *s = self.core.stats;
             }
         }
-        self.core.close_all(|| crate::CloseReason::Shutdown);
-        *self.shared.stats.lock().unwrap() = self.core.stats;
-        Ok(())
     }
 }

@@ -2,6 +2,7 @@
 
 /// The reactor's counters since it started. Plain integers: one reactor is one thread.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Stats {
     /// Connections accepted by listeners (children included).
     pub accepted: u64,

@@ -31,6 +31,10 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use std::fmt;
+
+use crate::boxed::Typed;
+use crate::channel::{MessageHandler, Sender};
 use crate::connection::{flag, Io, Owner, VirtualPeer};
 use crate::core::{Core, Kind};
 use crate::listener::ListenIo;
@@ -42,6 +46,15 @@ pub struct Harness {
     outputs: HashMap<ConnId, Vec<u8>>,
     closed: HashMap<ConnId, (CloseReason, bool)>,
     next_port: u16,
+}
+
+impl fmt::Debug for Harness {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Harness")
+            .field("open", &self.core.conn_count())
+            .field("now", &self.core.now())
+            .finish()
+    }
 }
 
 impl Default for Harness {
@@ -59,7 +72,7 @@ impl Harness {
     /// A harness with `config` (watermarks, input limit, idle timeout...).
     pub fn with_config(config: Config) -> Harness {
         Harness {
-            core: Core::new(config, None, Instant::now()),
+            core: Core::new(config, None, None, Instant::now()),
             outputs: HashMap::new(),
             closed: HashMap::new(),
             next_port: 50000,
@@ -68,14 +81,14 @@ impl Harness {
 
     /// Opens a connection driven by `protocol` from a made-up peer `127.0.0.1:<port>` to
     /// `127.0.0.1:8000`, and calls `on_open`.
-    pub fn open<P: Protocol>(&mut self, protocol: P) -> ConnId {
+    pub fn open<P: Protocol<T>, T: Copy + 'static>(&mut self, protocol: P) -> ConnId {
         self.next_port = self.next_port.wrapping_add(1).max(50000);
         let peer = SocketAddr::from(([127, 0, 0, 1], self.next_port));
         self.open_with_addrs(protocol, peer, SocketAddr::from(([127, 0, 0, 1], 8000)))
     }
 
     /// Opens a connection with the given peer and local addresses.
-    pub fn open_with_addrs<P: Protocol>(
+    pub fn open_with_addrs<P: Protocol<T>, T: Copy + 'static>(
         &mut self,
         protocol: P,
         peer: SocketAddr,
@@ -88,7 +101,7 @@ impl Harness {
         }));
         let id = self
             .core
-            .add_conn(io, Owner::Proto(Some(Box::new(protocol))), 0)
+            .add_conn(io, Owner::Proto(Some(Typed::boxed(protocol))), 0)
             .expect("virtual connections always register");
         self.core.stats.accepted += 1;
         self.core.open_proto(id);
@@ -98,10 +111,14 @@ impl Harness {
 
     /// Opens a client connection as [`Context::connect`](crate::Context::connect) would; it
     /// stays connecting until [`complete_connect`](Self::complete_connect).
-    pub fn connect<P: Protocol>(&mut self, protocol: P, addr: SocketAddr) -> ConnId {
+    pub fn connect<P: Protocol<T>, T: Copy + 'static>(
+        &mut self,
+        protocol: P,
+        addr: SocketAddr,
+    ) -> ConnId {
         let id = self
             .core
-            .connect(addr, None, Box::new(protocol))
+            .connect(addr, None, Typed::boxed(protocol))
             .expect("virtual connects always succeed");
         self.pump();
         id
@@ -327,14 +344,25 @@ impl Harness {
         self.core.conn_count()
     }
 
+    /// A channel into this harness, as [`Reactor::channel`](crate::Reactor::channel): what
+    /// the returned sender sends is handed to `handler` at the next feed, advance or output
+    /// read (or [`run_channels`](Self::run_channels)).
+    pub fn channel<M: Send + 'static>(&mut self, handler: impl MessageHandler<M>) -> Sender<M> {
+        self.core.add_channel(usize::MAX, handler)
+    }
+
+    /// Hands waiting channel messages to their handlers now.
+    pub fn run_channels(&mut self) {
+        self.pump();
+    }
+
     /// Applies pending work and collects what virtual peers received.
     fn pump(&mut self) {
         for _ in 0..1000 {
-            if self.core.shutdown_requested && !self.core.shutting_down {
-                self.core.start_shutdown();
-            }
+            self.core.start_requested_shutdown();
+            self.core.run_channels();
             self.core.process_dirty();
-            if self.core.ready.is_empty() {
+            if self.core.ready.is_empty() && !self.core.notify.is_pending() {
                 break;
             }
             self.core.run_ready();
@@ -366,13 +394,13 @@ pub mod fuzz {
                 Some(i) => {
                     cx.write(input.split_to(i + 1).freeze());
                     cx.pause_read();
-                    cx.set_timer(Duration::from_millis(1), 0);
+                    cx.set_timer(Duration::from_millis(1), ());
                 }
                 None => cx.write(input.split().freeze()),
             }
         }
 
-        fn on_timer(&mut self, cx: &mut Context<'_>, _tag: u64) {
+        fn on_timer(&mut self, cx: &mut Context<'_>, _: ()) {
             cx.resume_read();
         }
     }
@@ -381,12 +409,10 @@ pub mod fuzz {
     /// take output, advance the clock) and checks that exactly the fed bytes come back in
     /// order and that the write queue stays bounded.
     pub fn echo_ops(data: &[u8]) {
-        let config = Config {
-            high_watermark: 256,
-            low_watermark: 64,
-            read_budget: 512,
-            ..Config::default()
-        };
+        let config = Config::default()
+            .high_watermark(256)
+            .low_watermark(64)
+            .read_budget(512);
         let mut h = Harness::with_config(config);
         let c = h.open(PausingEcho);
         let (mut fed, mut out) = (Vec::new(), Vec::new());

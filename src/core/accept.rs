@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 
 use mio::{Interest, Token};
 
+use crate::boxed::RawTimer;
 use super::{Core, Kind, Slot, TimerKind};
 use crate::connection::{Io, Owner};
 use crate::listener::{self, Acceptor, ListenIo, Listener};
@@ -108,7 +109,7 @@ impl Core {
                     self.stats.accept_backoffs += 1;
                     self.waiting_listeners.push((slot as u32, gen));
                     let backoff = self.config.accept_backoff;
-                    self.insert_timer(slot, backoff, TimerKind::AcceptResume);
+                    self.insert_timer(slot, backoff, TimerKind::AcceptResume, RawTimer::new(()));
                     tracing::warn!(error = %e, "accept failed for lack of resources; backing off");
                     return;
                 }

@@ -5,15 +5,29 @@ use std::panic::{self, AssertUnwindSafe};
 
 use super::{Core, Kind, Slot};
 use crate::connection::{flag, Owner};
-use crate::context::{Context, FdContext};
-use crate::{ChildEvent, ConnId, DatagramProtocol, FdHandler, Protocol};
+use crate::boxed::AnyProtocol;
+use crate::context::FdContext;
+use crate::{ChildEvent, ConnId, DatagramProtocol, FdHandler};
+
+/// What [`Core::with_proto`] did.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Called {
+    /// No protocol to call (closed, a child, or one of its callbacks is running).
+    No,
+    /// Called.
+    Yes,
+    /// Called, and the connection now belongs to another protocol.
+    Switched,
+}
 
 impl Core {
-    /// Runs `f` on the protocol of connection `slot` with a [`Context`]; a panic closes that
-    /// connection only. Returns false when there is no such protocol.
-    pub(super) fn with_proto<F>(&mut self, slot: usize, f: F) -> bool
+    /// Runs `f` on the protocol of connection `slot`; a panic closes that connection only.
+    /// A [`Context::switch_to`](crate::Context::switch_to) asked for during the callback is
+    /// applied when it returns (the next protocol's `on_open` runs then). Returns false when
+    /// there is no such protocol, [`Called::Switched`] when the connection changed hands.
+    pub(super) fn with_proto<F>(&mut self, slot: usize, f: F) -> Called
     where
-        F: FnOnce(&mut dyn Protocol, &mut Context<'_>),
+        F: FnOnce(&mut dyn AnyProtocol, &mut Core, ConnId),
     {
         let Some(Slot {
             gen,
@@ -21,37 +35,59 @@ impl Core {
             ..
         }) = self.slots.get_mut(slot)
         else {
-            return false;
+            return Called::No;
         };
         let id = ConnId::new(slot, *gen);
         let Owner::Proto(p) = &mut c.owner else {
-            return false;
+            return Called::No;
         };
         let Some(mut proto) = p.take() else {
-            return false;
+            return Called::No;
         };
         let result = panic::catch_unwind(AssertUnwindSafe(|| {
-            let mut cx = Context { core: self, id };
-            f(proto.as_mut(), &mut cx);
+            f(proto.as_mut(), self, id);
         }));
+        // Callbacks never nest, so a switch recorded now was asked for by this callback.
+        let next = self.switch.take().filter(|(to, _)| *to == id).map(|(_, p)| p);
+        let mut switched = false;
         if let Some(c) = self.conn_mut(id) {
-            c.owner = Owner::Proto(Some(proto));
             if result.is_err() {
                 c.flags |= flag::PANICKED | flag::CLOSE_NOW;
             }
+            let closing = c.has(flag::CLOSE_NOW | flag::CLOSING);
+            c.owner = match next {
+                Some(next) if result.is_ok() && !closing => {
+                    switched = true;
+                    Owner::Proto(Some(next))
+                }
+                _ => Owner::Proto(Some(proto)),
+            };
         }
         if result.is_err() {
             self.stats.panics += 1;
             tracing::error!(conn = %id, "protocol callback panicked; closing the connection");
         }
         self.mark_dirty(slot);
-        true
+        if !switched {
+            return Called::Yes;
+        }
+        self.finish_switch(id);
+        Called::Switched
+    }
+
+    /// Connection `id` changed hands: the new protocol opens, and gets leftover input.
+    fn finish_switch(&mut self, id: ConnId) {
+        // The old protocol's timers hold values of its own timer type: they go with it.
+        self.cancel_user_timers(id.slot());
+        tracing::debug!(conn = %id, "switched protocol");
+        self.with_proto(id.slot(), |p, core, id| p.on_open(core, id));
+        self.schedule_read(id);
     }
 
     /// Delivers a child's event to its parent's `on_child`.
     pub(super) fn notify_parent(&mut self, child: ConnId, parent: ConnId, event: ChildEvent<'_>) {
         if self.conn(parent).is_some_and(|p| !p.has(flag::CLOSING)) {
-            self.with_proto(parent.slot(), |p, cx| p.on_child(cx, child, event));
+            self.with_proto(parent.slot(), |p, core, id| p.on_child(core, id, child, event));
         }
     }
 
@@ -64,7 +100,7 @@ impl Core {
 
     /// `on_open` of a new top-level connection.
     pub(crate) fn open_proto(&mut self, id: ConnId) {
-        self.with_proto(id.slot(), |p, cx| p.on_open(cx));
+        self.with_proto(id.slot(), |p, core, id| p.on_open(core, id));
         self.process_dirty();
     }
 

@@ -4,10 +4,11 @@ use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, OwnedFd};
 
+use crate::boxed::AnyProtocol;
 use super::{Core, Kind};
 use crate::connection::{flag, Io, Owner, VirtualPeer};
 use crate::listener::{self, Acceptor, ListenIo};
-use crate::{ChildEvent, CloseReason, ConnId, ListenOptions, Protocol};
+use crate::{ChildEvent, CloseReason, ConnId, ListenOptions};
 
 impl Core {
     pub(crate) fn peer_addr(&self, id: ConnId) -> Option<SocketAddr> {
@@ -115,7 +116,7 @@ impl Core {
         &mut self,
         addr: SocketAddr,
         source: Option<SocketAddr>,
-        proto: Box<dyn Protocol>,
+        proto: Box<dyn AnyProtocol>,
     ) -> io::Result<ConnId> {
         let io = self.connect_io(addr, source)?;
         let id = self.add_conn(io, Owner::Proto(Some(proto)), flag::CONNECTING)?;
@@ -171,7 +172,7 @@ impl Core {
             Ok(()) => {
                 match self.owner_of(id) {
                     Some(None) => {
-                        self.with_proto(id.slot(), |p, cx| p.on_open(cx));
+                        self.with_proto(id.slot(), |p, core, id| p.on_open(core, id));
                     }
                     Some(Some(parent)) => self.notify_parent(id, parent, ChildEvent::Connected),
                     None => {}

@@ -3,9 +3,9 @@
 use std::os::fd::AsRawFd;
 use std::panic::{self, AssertUnwindSafe};
 
+use crate::boxed::RawTimer;
 use super::{Core, Kind, TimerKind};
 use crate::connection::{flag, Io, Owner};
-use crate::context::Context;
 use crate::listener::Acceptor;
 use crate::{ChildEvent, CloseReason, ConnId};
 
@@ -50,9 +50,8 @@ impl Core {
                 match std::mem::replace(&mut c.owner, Owner::Proto(None)) {
                     Owner::Proto(Some(mut p)) => {
                         let r = &reason;
-                        let res = panic::catch_unwind(AssertUnwindSafe(|| {
-                            p.on_close(&mut Context { core: self, id }, r)
-                        }));
+                        let res =
+                            panic::catch_unwind(AssertUnwindSafe(|| p.on_close(self, id, r)));
                         if res.is_err() {
                             self.stats.panics += 1;
                             tracing::error!(conn = %id, "on_close panicked");
@@ -82,6 +81,14 @@ impl Core {
                         p.children.remove(id.slot);
                     }
                     self.notify_parent(id, parent, ChildEvent::Closed(&reason));
+                }
+            }
+            Kind::Channel(_) => {
+                self.cancel_owner_timers(slot);
+                if let Kind::Channel(ch) = self.slots.remove(slot).kind {
+                    if let Some(mut h) = ch.handler {
+                        h.close();
+                    }
                 }
             }
             Kind::Datagram(_) | Kind::Fd(_) => {
@@ -138,10 +145,15 @@ impl Core {
             .map(|(i, _)| i)
             .collect();
         for slot in conns {
-            self.with_proto(slot, |p, cx| p.on_shutdown(cx));
+            self.with_proto(slot, |p, core, id| p.on_shutdown(core, id));
         }
         self.process_dirty();
         let grace = self.config.shutdown_grace;
-        self.insert_timer(usize::MAX, grace, TimerKind::ShutdownDeadline);
+        self.insert_timer(
+            usize::MAX,
+            grace,
+            TimerKind::ShutdownDeadline,
+            RawTimer::new(()),
+        );
     }
 }

@@ -35,7 +35,7 @@ impl Core {
             Some(Kind::Listener(_)) => self.do_accept(slot),
             Some(Kind::Datagram(_)) => self.do_udp(slot),
             Some(Kind::Fd(_)) => self.do_fd(slot, readable, writable),
-            None => {}
+            Some(Kind::Channel(_)) | None => {}
         }
     }
 
@@ -61,6 +61,9 @@ impl Core {
     }
 
     pub(crate) fn has_pending_work(&self) -> bool {
-        !self.ready.is_empty() || !self.dirty.is_empty() || !self.pending_close.is_empty()
+        !self.ready.is_empty()
+            || !self.dirty.is_empty()
+            || !self.pending_close.is_empty()
+            || self.notify.is_pending()
     }
 }

@@ -12,12 +12,15 @@
 //!   to a [`VirtualPeer`] instead of a socket.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
 use mio::{Interest, Registry};
 use slab::Slab;
 
+use crate::boxed::{AnyProtocol, RawTimer};
+use crate::channel::{AnyChannel, Notify};
 use crate::buffer::BufferPool;
 use crate::connection::{Conn, VirtualPeer};
 use crate::listener::Listener;
@@ -49,6 +52,7 @@ pub(crate) enum Kind {
     Listener(Listener),
     Datagram(DatagramSlot),
     Fd(FdSlot),
+    Channel(ChannelSlot),
 }
 
 /// A slot: its generation (so stale ids are ignored) and the head of its timer list.
@@ -64,28 +68,36 @@ pub(crate) struct DatagramSlot {
     pub handler: Option<Box<dyn DatagramProtocol>>,
 }
 
+/// The reactor side of a channel from other threads.
+pub(crate) struct ChannelSlot {
+    pub handler: Option<Box<dyn AnyChannel>>,
+}
+
 /// Any descriptor and its handler.
 pub(crate) struct FdSlot {
     pub fd: OwnedFd,
     pub handler: Option<Box<dyn FdHandler>>,
 }
 
-#[derive(Clone, Copy, Debug)]
+/// What a timer is for. Its value (`TimerVal::payload`) depends on it: the protocol's own
+/// timer value (`User`), a `u64` tag (`User` on a handler slot), the timeout in ms (`Idle`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 enum TimerKind {
-    User(u64),
+    User,
     Idle,
     AcceptResume,
     ShutdownDeadline,
 }
 
-/// A timer's payload: its owner slot and its links in the owner's list (so closing a
-/// connection cancels its timers in time proportional to their number).
+/// A timer's entry: its value, its owner slot and its links in the owner's list. 24 bytes
+/// (48 with the wheel's own fields): every idle keep-alive connection holds one.
 struct TimerVal {
+    payload: RawTimer,
     owner: u32,
-    owner_gen: u32,
-    kind: TimerKind,
     prev: u32,
     next: u32,
+    kind: TimerKind,
 }
 
 pub(crate) struct Core {
@@ -94,11 +106,11 @@ pub(crate) struct Core {
     registry: Option<Registry>,
     pub(crate) config: Config,
     pub(crate) stats: Stats,
-    pub(crate) shutting_down: bool,
-    /// Graceful shutdown asked from a callback or a handle; started by the loop.
-    pub(crate) shutdown_requested: bool,
+    shutting_down: bool,
+    /// Graceful shutdown asked from a callback, a handle or a signal; started by `prepare`.
+    shutdown_requested: bool,
     /// Leave the loop now.
-    pub(crate) stop: bool,
+    stop: bool,
     start: Instant,
     now: Instant,
     next_gen: u32,
@@ -113,10 +125,28 @@ pub(crate) struct Core {
     due: Vec<(Key, u32)>,
     conns: usize,
     virtual_port: u16,
+    /// A protocol switch asked for by the running callback.
+    switch: Option<(ConnId, Box<dyn AnyProtocol>)>,
+    /// Channels with messages waiting, shared with their senders.
+    pub(crate) notify: Arc<Notify>,
+    channels_due: Vec<u32>,
+}
+
+/// What the loop does next (see [`Core::prepare`]).
+pub(crate) enum Turn {
+    /// Poll for readiness, for at most this long (`None`: until something happens).
+    Poll(Option<Duration>),
+    /// Every connection is closed after a shutdown, or the loop was told to stop: return.
+    Stop,
 }
 
 impl Core {
-    pub(crate) fn new(config: Config, registry: Option<Registry>, now: Instant) -> Core {
+    pub(crate) fn new(
+        config: Config,
+        registry: Option<Registry>,
+        waker: Option<Arc<mio::Waker>>,
+        now: Instant,
+    ) -> Core {
         Core {
             slots: Slab::new(),
             timers: Wheel::new(),
@@ -139,6 +169,9 @@ impl Core {
             due: Vec::new(),
             conns: 0,
             virtual_port: 40000,
+            switch: None,
+            notify: Arc::new(Notify::new(waker)),
+            channels_due: Vec::new(),
         }
     }
 
@@ -146,6 +179,56 @@ impl Core {
 
     pub(crate) fn now(&self) -> Instant {
         self.now
+    }
+
+    /// Starts a turn of the loop at `now`: begins a requested shutdown, and says whether to
+    /// poll (and for how long) or to stop.
+    pub(crate) fn prepare(&mut self, now: Instant) -> Turn {
+        self.set_now(now);
+        if self.shutdown_requested && !self.shutting_down {
+            self.start_shutdown();
+        }
+        if self.stop || (self.shutting_down && self.conns == 0) {
+            return Turn::Stop;
+        }
+        if self.has_pending_work() {
+            Turn::Poll(Some(Duration::ZERO))
+        } else {
+            Turn::Poll(self.next_timer_in())
+        }
+    }
+
+    /// Ends a turn of the loop, after its readiness events: fires due timers, hands channel
+    /// messages over, serves connections with work left from earlier, applies what callbacks
+    /// asked for.
+    pub(crate) fn tick(&mut self) {
+        self.fire_timers();
+        self.run_channels();
+        self.run_ready();
+        self.process_dirty();
+    }
+
+    /// Begins a shutdown asked for since the last turn (harness).
+    pub(crate) fn start_requested_shutdown(&mut self) {
+        if self.shutdown_requested && !self.shutting_down {
+            self.start_shutdown();
+        }
+    }
+
+    /// True once graceful shutdown has begun.
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.shutting_down
+    }
+
+    /// SIGINT/SIGTERM: the first begins graceful shutdown, a second closes everything now.
+    pub(crate) fn on_signal(&mut self) {
+        if self.shutting_down {
+            tracing::info!("second signal: closing everything now");
+            self.close_all(|| CloseReason::Shutdown);
+            self.stop = true;
+        } else {
+            self.shutdown_requested = true;
+        }
     }
 
     pub(crate) fn set_now(&mut self, now: Instant) {
@@ -174,6 +257,7 @@ impl Core {
 
 mod accept;
 mod calls;
+mod channels;
 mod children;
 mod close;
 mod dispatch;

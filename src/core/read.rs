@@ -4,6 +4,7 @@ use std::io;
 
 use bytes::BytesMut;
 
+use super::calls::Called;
 use super::{Core, Kind, Slot};
 use crate::buffer::read_into;
 use crate::connection::flag;
@@ -141,7 +142,13 @@ impl Core {
     pub(super) fn deliver_data(&mut self, slot: usize, id: ConnId, mut buf: BytesMut) {
         match self.owner_of(id) {
             Some(None) => {
-                self.with_proto(slot, |p, cx| p.on_data(cx, &mut buf));
+                // A protocol that switched the connection to another hands it what it left
+                // unconsumed, in the same turn.
+                while self.with_proto(slot, |p, core, id| p.on_data(core, id, &mut buf))
+                    == Called::Switched
+                    && !buf.is_empty()
+                    && self.conn(id).is_some_and(|c| !c.has(flag::NO_READ))
+                {}
             }
             Some(Some(parent)) => self.notify_parent(id, parent, ChildEvent::Data(&mut buf)),
             None => {}
@@ -165,7 +172,7 @@ impl Core {
         c.flags |= flag::EOF;
         match self.owner_of(id) {
             Some(None) => {
-                self.with_proto(slot, |p, cx| p.on_eof(cx));
+                self.with_proto(slot, |p, core, id| p.on_eof(core, id));
             }
             Some(Some(parent)) => self.notify_parent(id, parent, ChildEvent::Eof),
             None => {}

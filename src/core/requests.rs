@@ -5,6 +5,7 @@ use std::rc::Rc;
 
 use bytes::Bytes;
 
+use crate::boxed::AnyProtocol;
 use super::{Core, Kind, Slot, SlotId};
 use crate::connection::flag;
 use crate::ConnId;
@@ -107,6 +108,14 @@ impl Core {
         if let Some(c) = self.conn_mut(id) {
             c.flags |= flag::NOTIFY_DRAIN;
             self.mark_dirty(id.slot());
+        }
+    }
+
+    /// Records a protocol switch for connection `id`, applied when the running callback
+    /// returns.
+    pub(crate) fn request_switch(&mut self, id: ConnId, next: Box<dyn AnyProtocol>) {
+        if self.conn(id).is_some() {
+            self.switch = Some((id, next));
         }
     }
 

@@ -1,10 +1,14 @@
-//! Timers of slots: each slot's timers form a list through the wheel's entries, so closing a connection cancels its timers in time proportional to their number.
+//! Timers of slots. Each slot's timers form a doubly linked list through the wheel's entries
+//! (head in the slot), so closing a connection cancels its timers in time proportional to
+//! their number, and a switch of protocol finds the ones the old protocol set.
 
 use std::time::Duration;
 
 use super::{Core, HandlerRef, Kind, Slot, SlotId, TimerKind, TimerVal, NIL};
+use crate::boxed::RawTimer;
+use crate::connection::{flag, Owner};
 use crate::timer::Key;
-use crate::{CloseReason, TimerId};
+use crate::{CloseReason, ConnId, TimerId};
 
 impl Core {
     pub(super) fn insert_timer(
@@ -12,24 +16,22 @@ impl Core {
         owner: usize,
         after: Duration,
         kind: TimerKind,
+        payload: RawTimer,
     ) -> TimerId {
         let mut ms = after.as_millis() as u64;
         if Duration::from_millis(ms) < after {
             ms += 1; // never early
         }
         let when = self.now_ms() + ms;
-        let (owner_gen, head) = match self.slots.get(owner) {
-            Some(s) => (s.gen, s.timers),
-            None => (0, NIL),
-        };
+        let head = self.slots.get(owner).map_or(NIL, |s| s.timers);
         let (key, gen) = self.timers.insert(
             when,
             TimerVal {
+                payload,
                 owner: owner as u32,
-                owner_gen,
-                kind,
                 prev: NIL,
                 next: head,
+                kind,
             },
         );
         if head != NIL {
@@ -43,11 +45,11 @@ impl Core {
         TimerId { key, gen }
     }
 
-    pub(crate) fn set_timer(&mut self, slot: SlotId, after: Duration, tag: u64) -> TimerId {
+    pub(crate) fn set_timer(&mut self, slot: SlotId, after: Duration, tag: RawTimer) -> TimerId {
         if !self.slots.contains(slot) {
             return TimerId { key: NIL, gen: 0 };
         }
-        self.insert_timer(slot, after, TimerKind::User(tag))
+        self.insert_timer(slot, after, TimerKind::User, tag)
     }
 
     /// Unlinks timer `key` from its owner's list (the entry must still be in the wheel).
@@ -55,13 +57,13 @@ impl Core {
         let Some(v) = self.timers.get(key) else {
             return;
         };
-        let (owner, owner_gen, prev, next) = (v.owner as usize, v.owner_gen, v.prev, v.next);
+        let (owner, prev, next) = (v.owner as usize, v.prev, v.next);
         if prev != NIL {
             if let Some(p) = self.timers.get_mut(prev) {
                 p.next = next;
             }
         } else if let Some(s) = self.slots.get_mut(owner) {
-            if s.gen == owner_gen && s.timers == key {
+            if s.timers == key {
                 s.timers = next;
             }
         }
@@ -80,6 +82,8 @@ impl Core {
         self.timers.remove(t.key, t.gen).is_some()
     }
 
+    /// Cancels every timer of `slot` (it is closing). Slots are only freed after this, so a
+    /// timer never outlives its owner and fires for a later user of the slot.
     pub(super) fn cancel_owner_timers(&mut self, slot: usize) {
         let Some(s) = self.slots.get_mut(slot) else {
             return;
@@ -91,6 +95,48 @@ impl Core {
                 self.timers.remove(key, gen);
             }
             key = next;
+        }
+    }
+
+    /// Cancels the timers of `slot` of one kind (all of them: `first_only == false`).
+    fn cancel_kind(&mut self, slot: usize, kind: TimerKind, first_only: bool) {
+        let mut key = self.slots.get(slot).map_or(NIL, |s| s.timers);
+        while key != NIL {
+            let Some(v) = self.timers.get(key) else { break };
+            let next = v.next;
+            if v.kind == kind {
+                if let Some(gen) = self.timers.gen_of(key) {
+                    self.unlink_timer(key);
+                    self.timers.remove(key, gen);
+                }
+                if first_only {
+                    return;
+                }
+            }
+            key = next;
+        }
+    }
+
+    /// The protocol of `slot` changed: the values of its timers belong to the old one.
+    pub(super) fn cancel_user_timers(&mut self, slot: usize) {
+        self.cancel_kind(slot, TimerKind::User, false);
+    }
+
+    /// Sets (or with `None` removes) the idle timeout of connection `id`, counted from its
+    /// last read or write progress.
+    pub(crate) fn set_idle_timeout(&mut self, id: ConnId, after: Option<Duration>) {
+        let Some(c) = self.conn(id) else { return };
+        let last = c.last_active;
+        self.cancel_kind(id.slot(), TimerKind::Idle, true);
+        if let Some(after) = after {
+            let idle = Duration::from_millis((self.now_ms() as u32).wrapping_sub(last) as u64);
+            let ms = after.as_millis().min(u32::MAX as u128) as u64;
+            self.insert_timer(
+                id.slot(),
+                after.saturating_sub(idle),
+                TimerKind::Idle,
+                RawTimer::new(ms),
+            );
         }
     }
 
@@ -108,21 +154,38 @@ impl Core {
                 continue;
             };
             let slot = v.owner as usize;
-            let alive = self.slots.get(slot).is_some_and(|s| s.gen == v.owner_gen);
+            let alive = self.slots.contains(slot);
+            let tag = v.payload;
             match v.kind {
-                TimerKind::User(tag) if alive => match self.slots.get(slot).map(|s| &s.kind) {
+                TimerKind::User if alive => match self.slots.get(slot).map(|s| &s.kind) {
                     Some(Kind::Conn(_)) => {
-                        self.with_proto(slot, |p, cx| p.on_timer(cx, tag));
+                        // SAFETY: user timers of a connection are set through the
+                        // `Context<'_, T>` of the protocol that owns it, and cancelled when
+                        // it closes or hands the connection to another protocol, so `tag`
+                        // holds the timer type of the protocol called here.
+                        self.with_proto(slot, |p, core, id| unsafe { p.on_timer(core, id, tag) });
                     }
                     Some(Kind::Datagram(_)) | Some(Kind::Fd(_)) => {
+                        // SAFETY: handler timers are only set by `FdContext::set_timer`,
+                        // which stores a `u64`.
+                        let tag = unsafe { tag.get::<u64>() };
                         self.with_handler(slot, |h, cx, fd| match h {
                             HandlerRef::Datagram(d) => d.on_timer(cx, tag),
                             HandlerRef::Fd(f) => f.on_timer(cx, fd, tag),
                         });
                     }
+                    Some(Kind::Channel(_)) => {
+                        // SAFETY: as for descriptor handlers, a `u64` from `FdContext`.
+                        let tag = unsafe { tag.get::<u64>() };
+                        self.with_channel(slot, |c, cx| c.on_timer(cx, tag));
+                    }
                     _ => {}
                 },
-                TimerKind::Idle if alive => self.idle_check(slot),
+                TimerKind::Idle if alive => {
+                    // SAFETY: idle timers carry their timeout in ms as a `u64`.
+                    let ms = unsafe { tag.get::<u64>() };
+                    self.idle_check(slot, Duration::from_millis(ms));
+                }
                 TimerKind::AcceptResume if alive => self.resume_listener(slot),
                 TimerKind::ShutdownDeadline => {
                     tracing::info!(open = self.conns, "shutdown deadline passed; closing");
@@ -136,26 +199,36 @@ impl Core {
         self.due = due;
     }
 
-    pub(super) fn idle_check(&mut self, slot: usize) {
-        let Some(timeout) = self.config.idle_timeout else {
-            return;
-        };
+    /// An idle timer ran out: the connection was idle for `timeout`, or was active since the
+    /// timer was set (then it is re-armed for the rest: the lazy re-check that makes "restart
+    /// the idle timeout on every read" a single store).
+    fn idle_check(&mut self, slot: usize, timeout: Duration) {
         let now = self.now_ms() as u32;
         let Some(Slot {
+            gen,
             kind: Kind::Conn(c),
             ..
         }) = self.slots.get(slot)
         else {
             return;
         };
+        let id = ConnId::new(slot, *gen);
         let idle = Duration::from_millis(now.wrapping_sub(c.last_active) as u64);
-        if idle >= timeout {
-            self.stats.timeouts += 1;
-            self.close_now(slot, CloseReason::IdleTimeout);
-        } else {
-            // Activity since the timer was set: re-arm for the rest (the lazy re-check that
-            // makes "reset the idle timeout on every read" a single store).
-            self.insert_timer(slot, timeout - idle, TimerKind::Idle);
+        let ms = RawTimer::new(timeout.as_millis() as u64);
+        if idle < timeout {
+            self.insert_timer(slot, timeout - idle, TimerKind::Idle, ms);
+            return;
         }
+        self.stats.timeouts += 1;
+        let closing = c.has(flag::CLOSE_AFTER_FLUSH | flag::CLOSE_NOW);
+        if closing || matches!(c.owner, Owner::Child(_)) {
+            tracing::debug!(conn = %id, "idle timeout");
+            self.close_now(slot, CloseReason::IdleTimeout);
+            return;
+        }
+        // Armed again first: a protocol that ignores the timeout, or whose close cannot
+        // flush to a peer that stopped reading, is caught the next time round.
+        self.insert_timer(slot, timeout, TimerKind::Idle, ms);
+        self.with_proto(slot, |p, core, id| p.on_idle(core, id));
     }
 }

@@ -131,7 +131,7 @@ impl Core {
         if let Some(paused) = pressure_event {
             // A child's pressure pauses its own reading only.
             if parent.is_none() {
-                self.with_proto(slot, |p, cx| p.on_backpressure(cx, paused));
+                self.with_proto(slot, |p, core, id| p.on_backpressure(core, id, paused));
             }
             if !paused {
                 self.schedule_read(id);
@@ -140,7 +140,7 @@ impl Core {
         if drained {
             match parent {
                 None => {
-                    self.with_proto(slot, |p, cx| p.on_drain(cx));
+                    self.with_proto(slot, |p, core, id| p.on_drain(core, id));
                 }
                 Some(parent) => self.notify_parent(id, parent, ChildEvent::Drained),
             }
