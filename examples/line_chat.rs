@@ -22,7 +22,7 @@ struct Room {
 impl Room {
     fn broadcast(&self, cx: &mut Context<'_>, from: ConnId, msg: Bytes) {
         for &member in self.members.iter().filter(|&&m| m != from) {
-            cx.write_to(member, msg.clone());
+            cx.conn(member).write(msg.clone());
         }
     }
 }
@@ -50,7 +50,7 @@ impl Protocol for Chatter {
         }
         if input.len() > MAX_LINE {
             cx.write(Bytes::from_static(b"* line too long\n"));
-            cx.close_after_flush();
+            cx.close();
         }
     }
 

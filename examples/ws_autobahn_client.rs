@@ -19,23 +19,23 @@ use netreactor_protocols::websocket::{ClientConfig, Echo, Handler, Text, Ws, WsC
 fn run_one<H: Handler>(addr: SocketAddr, target: String, handler: H) -> std::io::Result<()> {
     /// Stops the reactor when the wrapped connection is closed.
     struct StopOnClose<P>(P);
-    impl<P: Protocol> Protocol for StopOnClose<P> {
-        fn on_open(&mut self, cx: &mut Context<'_>) {
+    impl<T: Copy + 'static, P: Protocol<T>> Protocol<T> for StopOnClose<P> {
+        fn on_open(&mut self, cx: &mut Context<'_, T>) {
             self.0.on_open(cx)
         }
-        fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+        fn on_data(&mut self, cx: &mut Context<'_, T>, input: &mut BytesMut) {
             self.0.on_data(cx, input)
         }
-        fn on_eof(&mut self, cx: &mut Context<'_>) {
+        fn on_eof(&mut self, cx: &mut Context<'_, T>) {
             self.0.on_eof(cx)
         }
-        fn on_timer(&mut self, cx: &mut Context<'_>, tag: u64) {
+        fn on_timer(&mut self, cx: &mut Context<'_, T>, tag: T) {
             self.0.on_timer(cx, tag)
         }
-        fn on_backpressure(&mut self, cx: &mut Context<'_>, paused: bool) {
+        fn on_backpressure(&mut self, cx: &mut Context<'_, T>, paused: bool) {
             self.0.on_backpressure(cx, paused)
         }
-        fn on_close(&mut self, cx: &mut Context<'_>, reason: &CloseReason) {
+        fn on_close(&mut self, cx: &mut Context<'_, T>, reason: &CloseReason) {
             self.0.on_close(cx, reason);
             cx.shutdown_reactor();
         }

@@ -10,8 +10,8 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use bytes::BytesMut;
 
-use crate::buffer::WriteQueue;
 use crate::boxed::AnyProtocol;
+use crate::buffer::WriteQueue;
 use crate::ConnId;
 
 /// The descriptor behind a connection.
@@ -104,6 +104,9 @@ pub(crate) mod flag {
     pub const CLOSING: u32 = 1 << 12;
     /// A callback panicked: close reason is `Panic`.
     pub const PANICKED: u32 = 1 << 13;
+    /// The idle timeout ran out and nothing was read since: a close now is reported as
+    /// [`CloseReason::IdleTimeout`](crate::CloseReason::IdleTimeout).
+    pub const IDLE_EXPIRED: u32 = 1 << 14;
     /// The peer's FIN, an error or urgent data was reported: read until `EAGAIN` or 0, no
     /// short-read shortcut (a FIN that came with the data raises no new edge, and a read
     /// stops short at the urgent mark).

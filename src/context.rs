@@ -384,7 +384,9 @@ pub struct FdContext<'a> {
 
 impl fmt::Debug for FdContext<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FdContext").field("slot", &self.slot).finish()
+        f.debug_struct("FdContext")
+            .field("slot", &self.slot)
+            .finish()
     }
 }
 

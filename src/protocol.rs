@@ -178,8 +178,9 @@ pub enum CloseReason {
     Peer,
     /// An IO error (reset, broken pipe, connect refused, ...).
     Io(io::Error),
-    /// The idle timeout ran out ([`Context::set_idle_timeout`]) on a child socket, or on a
-    /// connection that was still closing after [`Protocol::on_idle`].
+    /// The idle timeout ran out ([`Context::set_idle_timeout`]): the protocol closed in
+    /// [`Protocol::on_idle`] (its default), or the connection was a child socket or still
+    /// closing when the timeout ran out again.
     IdleTimeout,
     /// The peer sent more than [`Config::max_input`](crate::Config::max_input) that the
     /// protocol did not consume.

@@ -271,7 +271,8 @@ impl Reactor {
         source: SocketAddr,
         protocol: P,
     ) -> io::Result<ConnId> {
-        self.core.connect(addr, Some(source), Typed::boxed(protocol))
+        self.core
+            .connect(addr, Some(source), Typed::boxed(protocol))
     }
 
     /// A channel from other threads into this reactor: every message sent through the

@@ -17,11 +17,11 @@ struct Recorder {
     log: Log,
 }
 
-impl Protocol for Recorder {
-    fn on_open(&mut self, _cx: &mut Context<'_>) {
+impl Protocol<u64> for Recorder {
+    fn on_open(&mut self, _cx: &mut Context<'_, u64>) {
         self.log.borrow_mut().push("open".into());
     }
-    fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+    fn on_data(&mut self, cx: &mut Context<'_, u64>, input: &mut BytesMut) {
         self.log
             .borrow_mut()
             .push(format!("data {}", String::from_utf8_lossy(input)));
@@ -30,21 +30,21 @@ impl Protocol for Recorder {
         }
         cx.write(input.split().freeze());
     }
-    fn on_backpressure(&mut self, _cx: &mut Context<'_>, paused: bool) {
+    fn on_backpressure(&mut self, _cx: &mut Context<'_, u64>, paused: bool) {
         self.log.borrow_mut().push(format!("pressure {paused}"));
     }
-    fn on_drain(&mut self, _cx: &mut Context<'_>) {
+    fn on_drain(&mut self, _cx: &mut Context<'_, u64>) {
         self.log.borrow_mut().push("drain".into());
     }
-    fn on_timer(&mut self, _cx: &mut Context<'_>, tag: u64) {
+    fn on_timer(&mut self, _cx: &mut Context<'_, u64>, tag: u64) {
         self.log.borrow_mut().push(format!("timer {tag}"));
     }
-    fn on_eof(&mut self, cx: &mut Context<'_>) {
+    fn on_eof(&mut self, cx: &mut Context<'_, u64>) {
         self.log.borrow_mut().push("eof".into());
         cx.write(Bytes::from_static(b"bye"));
-        cx.close_after_flush();
+        cx.close();
     }
-    fn on_close(&mut self, _cx: &mut Context<'_>, reason: &CloseReason) {
+    fn on_close(&mut self, _cx: &mut Context<'_, u64>, reason: &CloseReason) {
         self.log.borrow_mut().push(format!("close {reason:?}"));
     }
 }
@@ -119,11 +119,9 @@ impl Protocol for Flood {
 
 #[test]
 fn backpressure_pauses_reading_above_high_and_resumes_below_low() {
-    let config = Config {
-        high_watermark: 64 * 1024,
-        low_watermark: 16 * 1024,
-        ..Config::default()
-    };
+    let config = Config::default()
+        .high_watermark(64 * 1024)
+        .low_watermark(16 * 1024);
     let mut h = Harness::with_config(config);
     let log = Log::default();
     let c = h.open(Flood {
@@ -162,10 +160,7 @@ fn unconsumed_input_over_the_limit_closes_the_connection() {
     impl Protocol for Hoarder {
         fn on_data(&mut self, _cx: &mut Context<'_>, _input: &mut BytesMut) {}
     }
-    let mut h = Harness::with_config(Config {
-        max_input: 1000,
-        ..Config::default()
-    });
+    let mut h = Harness::with_config(Config::default().max_input(1000));
     let c = h.open(Hoarder);
     h.feed(c, &[0u8; 600]);
     assert!(h.is_open(c));
@@ -180,8 +175,8 @@ struct Timers {
     log: Log,
 }
 
-impl Protocol for Timers {
-    fn on_open(&mut self, cx: &mut Context<'_>) {
+impl Protocol<u64> for Timers {
+    fn on_open(&mut self, cx: &mut Context<'_, u64>) {
         cx.set_timer(Duration::from_millis(300), 3);
         cx.set_timer(Duration::from_millis(100), 1);
         let doomed = cx.set_timer(Duration::from_millis(200), 2);
@@ -189,11 +184,11 @@ impl Protocol for Timers {
         assert!(cx.cancel_timer(doomed));
         assert!(!cx.cancel_timer(doomed), "second cancel is a no-op");
     }
-    fn on_data(&mut self, _cx: &mut Context<'_>, _input: &mut BytesMut) {}
-    fn on_timer(&mut self, cx: &mut Context<'_>, tag: u64) {
+    fn on_data(&mut self, _cx: &mut Context<'_, u64>, _input: &mut BytesMut) {}
+    fn on_timer(&mut self, cx: &mut Context<'_, u64>, tag: u64) {
         self.log.borrow_mut().push(format!("timer {tag}"));
         if tag == 3 {
-            cx.close();
+            cx.abort();
         }
     }
 }
@@ -217,10 +212,7 @@ fn timers_fire_in_deadline_order_and_cancelled_ones_never_fire() {
 
 #[test]
 fn the_idle_timeout_closes_idle_connections_only() {
-    let mut h = Harness::with_config(Config {
-        idle_timeout: Some(Duration::from_secs(10)),
-        ..Config::default()
-    });
+    let mut h = Harness::with_config(Config::default().idle_timeout(Some(Duration::from_secs(10))));
     let (p1, _) = recorder();
     let (p2, _) = recorder();
     let idle = h.open(p1);
@@ -285,15 +277,16 @@ impl Protocol for Parent {
                 .push(format!("accepted {}", peer.port())),
             ChildEvent::Connected => {
                 self.log.borrow_mut().push("connected".into());
-                cx.write_to(child, Bytes::from_static(b"hello child"));
+                cx.conn(child).write(Bytes::from_static(b"hello child"));
             }
             ChildEvent::Data(buf) => {
                 let data = buf.split().freeze();
-                cx.write_to(child, data);
+                cx.conn(child).write(data);
             }
-            ChildEvent::Eof => cx.close_conn_after_flush(child),
+            ChildEvent::Eof => cx.conn(child).close(),
             ChildEvent::Drained => {}
             ChildEvent::Closed(reason) => self.log.borrow_mut().push(format!("closed {reason:?}")),
+            _ => {}
         }
     }
 }
@@ -373,14 +366,14 @@ impl Protocol for Member {
         let msg = input.split().freeze();
         let me = cx.id();
         for &other in self.room.borrow().iter().filter(|&&o| o != me) {
-            cx.write_to(other, msg.clone());
+            cx.conn(other).write(msg.clone());
         }
     }
     fn on_close(&mut self, cx: &mut Context<'_>, _reason: &CloseReason) {
         let me = cx.id();
         self.room.borrow_mut().retain(|&o| o != me);
         for &other in self.room.borrow().iter() {
-            cx.write_to(other, Bytes::from_static(b"left\n"));
+            cx.conn(other).write(Bytes::from_static(b"left\n"));
         }
     }
 }
@@ -412,8 +405,8 @@ fn pausing_mid_pipeline_redelivers_the_rest_on_resume() {
     struct OneAtATime {
         seen: Log,
     }
-    impl Protocol for OneAtATime {
-        fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+    impl Protocol<u64> for OneAtATime {
+        fn on_data(&mut self, cx: &mut Context<'_, u64>, input: &mut BytesMut) {
             if let Some(n) = input.iter().position(|&b| b == b'\n') {
                 let line = input.split_to(n + 1);
                 self.seen
@@ -423,7 +416,7 @@ fn pausing_mid_pipeline_redelivers_the_rest_on_resume() {
                 cx.set_timer(Duration::from_millis(10), 0);
             }
         }
-        fn on_timer(&mut self, cx: &mut Context<'_>, _tag: u64) {
+        fn on_timer(&mut self, cx: &mut Context<'_, u64>, _tag: u64) {
             cx.resume_read();
         }
     }

@@ -119,7 +119,7 @@ impl Protocol for CountThenBye {
     }
     fn on_eof(&mut self, cx: &mut Context<'_>) {
         cx.write(format!("saw {} bytes", self.seen));
-        cx.close_after_flush();
+        cx.close();
     }
 }
 
@@ -138,18 +138,18 @@ fn after_the_client_shuts_its_write_half_the_server_can_still_write() {
 /// Sets three timers, cancels one, writes each firing, closes after the last.
 struct TimerTalk;
 
-impl Protocol for TimerTalk {
-    fn on_open(&mut self, cx: &mut Context<'_>) {
+impl Protocol<u64> for TimerTalk {
+    fn on_open(&mut self, cx: &mut Context<'_, u64>) {
         cx.set_timer(Duration::from_millis(120), 3);
         let cancelled = cx.set_timer(Duration::from_millis(60), 2);
         cx.set_timer(Duration::from_millis(30), 1);
         cx.cancel_timer(cancelled);
     }
-    fn on_data(&mut self, _cx: &mut Context<'_>, _input: &mut BytesMut) {}
-    fn on_timer(&mut self, cx: &mut Context<'_>, tag: u64) {
+    fn on_data(&mut self, _cx: &mut Context<'_, u64>, _input: &mut BytesMut) {}
+    fn on_timer(&mut self, cx: &mut Context<'_, u64>, tag: u64) {
         cx.write(format!("{tag};"));
         if tag == 3 {
-            cx.close_after_flush();
+            cx.close();
         }
     }
 }
@@ -167,10 +167,7 @@ fn timers_fire_in_order_on_a_real_reactor_and_cancelled_ones_never_do() {
 
 #[test]
 fn the_idle_timeout_closes_an_idle_connection_but_not_a_busy_one() {
-    let config = Config {
-        idle_timeout: Some(Duration::from_millis(300)),
-        ..Config::default()
-    };
+    let config = Config::default().idle_timeout(Some(Duration::from_millis(300)));
     let server = echo_server(config);
     let mut idle = connect(server.addr());
     let mut busy = connect(server.addr());
@@ -287,21 +284,21 @@ impl Protocol for Relay {
             cx.write(format!("{}\n", addr.port()));
         } else if let Some(d) = self.data {
             let msg = input.split().freeze();
-            cx.write_to(d, msg);
+            cx.conn(d).write(msg);
         }
     }
     fn on_child(&mut self, cx: &mut Context<'_>, child: ConnId, event: ChildEvent<'_>) {
         match event {
             ChildEvent::Accepted { conn, .. } => {
                 self.data = Some(conn);
-                cx.close_conn(child); // one data connection per listener
+                cx.conn(child).abort(); // one data connection per listener
                 cx.write(Bytes::from_static(b"150 connected\n"));
             }
             ChildEvent::Data(buf) => {
                 let msg = buf.split().freeze();
                 cx.write(msg);
             }
-            ChildEvent::Eof => cx.close_conn(child),
+            ChildEvent::Eof => cx.conn(child).abort(),
             ChildEvent::Closed(_) if Some(child) == self.data => {
                 self.data = None;
                 cx.write(Bytes::from_static(b"226 closed\n"));
@@ -438,10 +435,7 @@ fn two_reactors_share_a_port_with_so_reuseport() {
 
 #[test]
 fn the_connection_limit_defers_accepting_until_one_closes() {
-    let server = echo_server(Config {
-        max_connections: 2,
-        ..Config::default()
-    });
+    let server = echo_server(Config::default().max_connections(2));
     let mut a = connect(server.addr());
     let mut b = connect(server.addr());
     assert_eq!(roundtrip(&mut a, b"a"), b"a");
@@ -466,15 +460,15 @@ fn the_connection_limit_defers_accepting_until_one_closes() {
 /// the socket when the first read happens.
 struct LateEcho;
 
-impl Protocol for LateEcho {
-    fn on_open(&mut self, cx: &mut Context<'_>) {
+impl Protocol<u64> for LateEcho {
+    fn on_open(&mut self, cx: &mut Context<'_, u64>) {
         cx.pause_read();
         cx.set_timer(Duration::from_millis(200), 0);
     }
-    fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+    fn on_data(&mut self, cx: &mut Context<'_, u64>, input: &mut BytesMut) {
         cx.write(input.split().freeze());
     }
-    fn on_timer(&mut self, cx: &mut Context<'_>, _tag: u64) {
+    fn on_timer(&mut self, cx: &mut Context<'_, u64>, _tag: u64) {
         cx.resume_read();
     }
 }

@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 
 use mio::{Interest, Token};
 
-use crate::boxed::RawTimer;
 use super::{Core, Kind, Slot, TimerKind};
+use crate::boxed::RawTimer;
 use crate::connection::{Io, Owner};
 use crate::listener::{self, Acceptor, ListenIo, Listener};
 use crate::{ChildEvent, ConnId};

@@ -4,8 +4,8 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 use std::panic::{self, AssertUnwindSafe};
 
 use super::{Core, Kind, Slot};
-use crate::connection::{flag, Owner};
 use crate::boxed::AnyProtocol;
+use crate::connection::{flag, Owner};
 use crate::context::FdContext;
 use crate::{ChildEvent, ConnId, DatagramProtocol, FdHandler};
 
@@ -48,7 +48,11 @@ impl Core {
             f(proto.as_mut(), self, id);
         }));
         // Callbacks never nest, so a switch recorded now was asked for by this callback.
-        let next = self.switch.take().filter(|(to, _)| *to == id).map(|(_, p)| p);
+        let next = self
+            .switch
+            .take()
+            .filter(|(to, _)| *to == id)
+            .map(|(_, p)| p);
         let mut switched = false;
         if let Some(c) = self.conn_mut(id) {
             if result.is_err() {
@@ -87,7 +91,9 @@ impl Core {
     /// Delivers a child's event to its parent's `on_child`.
     pub(super) fn notify_parent(&mut self, child: ConnId, parent: ConnId, event: ChildEvent<'_>) {
         if self.conn(parent).is_some_and(|p| !p.has(flag::CLOSING)) {
-            self.with_proto(parent.slot(), |p, core, id| p.on_child(core, id, child, event));
+            self.with_proto(parent.slot(), |p, core, id| {
+                p.on_child(core, id, child, event)
+            });
         }
     }
 

@@ -4,8 +4,8 @@ use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, OwnedFd};
 
-use crate::boxed::AnyProtocol;
 use super::{Core, Kind};
+use crate::boxed::AnyProtocol;
 use crate::connection::{flag, Io, Owner, VirtualPeer};
 use crate::listener::{self, Acceptor, ListenIo};
 use crate::{ChildEvent, CloseReason, ConnId, ListenOptions};

@@ -3,8 +3,8 @@
 use std::os::fd::AsRawFd;
 use std::panic::{self, AssertUnwindSafe};
 
-use crate::boxed::RawTimer;
 use super::{Core, Kind, TimerKind};
+use crate::boxed::RawTimer;
 use crate::connection::{flag, Io, Owner};
 use crate::listener::Acceptor;
 use crate::{ChildEvent, CloseReason, ConnId};
@@ -50,8 +50,7 @@ impl Core {
                 match std::mem::replace(&mut c.owner, Owner::Proto(None)) {
                     Owner::Proto(Some(mut p)) => {
                         let r = &reason;
-                        let res =
-                            panic::catch_unwind(AssertUnwindSafe(|| p.on_close(self, id, r)));
+                        let res = panic::catch_unwind(AssertUnwindSafe(|| p.on_close(self, id, r)));
                         if res.is_err() {
                             self.stats.panics += 1;
                             tracing::error!(conn = %id, "on_close panicked");

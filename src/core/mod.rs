@@ -12,16 +12,16 @@
 //!   to a [`VirtualPeer`] instead of a socket.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 use std::os::fd::OwnedFd;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::{Interest, Registry};
 use slab::Slab;
 
 use crate::boxed::{AnyProtocol, RawTimer};
-use crate::channel::{AnyChannel, Notify};
 use crate::buffer::BufferPool;
+use crate::channel::{AnyChannel, Notify};
 use crate::connection::{Conn, VirtualPeer};
 use crate::listener::Listener;
 use crate::stats::Stats;

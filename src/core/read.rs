@@ -91,7 +91,8 @@ impl Core {
                         } else {
                             class.saturating_sub(1)
                         };
-                        c.flags = (c.flags & !flag::SIZE_MASK) | (class << flag::SIZE_SHIFT);
+                        c.flags = (c.flags & !(flag::SIZE_MASK | flag::IDLE_EXPIRED))
+                            | (class << flag::SIZE_SHIFT);
                     }
                     self.deliver_data(slot, id, buf);
                     self.process_dirty();

@@ -5,8 +5,8 @@ use std::rc::Rc;
 
 use bytes::Bytes;
 
-use crate::boxed::AnyProtocol;
 use super::{Core, Kind, Slot, SlotId};
+use crate::boxed::AnyProtocol;
 use crate::connection::flag;
 use crate::ConnId;
 

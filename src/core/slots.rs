@@ -5,8 +5,8 @@ use std::os::fd::AsRawFd;
 
 use mio::{Interest, Token};
 
-use crate::boxed::RawTimer;
 use super::{conn_interest, Core, Kind, Slot, TimerKind, NIL};
+use crate::boxed::RawTimer;
 use crate::connection::{Conn, Io, Owner};
 use crate::ConnId;
 

@@ -229,6 +229,9 @@ impl Core {
         // Armed again first: a protocol that ignores the timeout, or whose close cannot
         // flush to a peer that stopped reading, is caught the next time round.
         self.insert_timer(slot, timeout, TimerKind::Idle, ms);
+        if let Some(c) = self.conn_mut(id) {
+            c.flags |= flag::IDLE_EXPIRED;
+        }
         self.with_proto(slot, |p, core, id| p.on_idle(core, id));
     }
 }

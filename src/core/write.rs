@@ -42,6 +42,8 @@ impl Core {
         if c.has(flag::CLOSE_NOW) {
             let reason = if c.has(flag::PANICKED) {
                 CloseReason::Panic
+            } else if c.has(flag::IDLE_EXPIRED) {
+                CloseReason::IdleTimeout
             } else {
                 CloseReason::Local
             };
@@ -117,6 +119,8 @@ impl Core {
             if c.has(flag::CLOSE_AFTER_FLUSH) {
                 let reason = if c.has(flag::EOF) {
                     CloseReason::Peer
+                } else if c.has(flag::IDLE_EXPIRED) {
+                    CloseReason::IdleTimeout
                 } else {
                     CloseReason::Local
                 };

@@ -20,11 +20,18 @@ use super::reply::{single, Code};
 use super::server::Shared;
 use super::session::Session;
 
-/// Timer tags.
-pub(super) const TIMER_IDLE: u64 = 1;
-pub(super) const TIMER_PASSIVE: u64 = 2;
-pub(super) const TIMER_DATA: u64 = 3;
-pub(super) const TIMER_LOGIN: u64 = 4;
+/// The control connection's timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FtpTimer {
+    /// No command for the idle timeout (or the login time).
+    Idle,
+    /// A passive listener waited too long for its data connection.
+    Passive,
+    /// A data transfer made no progress for the data timeout.
+    Data,
+    /// A failed login's 530 is due.
+    Login,
+}
 
 /// One FTP control connection.
 pub struct FtpConn {
@@ -38,7 +45,7 @@ pub struct FtpConn {
     counted: Option<IpAddr>,
     pub(super) last_command: Instant,
     idle_timer: Option<TimerId>,
-    /// A failed login's 530 is pending on [`TIMER_LOGIN`].
+    /// A failed login's 530 is pending on [`FtpTimer::Login`].
     pub(super) login_delayed: bool,
     /// QUIT arrived during a transfer: answer 221 and close when it ends.
     pub(super) quit_pending: bool,
@@ -71,7 +78,7 @@ impl FtpConn {
         &self.session
     }
 
-    pub(super) fn reply(&self, cx: &mut Context<'_>, code: Code, text: &str) {
+    pub(super) fn reply(&self, cx: &mut Context<'_, FtpTimer>, code: Code, text: &str) {
         cx.write(single(code, text));
     }
 
@@ -80,15 +87,15 @@ impl FtpConn {
     }
 
     /// Answers 421 and closes the control connection (children close with it).
-    pub(super) fn close_with(&mut self, cx: &mut Context<'_>, text: &str) {
+    pub(super) fn close_with(&mut self, cx: &mut Context<'_, FtpTimer>, text: &str) {
         if !self.closing {
             self.reply(cx, Code::ServiceNotAvailable, text);
             self.closing = true;
         }
-        cx.close_after_flush();
+        cx.close();
     }
 
-    fn handle_line(&mut self, cx: &mut Context<'_>, line: &[u8]) {
+    fn handle_line(&mut self, cx: &mut Context<'_, FtpTimer>, line: &[u8]) {
         self.last_command = cx.now();
         let cmd = match parse_command(line) {
             Ok(c) => c,
@@ -109,7 +116,7 @@ impl FtpConn {
     }
 
     /// Runs queued lines until the queue is empty or something makes the connection busy.
-    pub(super) fn drain_queue(&mut self, cx: &mut Context<'_>) {
+    pub(super) fn drain_queue(&mut self, cx: &mut Context<'_, FtpTimer>) {
         while !self.busy() && !self.closing {
             let Some(line) = self.queue.pop_front() else {
                 break;
@@ -122,11 +129,11 @@ impl FtpConn {
         }
     }
 
-    fn arm_idle(&mut self, cx: &mut Context<'_>, after: std::time::Duration) {
-        self.idle_timer = Some(cx.set_timer(after, TIMER_IDLE));
+    fn arm_idle(&mut self, cx: &mut Context<'_, FtpTimer>, after: std::time::Duration) {
+        self.idle_timer = Some(cx.set_timer(after, FtpTimer::Idle));
     }
 
-    fn on_idle_timer(&mut self, cx: &mut Context<'_>) {
+    fn on_idle_timer(&mut self, cx: &mut Context<'_, FtpTimer>) {
         let timeout = self.shared.config.idle_timeout;
         let idle = cx.now().saturating_duration_since(self.last_command);
         if self.transfer.is_some() || idle < timeout {
@@ -143,8 +150,8 @@ impl FtpConn {
     }
 }
 
-impl Protocol for FtpConn {
-    fn on_open(&mut self, cx: &mut Context<'_>) {
+impl Protocol<FtpTimer> for FtpConn {
+    fn on_open(&mut self, cx: &mut Context<'_, FtpTimer>) {
         self.last_command = cx.now();
         let ip = cx
             .peer_addr()
@@ -160,7 +167,7 @@ impl Protocol for FtpConn {
         self.arm_idle(cx, timeout);
     }
 
-    fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+    fn on_data(&mut self, cx: &mut Context<'_, FtpTimer>, input: &mut BytesMut) {
         while !self.closing {
             let Some(event) = self.reader.next(input) else {
                 break;
@@ -189,33 +196,32 @@ impl Protocol for FtpConn {
         }
     }
 
-    fn on_eof(&mut self, cx: &mut Context<'_>) {
+    fn on_eof(&mut self, cx: &mut Context<'_, FtpTimer>) {
         // The client is gone: a transfer in progress is abandoned with the connection.
-        cx.close_after_flush();
+        cx.close();
     }
 
-    fn on_timer(&mut self, cx: &mut Context<'_>, tag: u64) {
-        match tag {
-            TIMER_IDLE => self.on_idle_timer(cx),
-            TIMER_PASSIVE => self.on_passive_timeout(cx),
-            TIMER_DATA => self.on_data_timer(cx),
-            TIMER_LOGIN => self.on_login_delay_done(cx),
-            _ => {}
+    fn on_timer(&mut self, cx: &mut Context<'_, FtpTimer>, timer: FtpTimer) {
+        match timer {
+            FtpTimer::Idle => self.on_idle_timer(cx),
+            FtpTimer::Passive => self.on_passive_timeout(cx),
+            FtpTimer::Data => self.on_data_timer(cx),
+            FtpTimer::Login => self.on_login_delay_done(cx),
         }
     }
 
-    fn on_child(&mut self, cx: &mut Context<'_>, child: ConnId, event: ChildEvent<'_>) {
+    fn on_child(&mut self, cx: &mut Context<'_, FtpTimer>, child: ConnId, event: ChildEvent<'_>) {
         self.data_event(cx, child, event);
         if !self.busy() {
             self.drain_queue(cx);
         }
     }
 
-    fn on_shutdown(&mut self, cx: &mut Context<'_>) {
+    fn on_shutdown(&mut self, cx: &mut Context<'_, FtpTimer>) {
         self.close_with(cx, "Server shutting down.");
     }
 
-    fn on_close(&mut self, _cx: &mut Context<'_>, _reason: &CloseReason) {
+    fn on_close(&mut self, _cx: &mut Context<'_, FtpTimer>, _reason: &CloseReason) {
         if let Some(ip) = self.counted.take() {
             self.shared.release(ip);
         }

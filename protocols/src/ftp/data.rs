@@ -21,7 +21,7 @@ use std::rc::Rc;
 use bytes::{Bytes, BytesMut};
 use netreactor::{ChildEvent, CloseReason, ConnId, Context, Counter, TimerId};
 
-use super::conn::{FtpConn, TIMER_DATA, TIMER_PASSIVE};
+use super::conn::{FtpConn, FtpTimer};
 use super::reply::Code;
 
 /// Size of an ASCII-mode read from the file.
@@ -185,19 +185,22 @@ pub fn from_crlf(chunk: &[u8], cr_pending: &mut bool) -> Vec<u8> {
 
 impl FtpConn {
     /// Closes whatever channel is set up (not a running transfer).
-    pub(super) fn reset_channel(&mut self, cx: &mut Context<'_>) {
+    pub(super) fn reset_channel(&mut self, cx: &mut Context<'_, FtpTimer>) {
         match std::mem::replace(&mut self.channel, Channel::Idle) {
             Channel::Listening { listener, timer } => {
                 cx.cancel_timer(timer);
-                cx.close_conn(listener);
+                cx.conn(listener).abort();
             }
-            Channel::Connected { conn } => cx.close_conn(conn),
+            Channel::Connected { conn } => cx.conn(conn).abort(),
             Channel::Idle | Channel::Active { .. } => {}
         }
     }
 
     /// Opens a passive listener; returns its address (the port clients connect to).
-    pub(super) fn open_passive(&mut self, cx: &mut Context<'_>) -> Result<SocketAddr, String> {
+    pub(super) fn open_passive(
+        &mut self,
+        cx: &mut Context<'_, FtpTimer>,
+    ) -> Result<SocketAddr, String> {
         self.reset_channel(cx);
         let Some(local) = cx.local_addr() else {
             return Err("No local address.".into());
@@ -206,7 +209,7 @@ impl FtpConn {
         for port in self.shared.passive_candidates() {
             match cx.listen_child(SocketAddr::new(local.ip(), port)) {
                 Ok((listener, bound)) => {
-                    let timer = cx.set_timer(self.shared.config.passive_timeout, TIMER_PASSIVE);
+                    let timer = cx.set_timer(self.shared.config.passive_timeout, FtpTimer::Passive);
                     self.channel = Channel::Listening { listener, timer };
                     return Ok(bound);
                 }
@@ -219,7 +222,7 @@ impl FtpConn {
     /// Records an active-mode address after the anti-bounce checks.
     pub(super) fn set_active(
         &mut self,
-        cx: &mut Context<'_>,
+        cx: &mut Context<'_, FtpTimer>,
         addr: SocketAddr,
     ) -> Result<(), ActiveRefusal> {
         let peer = cx
@@ -233,7 +236,11 @@ impl FtpConn {
 
     /// Starts `job` on the channel set up before: 150/125 now, 226 (or an error) later.
     /// Without a channel: 425.
-    pub(super) fn begin_transfer(&mut self, cx: &mut Context<'_>, mut transfer: Transfer) {
+    pub(super) fn begin_transfer(
+        &mut self,
+        cx: &mut Context<'_, FtpTimer>,
+        mut transfer: Transfer,
+    ) {
         let opening = if let Job::SendBuffer(_) = transfer.job {
             "Here comes the listing."
         } else {
@@ -270,7 +277,7 @@ impl FtpConn {
                 }
             },
         }
-        transfer.timer = Some(cx.set_timer(self.shared.config.data_timeout, TIMER_DATA));
+        transfer.timer = Some(cx.set_timer(self.shared.config.data_timeout, FtpTimer::Data));
         let conn = transfer.conn;
         self.transfer = Some(transfer);
         if let Some(conn) = conn {
@@ -279,20 +286,20 @@ impl FtpConn {
     }
 
     /// The data connection of the current transfer is open: move bytes.
-    fn start(&mut self, cx: &mut Context<'_>, conn: ConnId) {
+    fn start(&mut self, cx: &mut Context<'_, FtpTimer>, conn: ConnId) {
         let Some(t) = self.transfer.as_mut() else {
             return;
         };
         t.conn = Some(conn);
         t.connecting = None;
         match &mut t.job {
-            Job::Receive { .. } => cx.set_read_paused_of(conn, false),
+            Job::Receive { .. } => cx.conn(conn).resume_read(),
             _ => self.send_next(cx),
         }
     }
 
     /// Queues the next piece of an outgoing transfer and asks for a drain notice.
-    fn send_next(&mut self, cx: &mut Context<'_>) {
+    fn send_next(&mut self, cx: &mut Context<'_, FtpTimer>) {
         let Some(t) = self.transfer.as_mut() else {
             return;
         };
@@ -303,13 +310,13 @@ impl FtpConn {
         match &mut t.job {
             Job::SendFile { file, offset, len } => {
                 if *len > 0 {
-                    cx.send_file_to(conn, file.clone(), *offset, *len);
+                    cx.conn(conn).send_file(file.clone(), *offset, *len);
                 }
                 t.last_chunk = true;
             }
             Job::SendBuffer(b) => {
                 if !b.is_empty() {
-                    cx.write_to(conn, b.clone());
+                    cx.conn(conn).write(b.clone());
                 }
                 t.last_chunk = true;
             }
@@ -324,7 +331,7 @@ impl FtpConn {
                     Ok(n) => {
                         *offset += n as u64;
                         t.progress += n as u64;
-                        cx.write_to(conn, to_crlf(&buf[..n], last_cr));
+                        cx.conn(conn).write(to_crlf(&buf[..n], last_cr));
                     }
                     Err(e) => {
                         let text = format!("Read error: {e}.");
@@ -334,11 +341,11 @@ impl FtpConn {
             }
             Job::Receive { .. } => return,
         }
-        cx.notify_drained_of(conn);
+        cx.conn(conn).notify_drained();
     }
 
     /// The transfer succeeded: close the data connection, 226.
-    fn finish(&mut self, cx: &mut Context<'_>) {
+    fn finish(&mut self, cx: &mut Context<'_, FtpTimer>) {
         let Some(mut t) = self.transfer.take() else {
             return;
         };
@@ -346,7 +353,7 @@ impl FtpConn {
             cx.cancel_timer(timer);
         }
         if let Some(conn) = t.conn {
-            cx.close_conn_after_flush(conn);
+            cx.conn(conn).close();
         }
         if let Job::Receive {
             file,
@@ -367,13 +374,13 @@ impl FtpConn {
     }
 
     /// The transfer failed: close everything, answer `code`.
-    pub(super) fn fail(&mut self, cx: &mut Context<'_>, code: Code, text: &str) {
+    pub(super) fn fail(&mut self, cx: &mut Context<'_, FtpTimer>, code: Code, text: &str) {
         if let Some(mut t) = self.transfer.take() {
             if let Some(timer) = t.timer.take() {
                 cx.cancel_timer(timer);
             }
             for id in [t.conn, t.connecting].into_iter().flatten() {
-                cx.close_conn(id);
+                cx.conn(id).abort();
             }
         }
         self.reset_channel(cx);
@@ -381,16 +388,16 @@ impl FtpConn {
         self.after_transfer(cx);
     }
 
-    fn after_transfer(&mut self, cx: &mut Context<'_>) {
+    fn after_transfer(&mut self, cx: &mut Context<'_, FtpTimer>) {
         if self.quit_pending {
             self.reply(cx, Code::ServiceClosing, "Goodbye.");
             self.closing = true;
-            cx.close_after_flush();
+            cx.close();
         }
     }
 
     /// ABOR (RFC 959 §4.1.3): a running transfer ends with 426 then 226; otherwise 225.
-    pub(super) fn abort(&mut self, cx: &mut Context<'_>) {
+    pub(super) fn abort(&mut self, cx: &mut Context<'_, FtpTimer>) {
         if self.transfer.is_some() {
             self.fail(cx, Code::TransferAborted, "Transfer aborted.");
             self.reply(cx, Code::ClosingDataConnection, "ABOR command successful.");
@@ -400,10 +407,10 @@ impl FtpConn {
         }
     }
 
-    pub(super) fn on_passive_timeout(&mut self, cx: &mut Context<'_>) {
+    pub(super) fn on_passive_timeout(&mut self, cx: &mut Context<'_, FtpTimer>) {
         if let Channel::Listening { listener, .. } = self.channel {
             self.channel = Channel::Idle;
-            cx.close_conn(listener);
+            cx.conn(listener).abort();
             cx.count(Counter::Timeout);
             if self.transfer.is_some() {
                 self.fail(
@@ -415,17 +422,17 @@ impl FtpConn {
         }
     }
 
-    pub(super) fn on_data_timer(&mut self, cx: &mut Context<'_>) {
+    pub(super) fn on_data_timer(&mut self, cx: &mut Context<'_, FtpTimer>) {
         let timeout = self.shared.config.data_timeout;
         let Some(t) = self.transfer.as_mut() else {
             return;
         };
-        let queued = t.conn.map_or(0, |c| cx.queued_of(c)) as u64;
+        let queued = t.conn.map_or(0, |c| cx.conn(c).queued()) as u64;
         // Progress: bytes received/converted, or the send queue shrinking (sendfile).
         let mark = t.progress.wrapping_add(queued.wrapping_mul(0x9e37_79b9));
         if mark != t.seen || t.conn.is_none() && t.connecting.is_none() {
             t.seen = mark;
-            t.timer = Some(cx.set_timer(timeout, TIMER_DATA));
+            t.timer = Some(cx.set_timer(timeout, FtpTimer::Data));
             return;
         }
         t.timer = None;
@@ -436,7 +443,7 @@ impl FtpConn {
     /// Routes an event of a child socket.
     pub(super) fn data_event(
         &mut self,
-        cx: &mut Context<'_>,
+        cx: &mut Context<'_, FtpTimer>,
         child: ConnId,
         event: ChildEvent<'_>,
     ) {
@@ -446,7 +453,7 @@ impl FtpConn {
                 if self.transfer.as_ref().and_then(|t| t.connecting) == Some(child) {
                     self.start(cx, child);
                 } else {
-                    cx.close_conn(child);
+                    cx.conn(child).abort();
                 }
             }
             ChildEvent::Data(buf) => self.on_data_in(cx, child, buf),
@@ -463,6 +470,7 @@ impl FtpConn {
                 }
             }
             ChildEvent::Closed(reason) => self.on_child_closed(cx, child, reason),
+            _ => {}
         }
     }
 
@@ -472,16 +480,16 @@ impl FtpConn {
 
     fn on_accepted(
         &mut self,
-        cx: &mut Context<'_>,
+        cx: &mut Context<'_, FtpTimer>,
         listener: ConnId,
         conn: ConnId,
         peer: SocketAddr,
     ) {
         let Channel::Listening { listener: l, timer } = self.channel else {
-            return cx.close_conn(conn);
+            return cx.conn(conn).abort();
         };
         if l != listener {
-            return cx.close_conn(conn);
+            return cx.conn(conn).abort();
         }
         let control_ip = cx.peer_addr().map(|a| a.ip());
         if control_ip.is_some_and(|ip| check_active(SocketAddr::new(peer.ip(), 1024), ip).is_err())
@@ -489,12 +497,12 @@ impl FtpConn {
             // A third party raced the client to the passive port.
             tracing::warn!(%peer, "ftp: passive connection from a foreign address refused");
             cx.count(Counter::ParseError);
-            return cx.close_conn(conn);
+            return cx.conn(conn).abort();
         }
         cx.cancel_timer(timer);
-        cx.close_conn(listener);
+        cx.conn(listener).abort();
         // Nothing is read until a transfer starts (a STOR's bytes wait in the socket).
-        cx.set_read_paused_of(conn, true);
+        cx.conn(conn).pause_read();
         if self.transfer.is_some() {
             self.channel = Channel::Idle;
             self.start(cx, conn);
@@ -503,7 +511,7 @@ impl FtpConn {
         }
     }
 
-    fn on_data_in(&mut self, cx: &mut Context<'_>, child: ConnId, buf: &mut BytesMut) {
+    fn on_data_in(&mut self, cx: &mut Context<'_, FtpTimer>, child: ConnId, buf: &mut BytesMut) {
         if self.transfer_conn() != Some(child) {
             // Not receiving on it (a RETR's client should not send): leave it, bounded by
             // the core's input limit.
@@ -542,7 +550,12 @@ impl FtpConn {
         }
     }
 
-    fn on_child_closed(&mut self, cx: &mut Context<'_>, child: ConnId, reason: &CloseReason) {
+    fn on_child_closed(
+        &mut self,
+        cx: &mut Context<'_, FtpTimer>,
+        child: ConnId,
+        reason: &CloseReason,
+    ) {
         match self.channel {
             Channel::Listening { listener, timer } if listener == child => {
                 cx.cancel_timer(timer);

@@ -36,6 +36,6 @@ pub mod vfs;
 #[cfg(test)]
 mod session_tests;
 
-pub use conn::FtpConn;
+pub use conn::{FtpConn, FtpTimer};
 pub use server::{listen, FtpConfig, Shared};
 pub use users::{User, Users};

@@ -22,7 +22,7 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use netreactor::Context;
 
-use super::conn::{FtpConn, TIMER_LOGIN};
+use super::conn::{FtpConn, FtpTimer};
 use super::data::{ActiveRefusal, Job, Transfer};
 use super::parse::{
     format_epsv, format_pasv, parse_eprt, parse_epsv, parse_port, AddrError, Command, EpsvArg, Verb,
@@ -160,7 +160,7 @@ const FEATURES: &[&str] = &[
 
 impl FtpConn {
     /// Answers one command.
-    pub(super) fn command(&mut self, cx: &mut Context<'_>, cmd: Command) {
+    pub(super) fn command(&mut self, cx: &mut Context<'_, FtpTimer>, cmd: Command) {
         let Command { verb, arg } = cmd;
         // RNFR must be followed at once by RNTO.
         if verb != Verb::Rnto {
@@ -186,12 +186,12 @@ impl FtpConn {
                 }
                 self.reply(cx, Code::ServiceClosing, "Goodbye.");
                 self.closing = true;
-                return cx.close_after_flush();
+                return cx.close();
             }
             Verb::Rein => {
                 if let Some(t) = self.transfer.take() {
                     for id in [t.conn, t.connecting].into_iter().flatten() {
-                        cx.close_conn(id);
+                        cx.conn(id).abort();
                     }
                 }
                 self.reset_channel(cx);
@@ -287,7 +287,7 @@ impl FtpConn {
 
     // ---- login ---------------------------------------------------------------------------
 
-    fn cmd_user(&mut self, cx: &mut Context<'_>, arg: &str) {
+    fn cmd_user(&mut self, cx: &mut Context<'_, FtpTimer>, arg: &str) {
         if arg.is_empty() {
             return self.reply(cx, Code::SyntaxErrorInParameters, "USER needs a name.");
         }
@@ -306,7 +306,7 @@ impl FtpConn {
         }
     }
 
-    fn cmd_pass(&mut self, cx: &mut Context<'_>, arg: &str) {
+    fn cmd_pass(&mut self, cx: &mut Context<'_, FtpTimer>, arg: &str) {
         let user = match &self.session.login {
             Login::NeedPassword { user } => user.clone(),
             Login::LoggedIn { .. } => {
@@ -334,12 +334,12 @@ impl FtpConn {
                 self.session.failed_logins += 1;
                 // The 530 goes out when the delay timer fires; commands wait meanwhile.
                 self.login_delayed = true;
-                cx.set_timer(self.shared.config.login_delay, TIMER_LOGIN);
+                cx.set_timer(self.shared.config.login_delay, FtpTimer::Login);
             }
         }
     }
 
-    pub(super) fn on_login_delay_done(&mut self, cx: &mut Context<'_>) {
+    pub(super) fn on_login_delay_done(&mut self, cx: &mut Context<'_, FtpTimer>) {
         if !self.login_delayed {
             return;
         }
@@ -354,7 +354,7 @@ impl FtpConn {
 
     // ---- informational -------------------------------------------------------------------
 
-    fn cmd_help(&mut self, cx: &mut Context<'_>, arg: &str) {
+    fn cmd_help(&mut self, cx: &mut Context<'_, FtpTimer>, arg: &str) {
         if arg.is_empty() {
             let lines: Vec<String> = Verb::ALL.chunks(8).map(|c| c.join(" ")).collect();
             return cx.write(multi(
@@ -376,7 +376,7 @@ impl FtpConn {
         }
     }
 
-    fn cmd_opts(&mut self, cx: &mut Context<'_>, arg: &str) {
+    fn cmd_opts(&mut self, cx: &mut Context<'_, FtpTimer>, arg: &str) {
         let (name, value) = arg.split_once(' ').unwrap_or((arg, ""));
         if name.eq_ignore_ascii_case("UTF8") || name.eq_ignore_ascii_case("UTF-8") {
             if value.trim().eq_ignore_ascii_case("ON") || value.trim().is_empty() {
@@ -406,7 +406,7 @@ impl FtpConn {
         self.reply(cx, Code::SyntaxErrorInParameters, "Invalid OPTS.")
     }
 
-    fn cmd_status(&mut self, cx: &mut Context<'_>) {
+    fn cmd_status(&mut self, cx: &mut Context<'_, FtpTimer>) {
         let mut lines = vec![format!(
             "Connected from {}",
             cx.peer_addr()
@@ -724,7 +724,7 @@ impl FtpConn {
 
     // ---- data channel set-up -------------------------------------------------------------
 
-    fn cmd_pasv(&mut self, cx: &mut Context<'_>) {
+    fn cmd_pasv(&mut self, cx: &mut Context<'_, FtpTimer>) {
         if self.session.epsv_all {
             return self.reply(
                 cx,
@@ -753,7 +753,7 @@ impl FtpConn {
         }
     }
 
-    fn cmd_epsv(&mut self, cx: &mut Context<'_>, arg: &str) {
+    fn cmd_epsv(&mut self, cx: &mut Context<'_, FtpTimer>, arg: &str) {
         let family = match cx.local_addr() {
             Some(SocketAddr::V6(_)) => 2,
             _ => 1,
@@ -792,7 +792,7 @@ impl FtpConn {
         }
     }
 
-    fn cmd_port(&mut self, cx: &mut Context<'_>, arg: &str) {
+    fn cmd_port(&mut self, cx: &mut Context<'_, FtpTimer>, arg: &str) {
         if self.session.epsv_all {
             return self.reply(
                 cx,
@@ -806,7 +806,7 @@ impl FtpConn {
         }
     }
 
-    fn cmd_eprt(&mut self, cx: &mut Context<'_>, arg: &str) {
+    fn cmd_eprt(&mut self, cx: &mut Context<'_, FtpTimer>, arg: &str) {
         if self.session.epsv_all {
             return self.reply(
                 cx,
@@ -827,7 +827,7 @@ impl FtpConn {
         }
     }
 
-    fn active(&mut self, cx: &mut Context<'_>, addr: SocketAddr, verb: &str) {
+    fn active(&mut self, cx: &mut Context<'_, FtpTimer>, addr: SocketAddr, verb: &str) {
         match self.set_active(cx, addr) {
             Ok(()) => self.reply(
                 cx,

@@ -22,7 +22,9 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes, BytesMut};
-use netreactor::{ChildEvent, CloseReason, ConnId, Context, Counter, Protocol, TimerId};
+use netreactor::{
+    BoxedProtocol, ChildEvent, CloseReason, ConnId, Context, Counter, Protocol, TimerId,
+};
 
 use super::addrs::Addrs;
 use super::cgi::{self, ServerFacts};
@@ -49,9 +51,17 @@ const INLINE_FILE: u64 = 16 * 1024;
 static EMPTY_REQUEST: Request = Request::EMPTY;
 
 /// The tag of the connection's one deadline timer.
-const TAG_DEADLINE: u64 = 1;
-const TAG_CGI: u64 = 4;
-const TAG_REAP: u64 = 5;
+/// An HTTP connection's timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HttpTimer {
+    /// The header, body or keep-alive deadline, armed for the n-th time (a stale one that
+    /// fires after the deadline moved is told apart by its number).
+    Deadline(u32),
+    /// The CGI script's time limit.
+    Cgi,
+    /// Look again whether the CGI script has exited.
+    Reap,
+}
 
 /// Where the body of the current request goes.
 enum BodyTarget {
@@ -91,6 +101,8 @@ enum State {
     Responding,
     /// The connection is closing: input is ignored.
     Closing,
+    /// The connection was handed to another protocol (an upgrade): input is not ours.
+    Switched,
 }
 
 /// A CGI script run attached to this connection.
@@ -158,7 +170,7 @@ pub struct HttpConn {
     deadline: Instant,
     deadline_kind: Deadline,
     armed: Option<Armed>,
-    timer_seq: u64,
+    timer_seq: u32,
     /// A streamed response body being written (boxed with its framing: 8 bytes when idle).
     stream: Option<Box<Streaming>>,
     waiting_drain: bool,
@@ -166,7 +178,6 @@ pub struct HttpConn {
     cgi: Option<Box<CgiRun>>,
     /// The protocol that took the connection over (boxed again: 8 bytes when absent).
     #[allow(clippy::redundant_allocation)]
-    upgraded: Option<Box<Box<dyn Protocol>>>,
     /// The CGI script finished its answer while its request body was still arriving.
     cgi_answered: bool,
 }
@@ -188,7 +199,6 @@ impl HttpConn {
             waiting_drain: false,
             peer_eof: false,
             cgi: None,
-            upgraded: None,
             cgi_answered: false,
         }
     }
@@ -196,7 +206,7 @@ impl HttpConn {
     // ---- timers ---------------------------------------------------------------------------
 
     /// Sets the deadline; arms a timer only when none is armed to fire by then.
-    fn set_deadline(&mut self, cx: &mut Context<'_>, kind: Deadline, at: Instant) {
+    fn set_deadline(&mut self, cx: &mut Context<'_, HttpTimer>, kind: Deadline, at: Instant) {
         self.deadline = at;
         self.deadline_kind = kind;
         match self.armed {
@@ -210,8 +220,8 @@ impl HttpConn {
         }
     }
 
-    fn arm_for(&mut self, cx: &mut Context<'_>, at: Instant) {
-        self.timer_seq += 1;
+    fn arm_for(&mut self, cx: &mut Context<'_, HttpTimer>, at: Instant) {
+        self.timer_seq = self.timer_seq.wrapping_add(1);
         let after = at.saturating_duration_since(cx.now());
         self.armed = Some(Armed {
             id: cx.set_timer(after, self.deadline_tag()),
@@ -219,9 +229,9 @@ impl HttpConn {
         });
     }
 
-    /// The tag of the deadline timer armed last (a stale one that fires is told apart).
-    fn deadline_tag(&self) -> u64 {
-        self.timer_seq << 4 | TAG_DEADLINE
+    /// The deadline timer armed last (a stale one that fires is told apart).
+    fn deadline_tag(&self) -> HttpTimer {
+        HttpTimer::Deadline(self.timer_seq)
     }
 
     fn clear_deadline(&mut self) {
@@ -229,7 +239,7 @@ impl HttpConn {
     }
 
     /// The head timer runs from the first byte of a head (or the connection's opening).
-    fn start_header_timer(&mut self, cx: &mut Context<'_>) {
+    fn start_header_timer(&mut self, cx: &mut Context<'_, HttpTimer>) {
         if self.deadline_kind != Deadline::Header {
             let now = cx.now();
             let started = self
@@ -242,12 +252,12 @@ impl HttpConn {
     }
 
     /// Idle from now on: the keep-alive deadline moves to now + timeout.
-    fn start_idle_timer(&mut self, cx: &mut Context<'_>) {
+    fn start_idle_timer(&mut self, cx: &mut Context<'_, HttpTimer>) {
         let at = cx.now() + self.shared.config.keep_alive_timeout;
         self.set_deadline(cx, Deadline::Idle, at);
     }
 
-    fn cancel_all_timers(&mut self, cx: &mut Context<'_>) {
+    fn cancel_all_timers(&mut self, cx: &mut Context<'_, HttpTimer>) {
         self.clear_deadline();
         if let Some(a) = self.armed.take() {
             cx.cancel_timer(a.id);
@@ -260,7 +270,7 @@ impl HttpConn {
     }
 
     /// The deadline timer fired: act if the deadline has passed, else re-arm for the rest.
-    fn deadline_fired(&mut self, cx: &mut Context<'_>) {
+    fn deadline_fired(&mut self, cx: &mut Context<'_, HttpTimer>) {
         self.armed = None;
         if self.deadline_kind == Deadline::None {
             return;
@@ -282,7 +292,7 @@ impl HttpConn {
                 self.state = State::Closing;
                 self.cancel_all_timers(cx);
                 self.flush_out(cx);
-                cx.close_after_flush();
+                cx.close();
             }
             Deadline::Body => {
                 cx.count(Counter::Timeout);
@@ -297,13 +307,11 @@ impl HttpConn {
     // ---- the request loop -----------------------------------------------------------------
 
     /// Parses and answers as many requests as `input` holds and the output budget allows.
-    fn process(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+    fn process(&mut self, cx: &mut Context<'_, HttpTimer>, input: &mut BytesMut) {
         loop {
-            if self.upgraded.is_some() {
-                // Taken over: what is left of the input belongs to the new protocol.
-                return;
-            }
             match self.state {
+                // Taken over: what is left of the input belongs to the new protocol.
+                State::Switched => return,
                 State::Closing => {
                     input.clear();
                     return;
@@ -367,7 +375,12 @@ impl HttpConn {
     }
 
     /// A head is complete: fill the request, then answer or start receiving the body.
-    fn begin_request(&mut self, cx: &mut Context<'_>, input: &mut BytesMut, head: wire::Head) {
+    fn begin_request(
+        &mut self,
+        cx: &mut Context<'_, HttpTimer>,
+        input: &mut BytesMut,
+        head: wire::Head,
+    ) {
         let bytes = input.split_to(head.len).freeze();
         let ex = exchange(&mut self.ex, &self.shared);
         let req = &mut ex.req;
@@ -487,7 +500,7 @@ impl HttpConn {
 
     /// Consumes body bytes from `input`. Returns true when the loop should go on (the body
     /// completed and was answered), false when more input is needed or the state ended.
-    fn read_body(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) -> bool {
+    fn read_body(&mut self, cx: &mut Context<'_, HttpTimer>, input: &mut BytesMut) -> bool {
         let State::Body(body) = &mut self.state else {
             return false;
         };
@@ -511,13 +524,13 @@ impl HttpConn {
                 BodyTarget::Sink(sink) => sink.data(&piece).map_err(Err),
                 BodyTarget::CgiStdin(stdin) => {
                     if let Some(id) = *stdin {
-                        if !cx.write_to(id, piece) {
+                        if !cx.conn(id).write(piece) {
                             // The script closed its stdin: it does not want the rest.
                             *stdin = None;
-                        } else if cx.queued_of(id) > PIPELINE_QUEUE_BUDGET {
+                        } else if cx.conn(id).queued() > PIPELINE_QUEUE_BUDGET {
                             // The script reads slower than the client sends: wait for it.
                             cx.pause_read();
-                            cx.notify_drained_of(id);
+                            cx.conn(id).notify_drained();
                         }
                     }
                     Ok(())
@@ -584,7 +597,7 @@ impl HttpConn {
             }
             BodyTarget::CgiStdin(stdin) => {
                 if let Some(id) = stdin {
-                    cx.close_conn_after_flush(id);
+                    cx.conn(id).close();
                 }
                 if std::mem::take(&mut self.cgi_answered) {
                     // The script already answered in full while the body arrived.
@@ -597,7 +610,7 @@ impl HttpConn {
         true
     }
 
-    fn body_error(&mut self, cx: &mut Context<'_>, e: Result<u16, Response>) -> bool {
+    fn body_error(&mut self, cx: &mut Context<'_, HttpTimer>, e: Result<u16, Response>) -> bool {
         self.clear_deadline();
         // Dropping the state drops any sink (a PUT removes its temp file).
         self.state = State::Head;
@@ -613,7 +626,12 @@ impl HttpConn {
     }
 
     /// Calls the handler (or uses `ready`) and writes its response.
-    fn dispatch(&mut self, cx: &mut Context<'_>, input: &mut BytesMut, ready: Option<Response>) {
+    fn dispatch(
+        &mut self,
+        cx: &mut Context<'_, HttpTimer>,
+        input: &mut BytesMut,
+        ready: Option<Response>,
+    ) {
         let resp = match ready {
             Some(r) => r,
             None => self.shared.handler.handle(self.req()),
@@ -622,7 +640,12 @@ impl HttpConn {
     }
 
     /// Writes `resp` for the current request and moves to the next state.
-    fn respond(&mut self, cx: &mut Context<'_>, input: &mut BytesMut, mut resp: Response) {
+    fn respond(
+        &mut self,
+        cx: &mut Context<'_, HttpTimer>,
+        input: &mut BytesMut,
+        mut resp: Response,
+    ) {
         if resp.close
             || resp.headers.iter().any(|(n, v)| {
                 n.eq_ignore_ascii_case(b"connection")
@@ -756,7 +779,7 @@ impl HttpConn {
 
     /// Hands the response bytes gathered so far (heads and small bodies of every request
     /// answered in this callback) to the write queue as one buffer.
-    fn flush_out(&mut self, cx: &mut Context<'_>) {
+    fn flush_out(&mut self, cx: &mut Context<'_, HttpTimer>) {
         if let Some(ex) = self.ex.as_mut() {
             if !ex.out.is_empty() {
                 cx.write(ex.take_output());
@@ -798,12 +821,12 @@ impl HttpConn {
     }
 
     /// The current exchange is complete: close, or wait for the next request.
-    fn exchange_done(&mut self, cx: &mut Context<'_>) {
+    fn exchange_done(&mut self, cx: &mut Context<'_, HttpTimer>) {
         if !self.keep_alive || self.peer_eof {
             self.state = State::Closing;
             self.cancel_all_timers(cx);
             self.flush_out(cx);
-            cx.close_after_flush();
+            cx.close();
             return;
         }
         self.state = State::Head;
@@ -813,7 +836,7 @@ impl HttpConn {
     }
 
     /// Answers `status` with `Connection: close` and closes after writing it.
-    fn fail(&mut self, cx: &mut Context<'_>, status: u16) {
+    fn fail(&mut self, cx: &mut Context<'_, HttpTimer>, status: u16) {
         tracing::debug!(conn = %cx.id(), status, "http: rejecting request");
         self.keep_alive = false;
         self.head_only = false;
@@ -825,7 +848,7 @@ impl HttpConn {
 
     // ---- streamed responses ---------------------------------------------------------------
 
-    fn pump_stream(&mut self, cx: &mut Context<'_>) {
+    fn pump_stream(&mut self, cx: &mut Context<'_, HttpTimer>) {
         self.flush_out(cx);
         let Some(Streaming {
             body: stream,
@@ -870,7 +893,7 @@ impl HttpConn {
     /// False when the script could not be started (an error was answered).
     fn start_cgi(
         &mut self,
-        cx: &mut Context<'_>,
+        cx: &mut Context<'_, HttpTimer>,
         script: cgi::CgiScript,
         body_len: Option<u64>,
         streaming: bool,
@@ -928,11 +951,11 @@ impl HttpConn {
         if let (Some(stdin), false) = (run.stdin, streaming) {
             let body = std::mem::take(&mut self.req_mut().body);
             if !body.is_empty() {
-                cx.write_to(stdin, body);
+                cx.conn(stdin).write(body);
             }
-            cx.close_conn_after_flush(stdin);
+            cx.conn(stdin).close();
         }
-        run.timer = Some(cx.set_timer(self.shared.config.cgi_timeout, TAG_CGI));
+        run.timer = Some(cx.set_timer(self.shared.config.cgi_timeout, HttpTimer::Cgi));
         if !run.chunked {
             self.keep_alive = false;
         }
@@ -944,7 +967,7 @@ impl HttpConn {
     }
 
     /// Script output arrived on stdout.
-    fn cgi_output(&mut self, cx: &mut Context<'_>, buf: &mut BytesMut) {
+    fn cgi_output(&mut self, cx: &mut Context<'_, HttpTimer>, buf: &mut BytesMut) {
         let Some(run) = self.cgi.as_mut() else {
             buf.clear();
             return;
@@ -1008,14 +1031,14 @@ impl HttpConn {
         }
         if cx.is_backpressured() || cx.queued() > PIPELINE_QUEUE_BUDGET {
             if let Some(out) = run.stdout {
-                cx.set_read_paused_of(out, true);
+                cx.conn(out).pause_read();
                 cx.notify_drained();
             }
         }
     }
 
     /// Stdout reached its end: finish the response.
-    fn cgi_finished(&mut self, cx: &mut Context<'_>) {
+    fn cgi_finished(&mut self, cx: &mut Context<'_, HttpTimer>) {
         let Some(run) = self.cgi.as_mut() else {
             return;
         };
@@ -1048,23 +1071,23 @@ impl HttpConn {
     }
 
     /// The script failed before it sent a head: answer `status`; after: cut the connection.
-    fn cgi_fail(&mut self, cx: &mut Context<'_>, status: u16) {
+    fn cgi_fail(&mut self, cx: &mut Context<'_, HttpTimer>, status: u16) {
         let sent = self.cgi.as_ref().is_some_and(|r| r.head_sent);
         self.kill_cgi(cx);
         if sent {
             self.state = State::Closing;
             self.cancel_all_timers(cx);
             self.flush_out(cx);
-            cx.close_after_flush();
+            cx.close();
         } else {
             self.fail(cx, status);
         }
     }
 
-    fn kill_cgi(&mut self, cx: &mut Context<'_>) {
+    fn kill_cgi(&mut self, cx: &mut Context<'_, HttpTimer>) {
         if let Some(mut run) = self.cgi.take() {
             for id in [run.stdin, run.stdout, run.stderr].into_iter().flatten() {
-                cx.close_conn(id);
+                cx.conn(id).abort();
             }
             if let Some(t) = run.timer.take() {
                 cx.cancel_timer(t);
@@ -1078,7 +1101,7 @@ impl HttpConn {
 
     /// Reaps the script if it has exited; otherwise checks again shortly (until the time
     /// limit, when it is killed).
-    fn reap_cgi(&mut self, cx: &mut Context<'_>) {
+    fn reap_cgi(&mut self, cx: &mut Context<'_, HttpTimer>) {
         let Some(run) = self.cgi.as_mut() else {
             return;
         };
@@ -1102,7 +1125,7 @@ impl HttpConn {
                 Ok(None) => {
                     // Closed stdout but still running: look again soon, kill at the limit.
                     if run.timer.is_none() {
-                        run.timer = Some(cx.set_timer(Duration::from_millis(50), TAG_REAP));
+                        run.timer = Some(cx.set_timer(Duration::from_millis(50), HttpTimer::Reap));
                     }
                     return;
                 }
@@ -1115,7 +1138,7 @@ impl HttpConn {
             }
             let run = self.cgi.take().expect("cgi run");
             for id in [run.stdin, run.stderr].into_iter().flatten() {
-                cx.close_conn(id);
+                cx.conn(id).abort();
             }
         }
     }
@@ -1141,10 +1164,10 @@ impl HttpConn {
 
     fn take_over(
         &mut self,
-        cx: &mut Context<'_>,
+        cx: &mut Context<'_, HttpTimer>,
         input: &mut BytesMut,
         resp: Response,
-        mut proto: Box<dyn Protocol>,
+        proto: BoxedProtocol,
     ) {
         self.write_head(&resp, resp.status, cx.now());
         self.out().extend_from_slice(b"\r\n");
@@ -1154,39 +1177,31 @@ impl HttpConn {
             self.shared.spares.give(ex);
         }
         self.cancel_all_timers(cx);
-        self.state = State::Closing;
-        proto.on_open(cx);
-        if !input.is_empty() {
-            proto.on_data(cx, input);
-        }
-        self.upgraded = Some(Box::new(proto));
+        self.state = State::Switched;
+        // The core runs `proto.on_open` when this callback returns, then hands it `input`.
+        let _ = input;
+        cx.switch_to_boxed(proto);
     }
 }
 
-impl Protocol for HttpConn {
-    fn on_open(&mut self, cx: &mut Context<'_>) {
+impl Protocol<HttpTimer> for HttpConn {
+    fn on_open(&mut self, cx: &mut Context<'_, HttpTimer>) {
         // The first request must arrive within the header timeout.
         let at = cx.now() + self.shared.config.header_timeout;
         self.set_deadline(cx, Deadline::Header, at);
     }
 
-    fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
-        if let Some(p) = self.upgraded.as_mut() {
-            return p.on_data(cx, input);
-        }
+    fn on_data(&mut self, cx: &mut Context<'_, HttpTimer>, input: &mut BytesMut) {
         self.process(cx, input);
         self.flush_out(cx);
-        if self.upgraded.is_none() && matches!(self.state, State::Head) && input.is_empty() {
+        if matches!(self.state, State::Head) && input.is_empty() {
             // Wholly idle between requests (not mid-head): the keep-alive timer runs.
             self.start_idle_timer(cx);
         }
         self.release_exchange();
     }
 
-    fn on_eof(&mut self, cx: &mut Context<'_>) {
-        if let Some(p) = self.upgraded.as_mut() {
-            return p.on_eof(cx);
-        }
+    fn on_eof(&mut self, cx: &mut Context<'_, HttpTimer>) {
         self.peer_eof = true;
         match self.state {
             State::Responding => {
@@ -1197,55 +1212,48 @@ impl Protocol for HttpConn {
                 self.state = State::Closing;
                 self.cancel_all_timers(cx);
                 self.flush_out(cx);
-                cx.close_after_flush();
+                cx.close();
             }
         }
     }
 
-    fn on_backpressure(&mut self, cx: &mut Context<'_>, paused: bool) {
-        if let Some(p) = self.upgraded.as_mut() {
-            return p.on_backpressure(cx, paused);
-        }
+    fn on_backpressure(&mut self, cx: &mut Context<'_, HttpTimer>, paused: bool) {
         if !paused {
             self.resume_output(cx);
         }
     }
 
-    fn on_drain(&mut self, cx: &mut Context<'_>) {
-        if let Some(p) = self.upgraded.as_mut() {
-            return p.on_drain(cx);
-        }
+    fn on_drain(&mut self, cx: &mut Context<'_, HttpTimer>) {
         self.resume_output(cx);
     }
 
-    fn on_timer(&mut self, cx: &mut Context<'_>, tag: u64) {
-        if let Some(p) = self.upgraded.as_mut() {
-            return p.on_timer(cx, tag);
-        }
-        if self.armed.is_some() && tag == self.deadline_tag() {
-            self.deadline_fired(cx);
-        } else if tag == TAG_CGI {
-            if let Some(run) = self.cgi.as_mut() {
-                run.timer = None;
-                cx.count(Counter::Timeout);
-                tracing::warn!("cgi: time limit reached, killing the script");
-                self.cgi_fail(cx, 504);
+    fn on_timer(&mut self, cx: &mut Context<'_, HttpTimer>, tag: HttpTimer) {
+        match tag {
+            HttpTimer::Deadline(_) if self.armed.is_some() && tag == self.deadline_tag() => {
+                self.deadline_fired(cx)
             }
-        } else if tag == TAG_REAP {
-            if let Some(run) = self.cgi.as_mut() {
-                run.timer = None;
-                let started = run.child.is_some();
-                if started {
-                    self.reap_cgi(cx);
+            HttpTimer::Deadline(_) => {} // moved since it was armed
+            HttpTimer::Cgi => {
+                if let Some(run) = self.cgi.as_mut() {
+                    run.timer = None;
+                    cx.count(Counter::Timeout);
+                    tracing::warn!("cgi: time limit reached, killing the script");
+                    self.cgi_fail(cx, 504);
+                }
+            }
+            HttpTimer::Reap => {
+                if let Some(run) = self.cgi.as_mut() {
+                    run.timer = None;
+                    let started = run.child.is_some();
+                    if started {
+                        self.reap_cgi(cx);
+                    }
                 }
             }
         }
     }
 
-    fn on_child(&mut self, cx: &mut Context<'_>, child: ConnId, event: ChildEvent<'_>) {
-        if let Some(p) = self.upgraded.as_mut() {
-            return p.on_child(cx, child, event);
-        }
+    fn on_child(&mut self, cx: &mut Context<'_, HttpTimer>, child: ConnId, event: ChildEvent<'_>) {
         let Some(run) = self.cgi.as_ref() else {
             if let ChildEvent::Data(buf) = event {
                 buf.clear();
@@ -1269,7 +1277,7 @@ impl Protocol for HttpConn {
                         run.stdout = None;
                     }
                     if let ChildEvent::Eof = event {
-                        cx.close_conn(child);
+                        cx.conn(child).abort();
                     }
                     self.cgi_finished(cx);
                 } else if Some(child) == stdin {
@@ -1281,7 +1289,7 @@ impl Protocol for HttpConn {
                         run.stderr = None;
                     }
                     if let ChildEvent::Eof = event {
-                        cx.close_conn(child);
+                        cx.conn(child).abort();
                     }
                 }
             }
@@ -1293,25 +1301,19 @@ impl Protocol for HttpConn {
         }
     }
 
-    fn on_shutdown(&mut self, cx: &mut Context<'_>) {
-        if let Some(p) = self.upgraded.as_mut() {
-            return p.on_shutdown(cx);
-        }
+    fn on_shutdown(&mut self, cx: &mut Context<'_, HttpTimer>) {
         match self.state {
             State::Head => {
                 self.state = State::Closing;
                 self.cancel_all_timers(cx);
                 self.flush_out(cx);
-                cx.close_after_flush();
+                cx.close();
             }
             _ => self.keep_alive = false,
         }
     }
 
-    fn on_close(&mut self, cx: &mut Context<'_>, reason: &CloseReason) {
-        if let Some(p) = self.upgraded.as_mut() {
-            return p.on_close(cx, reason);
-        }
+    fn on_close(&mut self, cx: &mut Context<'_, HttpTimer>, _reason: &CloseReason) {
         self.kill_cgi(cx);
         self.state = State::Closing;
         if let Some(mut ex) = self.ex.take() {
@@ -1324,13 +1326,13 @@ impl Protocol for HttpConn {
 
 impl HttpConn {
     /// The write queue drained (or backpressure lifted): go on with what waited for it.
-    fn resume_output(&mut self, cx: &mut Context<'_>) {
+    fn resume_output(&mut self, cx: &mut Context<'_, HttpTimer>) {
         if self.stream.is_some() {
             self.pump_stream(cx);
             return;
         }
         if let Some(out) = self.cgi.as_ref().and_then(|r| r.stdout) {
-            cx.set_read_paused_of(out, false);
+            cx.conn(out).resume_read();
             return;
         }
         if self.waiting_drain {

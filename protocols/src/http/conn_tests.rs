@@ -33,7 +33,7 @@ fn router() -> Router {
         })
         .get("/ws", |r: &Request| {
             if r.is_upgrade("echo") {
-                Response::upgrade(Box::new(Echo))
+                Response::upgrade(netreactor::BoxedProtocol::new(Echo))
                     .header("Upgrade", "echo")
                     .header("Connection", "Upgrade")
             } else {

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 
 use bytes::Bytes;
-use netreactor::Protocol;
+use netreactor::BoxedProtocol;
 
 use super::addrs::Addrs;
 
@@ -361,7 +361,7 @@ pub struct Response {
     pub(crate) reason: Option<Bytes>,
     pub(crate) headers: Vec<(Bytes, Bytes)>,
     pub(crate) body: Body,
-    pub(crate) upgrade: Option<Box<dyn Protocol>>,
+    pub(crate) upgrade: Option<BoxedProtocol>,
     pub(crate) close: bool,
 }
 
@@ -415,9 +415,10 @@ impl Response {
         Response::new(200).with_body(Body::Stream(Box::new(stream)))
     }
 
-    /// `101 Switching Protocols`: after the head is written, `protocol` takes over the
-    /// connection and receives every later callback (see `docs/http.md`).
-    pub fn upgrade(protocol: Box<dyn Protocol>) -> Response {
+    /// `101 Switching Protocols`: after the head is written the connection is handed to
+    /// `protocol` ([`Context::switch_to`](netreactor::Context::switch_to)): its `on_open`
+    /// runs, then it gets whatever input followed the request (see `docs/http.md`).
+    pub fn upgrade(protocol: BoxedProtocol) -> Response {
         let mut r = Response::new(101);
         r.upgrade = Some(protocol);
         r

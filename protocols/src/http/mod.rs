@@ -18,7 +18,7 @@ pub mod static_files;
 pub mod url;
 mod wire;
 
-pub use conn::HttpConn;
+pub use conn::{HttpConn, HttpTimer};
 pub use handler::{Body, BodyMode, BodyPart, BodySink, BodyStream, Handler, Request, Response};
 pub use router::Router;
 pub use server::{Server, ServerConfig};

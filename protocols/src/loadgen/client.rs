@@ -16,9 +16,20 @@ use netreactor::{CloseReason, Context, FdContext, FdHandler, Protocol};
 use super::response::ResponseParser;
 use super::{Mode, Progress, ThreadStats};
 
-const SEND: u64 = 1;
-const TIMEOUT_CHECK: u64 = 2;
-const HOLD: u64 = 3;
+/// A load connection's timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientTimer {
+    /// The next request of an open-loop schedule is due.
+    Send,
+    /// Look for a request that waited longer than the timeout.
+    TimeoutCheck,
+    /// A hold connection's keep-alive byte is due.
+    Hold,
+}
+
+const SEND: ClientTimer = ClientTimer::Send;
+const TIMEOUT_CHECK: ClientTimer = ClientTimer::TimeoutCheck;
+const HOLD: ClientTimer = ClientTimer::Hold;
 
 /// What every connection of one thread shares.
 pub struct Plan {
@@ -71,7 +82,7 @@ impl Client {
         }
     }
 
-    fn send(&mut self, cx: &mut Context<'_>, intended: Instant) {
+    fn send(&mut self, cx: &mut Context<'_, ClientTimer>, intended: Instant) {
         if self.plan.stats.borrow().stopping {
             return;
         }
@@ -80,7 +91,7 @@ impl Client {
         self.plan.stats.borrow_mut().bytes_out += self.plan.request.len() as u64;
     }
 
-    fn fill(&mut self, cx: &mut Context<'_>) {
+    fn fill(&mut self, cx: &mut Context<'_, ClientTimer>) {
         if self.plan.interval.is_none() {
             while self.in_flight.len() < self.plan.in_flight {
                 let now = cx.now();
@@ -92,7 +103,7 @@ impl Client {
         }
     }
 
-    fn answered(&mut self, cx: &mut Context<'_>, status: Option<u16>) {
+    fn answered(&mut self, cx: &mut Context<'_, ClientTimer>, status: Option<u16>) {
         let Some(sent) = self.in_flight.pop_front() else {
             self.plan.stats.borrow_mut().errors.bad_response += 1;
             return;
@@ -111,7 +122,7 @@ impl Client {
     }
 
     /// Consumes responses from `input` as the mode says.
-    fn receive(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+    fn receive(&mut self, cx: &mut Context<'_, ClientTimer>, input: &mut BytesMut) {
         match self.plan.mode {
             Mode::Hold => input.clear(),
             Mode::TcpEcho => {
@@ -132,7 +143,7 @@ impl Client {
                 self.statuses = statuses;
                 if res.is_err() {
                     self.plan.stats.borrow_mut().errors.bad_response += 1;
-                    cx.close();
+                    cx.abort();
                     return;
                 }
                 self.fill(cx);
@@ -144,7 +155,7 @@ impl Client {
                     };
                     if !input.starts_with(b"HTTP/1.1 101") {
                         self.plan.stats.borrow_mut().errors.bad_response += 1;
-                        cx.close();
+                        cx.abort();
                         return;
                     }
                     input.advance(end + 4);
@@ -173,7 +184,7 @@ impl Client {
                     let opcode = input[0] & 0x0f;
                     input.advance(hdr + len);
                     if opcode == 8 {
-                        cx.close_after_flush();
+                        cx.close();
                         return;
                     }
                     self.answered(cx, None);
@@ -183,7 +194,7 @@ impl Client {
         }
     }
 
-    fn start(&mut self, cx: &mut Context<'_>) {
+    fn start(&mut self, cx: &mut Context<'_, ClientTimer>) {
         match self.plan.interval {
             Some(every) => {
                 // Spread the first sends over one interval.
@@ -211,8 +222,8 @@ fn send_timer(due: Instant, now: Instant) -> Duration {
         .saturating_sub(SEND_EARLY)
 }
 
-impl Protocol for Client {
-    fn on_open(&mut self, cx: &mut Context<'_>) {
+impl Protocol<ClientTimer> for Client {
+    fn on_open(&mut self, cx: &mut Context<'_, ClientTimer>) {
         self.open = true;
         {
             let mut st = self.plan.stats.borrow_mut();
@@ -233,14 +244,14 @@ impl Protocol for Client {
         }
     }
 
-    fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+    fn on_data(&mut self, cx: &mut Context<'_, ClientTimer>, input: &mut BytesMut) {
         let new = input.len() - self.leftover.min(input.len());
         self.plan.stats.borrow_mut().bytes_in += new as u64;
         self.receive(cx, input);
         self.leftover = input.len();
     }
 
-    fn on_timer(&mut self, cx: &mut Context<'_>, tag: u64) {
+    fn on_timer(&mut self, cx: &mut Context<'_, ClientTimer>, tag: ClientTimer) {
         match tag {
             SEND => {
                 let (Some(due), Some(every)) = (self.next_due, self.plan.interval) else {
@@ -262,7 +273,7 @@ impl Protocol for Client {
                 if let Some(&oldest) = self.in_flight.front() {
                     if cx.now().saturating_duration_since(oldest) > self.plan.timeout {
                         self.plan.stats.borrow_mut().errors.timeout += 1;
-                        cx.close();
+                        cx.abort();
                         return;
                     }
                 }
@@ -274,18 +285,17 @@ impl Protocol for Client {
                     cx.set_timer(every, HOLD);
                 }
             }
-            _ => {}
         }
     }
 
-    fn on_eof(&mut self, cx: &mut Context<'_>) {
+    fn on_eof(&mut self, cx: &mut Context<'_, ClientTimer>) {
         if !self.in_flight.is_empty() && !self.plan.stats.borrow().stopping {
             self.plan.stats.borrow_mut().errors.closed += 1;
         }
-        cx.close();
+        cx.abort();
     }
 
-    fn on_close(&mut self, _cx: &mut Context<'_>, reason: &CloseReason) {
+    fn on_close(&mut self, _cx: &mut Context<'_, ClientTimer>, reason: &CloseReason) {
         if self.open {
             self.plan.progress.open.fetch_sub(1, Ordering::Relaxed);
         }
@@ -351,7 +361,7 @@ impl FdHandler for Controller {
                     let source = (!self.sources.is_empty())
                         .then(|| self.sources[self.opened % self.sources.len()]);
                     self.opened += 1;
-                    let client = Box::new(Client::new(self.plan.clone()));
+                    let client = Client::new(self.plan.clone());
                     if let Err(e) = cx.connect(self.target, source, client) {
                         let mut st = self.plan.stats.borrow_mut();
                         match e.raw_os_error() {

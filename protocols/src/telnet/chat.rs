@@ -131,27 +131,32 @@ impl Room {
 
     /// Sends `text` (already sanitized) as one line to every member but `from`. The line is
     /// encoded once per terminal kind and shared; a receiver's half-typed line is redrawn.
-    pub fn broadcast(&self, cx: &mut Context<'_>, from: Option<ConnId>, text: &str) {
+    pub fn broadcast<T: Copy + 'static>(
+        &self,
+        cx: &mut Context<'_, T>,
+        from: Option<ConnId>,
+        text: &str,
+    ) {
         let plain = line(text, false);
         let clearing = line(text, true);
         for m in self.members.iter().filter(|m| Some(m.id) != from) {
             if m.char_mode {
-                cx.write_to(m.id, clearing.clone());
+                cx.conn(m.id).write(clearing.clone());
                 if !m.typing.is_empty() {
-                    cx.write_to(m.id, redraw(&m.typing));
+                    cx.conn(m.id).write(redraw(&m.typing));
                 }
             } else {
-                cx.write_to(m.id, plain.clone());
+                cx.conn(m.id).write(plain.clone());
             }
         }
     }
 
     /// Sends `text` to one member (as [`broadcast`](Self::broadcast) does).
-    pub fn tell(&self, cx: &mut Context<'_>, to: ConnId, text: &str) {
+    pub fn tell<T: Copy + 'static>(&self, cx: &mut Context<'_, T>, to: ConnId, text: &str) {
         if let Some(m) = self.members.iter().find(|m| m.id == to) {
-            cx.write_to(to, line(text, m.char_mode));
+            cx.conn(to).write(line(text, m.char_mode));
             if m.char_mode && !m.typing.is_empty() {
-                cx.write_to(to, redraw(&m.typing));
+                cx.conn(to).write(redraw(&m.typing));
             }
         }
     }

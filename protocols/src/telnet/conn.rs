@@ -13,8 +13,14 @@ use super::options::Options;
 use super::parse::{cmd, opt, Event, Parser, Verb};
 use super::server::Shared;
 
-const IDLE: u64 = 1;
-const RESUME: u64 = 2;
+/// A Telnet connection's timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TelnetTimer {
+    /// Nothing typed for the idle timeout.
+    Idle,
+    /// The input rate limit's pause is over.
+    Resume,
+}
 
 /// The `Protocol` of one Telnet connection.
 pub struct TelnetConn {
@@ -46,22 +52,22 @@ impl TelnetConn {
         }
     }
 
-    fn send_verb(cx: &mut Context<'_>, v: Verb, option: u8) {
+    fn send_verb(cx: &mut Context<'_, TelnetTimer>, v: Verb, option: u8) {
         cx.write(vec![cmd::IAC, v.byte(), option]);
     }
 
-    fn reset_idle(&mut self, cx: &mut Context<'_>) {
+    fn reset_idle(&mut self, cx: &mut Context<'_, TelnetTimer>) {
         if let Some(t) = self.idle.take() {
             cx.cancel_timer(t);
         }
-        self.idle = Some(cx.set_timer(self.shared.config.idle_timeout, IDLE));
+        self.idle = Some(cx.set_timer(self.shared.config.idle_timeout, TelnetTimer::Idle));
     }
 
-    fn say(&self, cx: &mut Context<'_>, text: &str) {
+    fn say(&self, cx: &mut Context<'_, TelnetTimer>, text: &str) {
         cx.write(line(text, false));
     }
 
-    fn nick(&self, cx: &Context<'_>) -> String {
+    fn nick(&self, cx: &Context<'_, TelnetTimer>) -> String {
         let room = self.shared.room.borrow();
         room.members()
             .iter()
@@ -70,7 +76,7 @@ impl TelnetConn {
     }
 
     /// Token bucket on input bytes: returns false (and pauses reading) when over the rate.
-    fn admit(&mut self, cx: &mut Context<'_>, bytes: usize) -> bool {
+    fn admit(&mut self, cx: &mut Context<'_, TelnetTimer>, bytes: usize) -> bool {
         let c = &self.shared.config;
         let now = cx.now();
         if let Some(t) = self.refilled {
@@ -87,11 +93,11 @@ impl TelnetConn {
         }
         let wait = (need - self.tokens) / c.rate as f64;
         cx.pause_read();
-        cx.set_timer(Duration::from_secs_f64(wait.min(10.0)), RESUME);
+        cx.set_timer(Duration::from_secs_f64(wait.min(10.0)), TelnetTimer::Resume);
         false
     }
 
-    fn on_line(&mut self, cx: &mut Context<'_>, raw: Vec<u8>) {
+    fn on_line(&mut self, cx: &mut Context<'_, TelnetTimer>, raw: Vec<u8>) {
         let text = sanitize(&raw);
         let text = text.trim();
         if text.is_empty() {
@@ -106,7 +112,7 @@ impl TelnetConn {
         }
     }
 
-    fn command(&mut self, cx: &mut Context<'_>, text: &str) {
+    fn command(&mut self, cx: &mut Context<'_, TelnetTimer>, text: &str) {
         let me = cx.id();
         match commands::parse(text) {
             Command::Help => {
@@ -187,7 +193,7 @@ impl TelnetConn {
             }
             Command::Quit => {
                 self.say(cx, "* bye");
-                cx.close_after_flush();
+                cx.close();
             }
             Command::Usage(u) => self.say(cx, &format!("* {u}")),
             Command::Unknown(name) => {
@@ -196,7 +202,7 @@ impl TelnetConn {
         }
     }
 
-    fn on_subnegotiation(&mut self, cx: &mut Context<'_>, option: u8, data: &[u8]) {
+    fn on_subnegotiation(&mut self, cx: &mut Context<'_, TelnetTimer>, option: u8, data: &[u8]) {
         let me = cx.id();
         match (option, data) {
             (opt::NAWS, [w1, w2, h1, h2]) => {
@@ -219,12 +225,12 @@ impl TelnetConn {
     }
 }
 
-impl Protocol for TelnetConn {
-    fn on_open(&mut self, cx: &mut Context<'_>) {
+impl Protocol<TelnetTimer> for TelnetConn {
+    fn on_open(&mut self, cx: &mut Context<'_, TelnetTimer>) {
         let full = self.shared.room.borrow().members().len() >= self.shared.config.max_connections;
         if full {
             self.say(cx, "* server full, try again later");
-            cx.close_after_flush();
+            cx.close();
             return;
         }
         let nick = self.shared.room.borrow_mut().join(cx.id());
@@ -252,7 +258,7 @@ impl Protocol for TelnetConn {
         self.reset_idle(cx);
     }
 
-    fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+    fn on_data(&mut self, cx: &mut Context<'_, TelnetTimer>, input: &mut BytesMut) {
         if !self.admit(cx, input.len()) {
             return; // reading resumes after the rate timer; the bytes stay in `input`
         }
@@ -272,7 +278,7 @@ impl Protocol for TelnetConn {
                             }
                             Edit::Quit => {
                                 self.say(cx, "* bye");
-                                cx.close_after_flush();
+                                cx.close();
                             }
                         }
                     }
@@ -309,24 +315,23 @@ impl Protocol for TelnetConn {
         }
     }
 
-    fn on_timer(&mut self, cx: &mut Context<'_>, tag: u64) {
-        match tag {
-            IDLE => {
+    fn on_timer(&mut self, cx: &mut Context<'_, TelnetTimer>, timer: TelnetTimer) {
+        match timer {
+            TelnetTimer::Idle => {
                 cx.count(Counter::Timeout);
                 self.say(cx, "* idle too long, bye");
-                cx.close_after_flush();
+                cx.close();
             }
-            RESUME => cx.resume_read(),
-            _ => {}
+            TelnetTimer::Resume => cx.resume_read(),
         }
     }
 
-    fn on_shutdown(&mut self, cx: &mut Context<'_>) {
+    fn on_shutdown(&mut self, cx: &mut Context<'_, TelnetTimer>) {
         self.say(cx, "* server shutting down, bye");
-        cx.close_after_flush();
+        cx.close();
     }
 
-    fn on_close(&mut self, cx: &mut Context<'_>, _reason: &CloseReason) {
+    fn on_close(&mut self, cx: &mut Context<'_, TelnetTimer>, _reason: &CloseReason) {
         if !self.joined {
             return;
         }

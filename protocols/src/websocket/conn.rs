@@ -19,10 +19,21 @@ use super::handshake::{self, Accepted, ClientHandshakeError};
 use super::parse::{Limits, Message, Opcode, ProtocolError, Reader, Role};
 use super::server::ServerConfig;
 
-/// Timer tag of the close handshake's deadline (tags from `u64::MAX - 15` up are reserved).
-const CLOSE_TIMER: u64 = u64::MAX;
-/// Timer tag of the opening handshake's deadline.
-const HANDSHAKE_TIMER: u64 = u64::MAX - 1;
+/// A WebSocket connection's timers: the opening and closing handshakes' deadlines, and the
+/// handler's own ([`Ws::set_timer`]). Opaque, so a handler's timers cannot be taken for the
+/// connection's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WsTimer(TimerKind);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TimerKind {
+    Close,
+    Handshake,
+    Handler(u32),
+}
+
+const CLOSE_TIMER: WsTimer = WsTimer(TimerKind::Close);
+const HANDSHAKE_TIMER: WsTimer = WsTimer(TimerKind::Handshake);
 
 /// Close code reported to [`Handler::on_close`] when the close frame had no code.
 pub const NO_STATUS: u16 = 1005;
@@ -107,8 +118,8 @@ pub trait Handler: 'static {
     fn on_backpressure(&mut self, ws: &mut Ws<'_, '_>, paused: bool) {
         let _ = (ws, paused);
     }
-    /// A timer set with [`Ws::set_timer`] fired.
-    fn on_timer(&mut self, ws: &mut Ws<'_, '_>, tag: u64) {
+    /// A timer set with [`Ws::set_timer`] fired; `tag` is the value given then.
+    fn on_timer(&mut self, ws: &mut Ws<'_, '_>, tag: u32) {
         let _ = (ws, tag);
     }
 }
@@ -145,18 +156,18 @@ struct Link {
 }
 
 impl Link {
-    fn send(&mut self, cx: &mut Context<'_>, opcode: Opcode, payload: Bytes) {
+    fn send(&mut self, cx: &mut Context<'_, WsTimer>, opcode: Opcode, payload: Bytes) {
         self.writer.encode(opcode, payload, |b| cx.write(b));
     }
 
     /// Sends a close frame and moves to `next`; arms the close timeout.
-    fn send_close(&mut self, cx: &mut Context<'_>, payload: Bytes, next: State) {
+    fn send_close(&mut self, cx: &mut Context<'_, WsTimer>, payload: Bytes, next: State) {
         self.send(cx, Opcode::Close, payload);
         self.state = next;
         self.arm_close_timer(cx);
     }
 
-    fn arm_close_timer(&mut self, cx: &mut Context<'_>) {
+    fn arm_close_timer(&mut self, cx: &mut Context<'_, WsTimer>) {
         if let Some(t) = self.close_timer.take() {
             cx.cancel_timer(t);
         }
@@ -169,7 +180,7 @@ impl Link {
 
 /// The application's handle inside [`Handler`] callbacks: send, close, broadcast, timers.
 pub struct Ws<'a, 'b> {
-    cx: &'a mut Context<'b>,
+    cx: &'a mut Context<'b, WsTimer>,
     link: &'a mut Link,
 }
 
@@ -180,7 +191,7 @@ impl<'a, 'b> Ws<'a, 'b> {
     }
 
     /// The core's context (peer address, counters, other connections...).
-    pub fn context(&mut self) -> &mut Context<'b> {
+    pub fn context(&mut self) -> &mut Context<'b, WsTimer> {
         self.cx
     }
 
@@ -256,16 +267,16 @@ impl<'a, 'b> Ws<'a, 'b> {
     ) -> usize {
         let mut n = 0;
         for id in to {
-            if self.cx.queued_of(id) <= max_queued && self.cx.write_to(id, frame.clone()) {
+            if self.cx.conn(id).queued() <= max_queued && self.cx.conn(id).write(frame.clone()) {
                 n += 1;
             }
         }
         n
     }
 
-    /// Sets a timer for [`Handler::on_timer`] (tags from `u64::MAX - 15` up are reserved).
-    pub fn set_timer(&mut self, after: Duration, tag: u64) -> TimerId {
-        self.cx.set_timer(after, tag)
+    /// Sets a timer for [`Handler::on_timer`], which gets `tag` back.
+    pub fn set_timer(&mut self, after: Duration, tag: u32) -> TimerId {
+        self.cx.set_timer(after, WsTimer(TimerKind::Handler(tag)))
     }
 }
 
@@ -410,11 +421,11 @@ impl<H: Handler> WsConn<H> {
             .set_deflater(Deflater::new(ours, ours_nct, level), min_size);
     }
 
-    fn ws<'a, 'b>(link: &'a mut Link, cx: &'a mut Context<'b>) -> Ws<'a, 'b> {
+    fn ws<'a, 'b>(link: &'a mut Link, cx: &'a mut Context<'b, WsTimer>) -> Ws<'a, 'b> {
         Ws { cx, link }
     }
 
-    fn tell_close(&mut self, cx: &mut Context<'_>, code: u16, reason: &str) {
+    fn tell_close(&mut self, cx: &mut Context<'_, WsTimer>, code: u16, reason: &str) {
         if !self.told_close {
             self.told_close = true;
             let mut ws = Self::ws(&mut self.link, cx);
@@ -422,7 +433,7 @@ impl<H: Handler> WsConn<H> {
         }
     }
 
-    fn open(&mut self, cx: &mut Context<'_>) {
+    fn open(&mut self, cx: &mut Context<'_, WsTimer>) {
         self.phase = Phase::Frames;
         self.link.state = State::Open;
         if let Some(t) = self.handshake_timer.take() {
@@ -434,7 +445,7 @@ impl<H: Handler> WsConn<H> {
     }
 
     /// A handler may have called [`Ws::close`]: tell it (once) that the connection closed.
-    fn after_callback(&mut self, cx: &mut Context<'_>) {
+    fn after_callback(&mut self, cx: &mut Context<'_, WsTimer>) {
         if self.link.state != State::Open && !self.told_close {
             let (code, reason) = self
                 .link
@@ -447,7 +458,7 @@ impl<H: Handler> WsConn<H> {
 
     /// Fails the connection (RFC 6455 7.1.7): close frame with the error's code, then no
     /// more reading; TCP ends when the peer closes or the close timeout fires.
-    fn fail(&mut self, cx: &mut Context<'_>, e: ProtocolError) {
+    fn fail(&mut self, cx: &mut Context<'_, WsTimer>, e: ProtocolError) {
         cx.count(Counter::ParseError);
         tracing::debug!(conn = %cx.id(), error = %e, "websocket connection failed");
         if self.link.state == State::Open {
@@ -462,15 +473,15 @@ impl<H: Handler> WsConn<H> {
 
     /// Both close frames went by: the server closes TCP first (RFC 6455 7.1.1), the client
     /// waits for it (bounded by the close timeout).
-    fn closed_cleanly(&mut self, cx: &mut Context<'_>) {
+    fn closed_cleanly(&mut self, cx: &mut Context<'_, WsTimer>) {
         self.link.state = State::Closed;
         match self.link.role {
-            Role::Server => cx.close_after_flush(),
+            Role::Server => cx.close(),
             Role::Client => self.link.arm_close_timer(cx),
         }
     }
 
-    fn on_message(&mut self, cx: &mut Context<'_>, m: Message) {
+    fn on_message(&mut self, cx: &mut Context<'_, WsTimer>, m: Message) {
         let open = self.link.state == State::Open;
         match m {
             Message::Text(t) if open => {
@@ -512,7 +523,7 @@ impl<H: Handler> WsConn<H> {
         self.after_callback(cx);
     }
 
-    fn read_frames(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+    fn read_frames(&mut self, cx: &mut Context<'_, WsTimer>, input: &mut BytesMut) {
         loop {
             if self.link.state == State::Closed {
                 input.clear();
@@ -532,7 +543,7 @@ impl<H: Handler> WsConn<H> {
 
     fn server_handshake(
         &mut self,
-        cx: &mut Context<'_>,
+        cx: &mut Context<'_, WsTimer>,
         input: &mut BytesMut,
         config: Rc<ServerConfig>,
     ) {
@@ -564,17 +575,17 @@ impl<H: Handler> WsConn<H> {
         self.read_frames(cx, input);
     }
 
-    fn reject(&mut self, cx: &mut Context<'_>, input: &mut BytesMut, answer: Bytes) {
+    fn reject(&mut self, cx: &mut Context<'_, WsTimer>, input: &mut BytesMut, answer: Bytes) {
         cx.count(Counter::ParseError);
         cx.write(answer);
-        cx.close_after_flush();
+        cx.close();
         input.clear();
         self.phase = Phase::Rejected;
         self.link.state = State::Closed;
         self.told_close = true;
     }
 
-    fn client_handshake(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+    fn client_handshake(&mut self, cx: &mut Context<'_, WsTimer>, input: &mut BytesMut) {
         let Phase::ClientHandshake(req) = &self.phase else {
             return;
         };
@@ -600,20 +611,20 @@ impl<H: Handler> WsConn<H> {
 
     fn client_failed(
         &mut self,
-        cx: &mut Context<'_>,
+        cx: &mut Context<'_, WsTimer>,
         input: &mut BytesMut,
         e: ClientHandshakeError,
     ) {
         input.clear();
         self.phase = Phase::Rejected;
         self.link.state = State::Closed;
-        cx.close();
+        cx.abort();
         self.tell_close(cx, ABNORMAL, &format!("handshake failed: {e:?}"));
     }
 }
 
-impl<H: Handler> Protocol for WsConn<H> {
-    fn on_open(&mut self, cx: &mut Context<'_>) {
+impl<H: Handler> Protocol<WsTimer> for WsConn<H> {
+    fn on_open(&mut self, cx: &mut Context<'_, WsTimer>) {
         match &mut self.phase {
             Phase::ServerHandshake(config) => {
                 let t = config.handshake_timeout;
@@ -649,7 +660,7 @@ impl<H: Handler> Protocol for WsConn<H> {
         }
     }
 
-    fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+    fn on_data(&mut self, cx: &mut Context<'_, WsTimer>, input: &mut BytesMut) {
         match &self.phase {
             Phase::ServerHandshake(config) => {
                 let config = config.clone();
@@ -661,18 +672,18 @@ impl<H: Handler> Protocol for WsConn<H> {
         }
     }
 
-    fn on_eof(&mut self, cx: &mut Context<'_>) {
+    fn on_eof(&mut self, cx: &mut Context<'_, WsTimer>) {
         if self.link.state == State::Open || self.link.state == State::Connecting {
             self.link.state = State::Closed;
             self.tell_close(cx, ABNORMAL, "connection ended without a close frame");
         }
         match self.phase {
-            Phase::Rejected => cx.close_after_flush(),
-            _ => cx.close(),
+            Phase::Rejected => cx.close(),
+            _ => cx.abort(),
         }
     }
 
-    fn on_backpressure(&mut self, cx: &mut Context<'_>, paused: bool) {
+    fn on_backpressure(&mut self, cx: &mut Context<'_, WsTimer>, paused: bool) {
         if self.link.state == State::Open {
             let mut ws = Self::ws(&mut self.link, cx);
             self.handler.on_backpressure(&mut ws, paused);
@@ -680,23 +691,23 @@ impl<H: Handler> Protocol for WsConn<H> {
         }
     }
 
-    fn on_timer(&mut self, cx: &mut Context<'_>, tag: u64) {
-        match tag {
-            CLOSE_TIMER => {
+    fn on_timer(&mut self, cx: &mut Context<'_, WsTimer>, timer: WsTimer) {
+        match timer {
+            WsTimer(TimerKind::Close) => {
                 self.link.close_timer = None;
                 cx.count(Counter::Timeout);
-                cx.close();
+                cx.abort();
             }
-            HANDSHAKE_TIMER => {
+            WsTimer(TimerKind::Handshake) => {
                 self.handshake_timer = None;
                 if self.link.state == State::Connecting {
                     cx.count(Counter::Timeout);
                     self.link.state = State::Closed;
                     self.tell_close(cx, ABNORMAL, "handshake timed out");
-                    cx.close();
+                    cx.abort();
                 }
             }
-            _ => {
+            WsTimer(TimerKind::Handler(tag)) => {
                 let mut ws = Self::ws(&mut self.link, cx);
                 self.handler.on_timer(&mut ws, tag);
                 self.after_callback(cx);
@@ -704,7 +715,7 @@ impl<H: Handler> Protocol for WsConn<H> {
         }
     }
 
-    fn on_shutdown(&mut self, cx: &mut Context<'_>) {
+    fn on_shutdown(&mut self, cx: &mut Context<'_, WsTimer>) {
         if self.link.state == State::Open {
             self.link.send_close(
                 cx,
@@ -713,11 +724,11 @@ impl<H: Handler> Protocol for WsConn<H> {
             );
             self.tell_close(cx, 1001, "server shutting down");
         } else if self.link.state == State::Connecting {
-            cx.close();
+            cx.abort();
         }
     }
 
-    fn on_close(&mut self, cx: &mut Context<'_>, reason: &CloseReason) {
+    fn on_close(&mut self, cx: &mut Context<'_, WsTimer>, reason: &CloseReason) {
         let _ = reason;
         self.link.state = State::Closed;
         self.tell_close(cx, ABNORMAL, "connection closed");

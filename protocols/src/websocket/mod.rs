@@ -35,6 +35,6 @@ mod conn_tests;
 #[cfg(test)]
 mod reader_tests;
 
-pub use conn::{ClientConfig, Handler, State, Text, Ws, WsConn};
+pub use conn::{ClientConfig, Handler, State, Text, Ws, WsConn, WsTimer};
 pub use parse::{CloseFrame, Limits, Message, Opcode, ProtocolError, Role};
 pub use server::{listen, upgrade, Echo, ServerConfig};

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use netreactor::{ListenOptions, Reactor};
+use netreactor::{BoxedProtocol, ListenOptions, Reactor};
 
 use super::conn::{Handler, Text, Ws, WsConn};
 use super::deflate::DeflateConfig;
@@ -130,7 +130,7 @@ pub fn upgrade<H: Handler>(req: &Request, config: &ServerConfig, handler: H) -> 
     let protocol = config.select_protocol.as_ref().and_then(|f| f(&hs));
     let accepted = handshake::accept(&hs, protocol, &config.deflate);
     let conn = WsConn::upgraded(config, &accepted, handler);
-    let mut resp = Response::upgrade(Box::new(conn));
+    let mut resp = Response::upgrade(BoxedProtocol::new(conn));
     for (name, value) in accepted.headers() {
         resp = resp.header(name, value);
     }
