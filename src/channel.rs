@@ -229,13 +229,8 @@ struct Runner<M, H> {
 
 impl<M: 'static, H: MessageHandler<M>> AnyChannel for Runner<M, H> {
     fn run(&mut self, cx: &mut FdContext<'_>) {
-        {
-            let mut st = self.chan.lock();
-            if self.taken.is_empty() {
-                std::mem::swap(&mut st.queue, &mut self.taken);
-            }
-            // From here a new message schedules the channel again.
-            st.scheduled = false;
+        if self.taken.is_empty() {
+            std::mem::swap(&mut self.chan.lock().queue, &mut self.taken);
         }
         for _ in 0..BATCH {
             let Some(msg) = self.taken.pop_front() else {
@@ -247,14 +242,16 @@ impl<M: 'static, H: MessageHandler<M>> AnyChannel for Runner<M, H> {
                 tracing::error!("a message handler panicked; the message is dropped");
             }
         }
-        if !self.taken.is_empty() {
-            let mut st = self.chan.lock();
-            if !st.scheduled {
-                st.scheduled = true;
-                drop(st);
-                // Runs again next turn; the loop is awake, no need to wake it.
-                self.chan.notify.schedule(self.chan.slot, false);
-            }
+        // Still scheduled while it ran, so senders did not schedule it again: decide now,
+        // under the lock, whether it runs again (messages left or arrived) or waits for the
+        // next send.
+        let mut st = self.chan.lock();
+        if self.taken.is_empty() && st.queue.is_empty() {
+            st.scheduled = false;
+        } else {
+            drop(st);
+            // Runs again next turn; the loop is awake, no need to wake it.
+            self.chan.notify.schedule(self.chan.slot, false);
         }
     }
 

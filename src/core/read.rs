@@ -183,11 +183,13 @@ impl Core {
 
     /// Appends bytes to a virtual connection's input (harness).
     pub(crate) fn push_input(&mut self, id: ConnId, bytes: &[u8]) {
+        let now = self.now_ms() as u32;
         let Some(c) = self.conn_mut(id) else { return };
         let mut buf = c.input.take().unwrap_or_default();
         buf.extend_from_slice(bytes);
         c.input = Some(buf);
-        c.flags |= flag::READ_PENDING;
+        c.flags = (c.flags | flag::READ_PENDING) & !flag::IDLE_EXPIRED;
+        c.last_active = now;
         self.stats.bytes_in += bytes.len() as u64;
     }
 }
