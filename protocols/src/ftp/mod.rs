@@ -5,8 +5,10 @@
 //! * [`reply`]: reply codes named as RFC 959 names them; single and multi-line replies.
 //! * [`perms`], [`users`]: permission letters `elradfmwMT`, accounts, anonymous `elr`.
 //! * [`vfs`]: the root jail, `ls -l` lines, MLSx facts, MDTM/MFMT times.
-//! * [`session`]: the command state machine; [`data`]: data channels (children of the
-//!   control connection) and transfers; [`conn`]: the [`netreactor::Protocol`].
+//! * [`session`]: the command state machine; [`listing`]: LIST, NLST, MLSD and `STAT <path>`;
+//!   [`store`]: uploads (temporary file, then rename) and non-blocking opens; [`data`]: data
+//!   channels (children of the control connection) and transfers; [`conn`]: the
+//!   [`netreactor::Protocol`].
 //! * [`server`]: configuration and [`listen`].
 //!
 //! ```no_run
@@ -25,14 +27,18 @@ pub mod cli;
 pub mod conn;
 pub mod data;
 pub mod fuzz;
+pub mod listing;
 pub mod parse;
 pub mod perms;
 pub mod reply;
 pub mod server;
 pub mod session;
+pub mod store;
 pub mod users;
 pub mod vfs;
 
+#[cfg(test)]
+mod isolation_tests;
 #[cfg(test)]
 mod session_tests;
 

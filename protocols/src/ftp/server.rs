@@ -53,6 +53,9 @@ pub struct FtpConfig {
     pub max_queued_commands: usize,
     /// Text of the 220 greeting.
     pub banner: String,
+    /// Serve dot-files and dot-directories (`.git`, `.env`). Hidden by default: left out of
+    /// listings and answered 550.
+    pub show_hidden: bool,
 }
 
 impl Default for FtpConfig {
@@ -70,6 +73,7 @@ impl Default for FtpConfig {
             max_login_attempts: 3,
             max_queued_commands: 32,
             banner: "netreactor FTP server ready.".to_string(),
+            show_hidden: false,
         }
     }
 }

@@ -7,28 +7,28 @@
 //! * `REIN` → [`Login::NeedUser`], keeping the connection.
 //! * `RNFR` → [`Pending::RenameFrom`] → `RNTO` (any other command cancels it; `RNTO` alone is
 //!   503).
-//! * `REST` → [`Pending::Restart`] → `RETR`/`STOR` start there.
+//! * `REST n` → [`Session::restart`] → the next `RETR` sends from byte `n`, `STOR` resumes
+//!   an upload there (see [`store`](super::store)); `APPE` after `REST` is refused (450).
 //! * `PASV`/`EPSV`/`PORT`/`EPRT` → a [`Channel`](super::data::Channel) → the next transfer
 //!   command uses it.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{Seek, SeekFrom};
+use std::fs::{self, OpenOptions};
 use std::net::SocketAddr;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::time::SystemTime;
 
 use bytes::Bytes;
 use netreactor::Context;
 
 use super::conn::{FtpConn, TIMER_LOGIN};
-use super::data::{ActiveRefusal, Job, Transfer};
+use super::data::{unmapped, ActiveRefusal, Job, Transfer};
 use super::parse::{
     format_epsv, format_pasv, parse_eprt, parse_epsv, parse_port, AddrError, Command, EpsvArg, Verb,
 };
 use super::perms::{Perm, Perms};
 use super::reply::{multi, quote_path, single, Code};
+use super::store::open_regular;
 use super::users::{is_anonymous_name, Account};
 use super::vfs::{self, Jail, VfsError, FACTS};
 
@@ -115,7 +115,7 @@ impl Session {
         }
     }
 
-    fn perms(&self) -> Perms {
+    pub(super) fn perms(&self) -> Perms {
         match &self.login {
             Login::LoggedIn { account, .. } => account.perms,
             _ => Perms::default(),
@@ -134,34 +134,58 @@ fn vfs_refusal(e: VfsError) -> Refusal {
     (code, e.to_string())
 }
 
-/// Drops leading `ls` options (`LIST -la dir`).
-fn strip_list_options(arg: &str) -> &str {
-    let mut rest = arg.trim_start();
-    while rest.starts_with('-') {
-        match rest.find(' ') {
-            Some(i) => rest = rest[i + 1..].trim_start(),
-            None => return "",
-        }
-    }
-    rest
-}
-
+/// The FEAT lines (RFC 2389); the MLST line is built from the selected facts.
 const FEATURES: &[&str] = &[
     "EPRT",
     "EPSV",
     "MDTM",
     "MFMT",
-    "MLST type*;size*;modify*;perm*;unique*;unix.mode;",
+    "",
     "REST STREAM",
     "SIZE",
     "TVFS",
     "UTF8",
 ];
 
+/// Verbs whose syntax takes no argument (RFC 959 §5.3.1, RFC 2389 §3): one given is a 501.
+fn takes_no_argument(verb: &Verb) -> bool {
+    matches!(
+        verb,
+        Verb::Abor
+            | Verb::Cdup
+            | Verb::Xcup
+            | Verb::Pwd
+            | Verb::Xpwd
+            | Verb::Quit
+            | Verb::Rein
+            | Verb::Pasv
+            | Verb::Feat
+            | Verb::Syst
+            | Verb::Noop
+    )
+}
+
+/// `ALLO <decimal> [R <decimal>]` (RFC 959 §5.3.1).
+fn valid_allo(arg: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    match arg.split(' ').collect::<Vec<_>>()[..] {
+        [n] => digits(n),
+        [n, r, m] => digits(n) && r.eq_ignore_ascii_case("R") && digits(m),
+        _ => false,
+    }
+}
+
 impl FtpConn {
     /// Answers one command.
     pub(super) fn command(&mut self, cx: &mut Context<'_>, cmd: Command) {
         let Command { verb, arg } = cmd;
+        if takes_no_argument(&verb) && !arg.trim().is_empty() {
+            return self.reply(
+                cx,
+                Code::SyntaxErrorInParameters,
+                &format!("{verb} takes no argument."),
+            );
+        }
         // RNFR must be followed at once by RNTO.
         if verb != Verb::Rnto {
             if let Pending::RenameFrom { .. } = self.session.pending {
@@ -202,9 +226,7 @@ impl FtpConn {
             }
             Verb::Syst => return self.reply(cx, Code::SystemType, "UNIX Type: L8"),
             Verb::Noop => return self.reply(cx, Code::CommandOkay, "NOOP ok."),
-            Verb::Feat => {
-                return cx.write(multi(Code::SystemStatus, "Features:", FEATURES, "End"));
-            }
+            Verb::Feat => return self.cmd_feat(cx),
             Verb::Help => return self.cmd_help(cx, &arg),
             Verb::Opts => return self.cmd_opts(cx, &arg),
             Verb::Abor => return self.abort(cx),
@@ -254,6 +276,10 @@ impl FtpConn {
             Verb::Type => self.cmd_type(&arg),
             Verb::Mode => Self::one_of(&arg, "S", "BC", "Mode"),
             Verb::Stru => Self::one_of(&arg, "F", "RP", "Structure"),
+            Verb::Allo if !valid_allo(arg.trim()) => Err(refuse(
+                Code::SyntaxErrorInParameters,
+                "Usage: ALLO size [R record-size].",
+            )),
             Verb::Allo => Ok(single(
                 Code::CommandSuperfluous,
                 "No storage allocation necessary.",
@@ -280,7 +306,7 @@ impl FtpConn {
             Err(Step::Refuse((code, text))) => self.reply(cx, code, &text),
             Err(Step::Transfer(t)) => {
                 self.session.restart = 0;
-                self.begin_transfer(cx, t)
+                self.begin_transfer(cx, *t)
             }
         }
     }
@@ -315,7 +341,10 @@ impl FtpConn {
             Login::NeedUser => return self.reply(cx, Code::BadSequence, "Login with USER first."),
         };
         let account = self.shared.config.users.authenticate(&user, arg);
-        let jail = account.as_ref().map(|a| Jail::new(&a.home));
+        let show_hidden = self.shared.config.show_hidden;
+        let jail = account
+            .as_ref()
+            .map(|a| Jail::new(&a.home).map(|j| j.show_hidden(show_hidden)));
         match (account, jail) {
             (Some(account), Some(Ok(jail))) => {
                 tracing::debug!(user = %account.name, "ftp: logged in");
@@ -385,6 +414,11 @@ impl FtpConn {
             return self.reply(cx, Code::NotImplementedForParameter, "UTF8 is always on.");
         }
         if name.eq_ignore_ascii_case("MLST") {
+            // RFC 3659 §7.9: `OPTS MLST [factname;...]`; each fact ends with `;`.
+            let value = value.trim();
+            if !value.is_empty() && (!value.ends_with(';') || value.contains(' ')) {
+                return self.reply(cx, Code::SyntaxErrorInParameters, "Invalid MLST facts.");
+            }
             let wanted: Vec<String> = value
                 .split(';')
                 .filter(|f| !f.is_empty())
@@ -404,6 +438,22 @@ impl FtpConn {
             );
         }
         self.reply(cx, Code::SyntaxErrorInParameters, "Invalid OPTS.")
+    }
+
+    /// FEAT (RFC 2389): the MLST line marks the facts selected now with `*` (RFC 3659 §7.8).
+    fn cmd_feat(&mut self, cx: &mut Context<'_>) {
+        let mut mlst = String::from("MLST ");
+        for (fact, on) in FACTS.iter().zip(self.session.facts) {
+            mlst.push_str(fact);
+            if on {
+                mlst.push('*');
+            }
+            mlst.push(';');
+        }
+        let lines = FEATURES
+            .iter()
+            .map(|f| if f.is_empty() { mlst.as_str() } else { f });
+        cx.write(multi(Code::SystemStatus, "Features:", lines, "End"));
     }
 
     fn cmd_status(&mut self, cx: &mut Context<'_>) {
@@ -439,7 +489,7 @@ impl FtpConn {
 
     // ---- paths ---------------------------------------------------------------------------
 
-    fn jail(&self) -> &Jail {
+    pub(super) fn jail(&self) -> &Jail {
         match &self.session.login {
             Login::LoggedIn { jail, .. } => jail,
             _ => unreachable!("path commands run only when logged in"),
@@ -447,7 +497,7 @@ impl FtpConn {
     }
 
     /// Resolves a client path: (virtual, real).
-    fn resolve(&self, arg: &str) -> Result<(String, PathBuf), Step> {
+    pub(super) fn resolve(&self, arg: &str) -> Result<(String, PathBuf), Step> {
         let virt = vfs::normalize(&self.session.cwd, arg);
         let real = self
             .jail()
@@ -584,7 +634,7 @@ impl FtpConn {
             return Err(refuse(Code::SyntaxErrorInParameters, "Invalid time."));
         };
         let (virt, real, _) = self.regular_file(path)?;
-        let f = File::open(&real).map_err(io_refusal)?;
+        let f = open_regular(&real, OpenOptions::new().read(true)).map_err(io_refusal)?;
         f.set_modified(t).map_err(io_refusal)?;
         Ok(single(
             Code::FileStatus,
@@ -647,22 +697,6 @@ impl FtpConn {
         Ok(single(
             Code::FileActionPending,
             &format!("Restarting at {n}. Send STORE or RETRIEVE to initiate transfer."),
-        ))
-    }
-
-    fn cmd_stat_path(&mut self, arg: &str) -> Result<Bytes, Step> {
-        if !self.session.perms().has(Perm::List) {
-            return Err(refuse(
-                Code::FileUnavailable,
-                "Permission denied (needs 'l').",
-            ));
-        }
-        let lines = self.listing_lines(&Verb::List, strip_list_options(arg))?;
-        Ok(multi(
-            Code::FileStatus,
-            &format!("Status of {}:", arg.trim()),
-            lines,
-            "End of status.",
         ))
     }
 
@@ -732,7 +766,7 @@ impl FtpConn {
                 "Only EPSV is allowed after EPSV ALL.",
             );
         }
-        if !matches!(cx.local_addr(), Some(SocketAddr::V4(_))) {
+        if !matches!(cx.local_addr().map(unmapped), Some(SocketAddr::V4(_))) {
             return self.reply(
                 cx,
                 Code::CantOpenDataConnection,
@@ -754,7 +788,7 @@ impl FtpConn {
     }
 
     fn cmd_epsv(&mut self, cx: &mut Context<'_>, arg: &str) {
-        let family = match cx.local_addr() {
+        let family = match cx.local_addr().map(unmapped) {
             Some(SocketAddr::V6(_)) => 2,
             _ => 1,
         };
@@ -852,74 +886,11 @@ impl FtpConn {
 
     // ---- transfers -----------------------------------------------------------------------
 
-    fn listing_lines(&self, verb: &Verb, arg: &str) -> Result<Vec<String>, Step> {
-        let (virt, real) = self.resolve(arg)?;
-        let meta = fs::metadata(&real).map_err(io_refusal)?;
-        let now = SystemTime::now();
-        let perms = self.session.perms();
-        let line = |name: &str, m: &fs::Metadata| match verb {
-            Verb::Nlst => name.to_string(),
-            Verb::Mlsd => vfs::mlsx_facts(name, m, perms, &self.session.facts, None),
-            _ => vfs::ls_line(name, m, now),
-        };
-        if !meta.is_dir() {
-            if *verb == Verb::Mlsd {
-                return Err(refuse(Code::SyntaxErrorInParameters, "Not a directory."));
-            }
-            let name = if *verb == Verb::Nlst {
-                arg.to_string()
-            } else {
-                vfs::base_name(&virt).to_string()
-            };
-            return Ok(vec![line(&name, &meta)]);
-        }
-        if *verb == Verb::Nlst {
-            // Names only: no stat per entry.
-            let mut names: Vec<String> = fs::read_dir(&real)
-                .map_err(io_refusal)?
-                .filter_map(Result::ok)
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect();
-            names.sort();
-            return Ok(names);
-        }
-        let mut entries: Vec<(String, fs::Metadata)> = Vec::new();
-        for entry in fs::read_dir(&real).map_err(io_refusal)? {
-            let Ok(entry) = entry else { continue };
-            let name = entry.file_name().to_string_lossy().into_owned();
-            // lstat: a symlink is listed as itself, never followed out of the jail.
-            if let Ok(m) = fs::symlink_metadata(entry.path()) {
-                entries.push((name, m));
-            }
-        }
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(entries.iter().map(|(n, m)| line(n, m)).collect())
-    }
-
-    fn cmd_listing(&mut self, verb: &Verb, arg: &str) -> Result<Bytes, Step> {
-        let arg = if *verb == Verb::Mlsd {
-            arg
-        } else {
-            strip_list_options(arg)
-        };
-        let lines = self.listing_lines(verb, arg)?;
-        let mut out = String::new();
-        for l in lines {
-            out.push_str(&l);
-            out.push_str("\r\n");
-        }
-        Err(Step::Transfer(Transfer::new(
-            Job::SendBuffer(Bytes::from(out)),
-            "Transfer complete.",
-        )))
-    }
-
     fn cmd_retr(&mut self, arg: &str) -> Result<Bytes, Step> {
         let (_, real, meta) = self.regular_file(arg)?;
-        let file = File::open(&real).map_err(io_refusal)?;
-        let offset = self.session.restart;
+        let file = open_regular(&real, OpenOptions::new().read(true)).map_err(io_refusal)?;
+        let offset = std::mem::take(&mut self.session.restart);
         if offset > meta.len() {
-            self.session.restart = 0;
             return Err(refuse(
                 Code::InvalidRestParameter,
                 "Invalid REST parameter.",
@@ -938,79 +909,10 @@ impl FtpConn {
                 len: meta.len() - offset,
             }
         };
-        Err(Step::Transfer(Transfer::new(job, "Transfer complete.")))
-    }
-
-    fn cmd_store(&mut self, verb: &Verb, arg: &str) -> Result<Bytes, Step> {
-        let mut opts = OpenOptions::new();
-        opts.write(true).custom_flags(libc::O_NOFOLLOW);
-        let offset = self.session.restart;
-        let (real, done) = match verb {
-            Verb::Stou => {
-                let base =
-                    vfs::normalize(&self.session.cwd, if arg.is_empty() { "ftp" } else { arg });
-                let mut found = None;
-                for i in 0..100u32 {
-                    let candidate = if i == 0 && !arg.is_empty() {
-                        base.clone()
-                    } else {
-                        format!("{base}.{i}")
-                    };
-                    let (virt, real) = self.resolve(&candidate)?;
-                    if fs::symlink_metadata(&real).is_err() {
-                        found = Some((virt, real));
-                        break;
-                    }
-                }
-                let Some((virt, real)) = found else {
-                    return Err(refuse(
-                        Code::FileNameNotAllowed,
-                        "No unique name available.",
-                    ));
-                };
-                opts.create_new(true);
-                let name = vfs::base_name(&virt).to_string();
-                (
-                    real,
-                    format!("Transfer complete (unique file name: {name})."),
-                )
-            }
-            _ => {
-                Self::need_arg(arg)?;
-                let (_, real) = self.resolve(arg)?;
-                if real.is_dir() {
-                    return Err(refuse(Code::FileUnavailable, "Is a directory."));
-                }
-                if *verb == Verb::Appe {
-                    opts.append(true).create(true);
-                } else if offset > 0 {
-                    opts.create(true);
-                } else {
-                    opts.create(true).truncate(true);
-                }
-                (real, "Transfer complete.".to_string())
-            }
-        };
-        let mut file = opts.open(&real).map_err(io_refusal)?;
-        if *verb == Verb::Stor && offset > 0 {
-            let len = file.metadata().map_err(io_refusal)?.len();
-            if offset > len {
-                self.session.restart = 0;
-                return Err(refuse(
-                    Code::InvalidRestParameter,
-                    "Invalid REST parameter.",
-                ));
-            }
-            file.set_len(offset)
-                .and_then(|_| file.seek(SeekFrom::Start(offset)))
-                .map_err(io_refusal)?;
-        }
-        let job = Job::Receive {
-            file: Some(file),
-            ascii: self.session.ascii,
-            cr_pending: false,
-        };
-        Err(Step::Transfer(Transfer::new(job, done)))
+        Err(Step::Transfer(Box::new(Transfer::new(
+            job,
+            "Transfer complete.",
+        ))))
     }
 }
 
@@ -1019,13 +921,13 @@ pub(super) enum Step {
     /// Send this error reply.
     Refuse(Refusal),
     /// Start this transfer.
-    Transfer(Transfer),
+    Transfer(Box<Transfer>),
 }
 
-fn refuse(code: Code, text: &str) -> Step {
+pub(super) fn refuse(code: Code, text: &str) -> Step {
     Step::Refuse((code, text.to_string()))
 }
 
-fn io_refusal(e: std::io::Error) -> Step {
+pub(super) fn io_refusal(e: std::io::Error) -> Step {
     Step::Refuse(vfs_refusal(VfsError::Io(e)))
 }
