@@ -38,6 +38,8 @@ pub mod users;
 pub mod vfs;
 
 #[cfg(test)]
+mod conformance_tests;
+#[cfg(test)]
 mod isolation_tests;
 #[cfg(test)]
 mod session_tests;

@@ -248,6 +248,9 @@ impl FtpConn {
         }
         if let Some(perm) = Perm::required_by(&verb) {
             if !self.session.perms().has(perm) {
+                if matches!(verb, Verb::Retr | Verb::Stor | Verb::Appe | Verb::Stou) {
+                    self.session.restart = 0; // REST applies to the next transfer command only
+                }
                 return self.reply(
                     cx,
                     Code::FileUnavailable,

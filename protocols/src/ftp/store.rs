@@ -10,7 +10,8 @@
 //! * `REST n` + `STOR` resumes an upload in place (as pyftpdlib and vsftpd do): the file must
 //!   exist, bytes from `n` on are overwritten and the rest of the file is kept. `APPE` of an
 //!   existing file appends in place. Both refuse a file with more than one hard link (550),
-//!   and `REST` + `APPE` is refused with 450, as pyftpdlib answers.
+//!   and `REST` + `APPE` (or `STOU`) is refused with 450, as pyftpdlib answers. A `REST`
+//!   offset is used up by the next transfer command, whatever its outcome.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Seek, SeekFrom};
@@ -144,14 +145,14 @@ impl FtpConn {
     pub(super) fn cmd_store(&mut self, verb: &Verb, arg: &str) -> Result<Bytes, Step> {
         // A REST offset applies to this command only, whatever its outcome.
         let offset = std::mem::take(&mut self.session.restart);
-        if *verb == Verb::Stou {
-            return self.store_unique(arg);
-        }
-        if *verb == Verb::Appe && offset > 0 {
+        if matches!(verb, Verb::Appe | Verb::Stou) && offset > 0 {
             return Err(refuse(
                 Code::FileActionNotTaken,
-                "Can't APPE while REST request is pending.",
+                &format!("Can't {verb} while REST request is pending."),
             ));
+        }
+        if *verb == Verb::Stou {
+            return self.store_unique(arg);
         }
         if arg.is_empty() {
             return Err(refuse(Code::SyntaxErrorInParameters, "Missing argument."));
