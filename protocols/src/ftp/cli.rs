@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use netreactor::{ListenOptions, Reactor};
 
-use super::server::{listen, FtpConfig};
+use super::config::FtpConfig;
+use super::server::listen;
 use super::users::User;
 
 /// The built-in login of the demo (loopback only): name, password, permissions.

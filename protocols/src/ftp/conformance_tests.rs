@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use netreactor::testing::Harness;
 
-use super::server::{FtpConfig, Shared};
+use super::config::{FtpConfig, Shared};
 use super::session_tests::{code, root, setup};
 use super::{FtpConn, User};
 

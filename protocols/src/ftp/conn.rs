@@ -22,10 +22,10 @@ use std::time::Instant;
 use bytes::BytesMut;
 use netreactor::{ChildEvent, CloseReason, ConnId, Context, Counter, Protocol, TimerId};
 
+use super::config::Shared;
 use super::data::{Channel, Transfer};
 use super::parse::{parse_command, CommandError, LineEvent, LineReader, Verb};
 use super::reply::{single, Code};
-use super::server::Shared;
 use super::session::Session;
 
 /// Replies queued on the control connection beyond which no further command is taken until

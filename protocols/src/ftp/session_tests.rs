@@ -8,7 +8,7 @@ use std::time::Duration;
 use netreactor::testing::Harness;
 use netreactor::ConnId;
 
-use super::server::{FtpConfig, Shared};
+use super::config::{FtpConfig, Shared};
 use super::{FtpConn, User};
 
 /// A control connection through the harness, with its home.
