@@ -9,6 +9,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
+use super::listing::StatCache;
 use super::users::Users;
 
 /// Configuration of an FTP server.
@@ -64,8 +65,8 @@ impl Default for FtpConfig {
     }
 }
 
-/// State shared by the control connections of one reactor: the configuration and the
-/// connection counts behind the limits.
+/// State shared by the control connections of one reactor: the configuration, the
+/// connection counts behind the limits, and the last `STAT <dir>` listing.
 #[derive(Debug)]
 pub struct Shared {
     /// The configuration.
@@ -73,6 +74,8 @@ pub struct Shared {
     per_ip: RefCell<HashMap<IpAddr, usize>>,
     total: Cell<usize>,
     next_passive: Cell<u16>,
+    /// The last `STAT <dir>` listing, reused for a moment.
+    pub(super) stat_cache: RefCell<Option<StatCache>>,
 }
 
 impl Shared {
@@ -84,6 +87,7 @@ impl Shared {
             per_ip: RefCell::new(HashMap::new()),
             total: Cell::new(0),
             next_passive: Cell::new(first),
+            stat_cache: RefCell::new(None),
         }
     }
 

@@ -296,3 +296,34 @@ fn dot_files_are_hidden_and_refused_unless_shown() {
         assert_eq!(code(&t.send("RETR .env\r\n")), want);
     }
 }
+
+#[test]
+fn stat_listings_are_reused_for_a_second_while_the_directory_is_unchanged() {
+    let mut t = setup("statcache", "elr", |_| {});
+    std::fs::write(t.root.join("sub/f"), b"12345").unwrap();
+    t.login();
+    let size_of_f = |r: &str| {
+        r.lines()
+            .find(|l| l.ends_with(" f"))
+            .and_then(|l| l.split_whitespace().nth(4))
+            .map(str::to_string)
+    };
+    let first = t.send("STAT sub\r\n");
+    assert_eq!(size_of_f(&first).as_deref(), Some("5"), "{first}");
+    // Same directory mtime, within the second: the kept listing (old size).
+    std::fs::write(t.root.join("sub/f"), b"1234567").unwrap();
+    assert_eq!(t.send("STAT sub\r\n"), first);
+    assert_eq!(t.send("STAT /sub\r\n").replace("/sub", "sub"), first);
+    // An entry added changes the directory's mtime: rebuilt at once.
+    std::fs::write(t.root.join("sub/g"), b"").unwrap();
+    let third = t.send("STAT sub\r\n");
+    assert!(third.lines().any(|l| l.ends_with(" g")), "{third}");
+    std::fs::write(t.root.join("sub/f"), b"123456789").unwrap();
+    t.h.advance(Duration::from_secs(2));
+    let later = t.send("STAT sub\r\n");
+    assert_eq!(
+        size_of_f(&later).as_deref(),
+        Some("9"),
+        "rebuilt after a second: {later}"
+    );
+}

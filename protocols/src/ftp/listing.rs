@@ -4,10 +4,14 @@
 //! Every listing leaves out names with control characters (a CR or LF in a name would forge
 //! a line) and, unless the jail shows them, dot-files. `STAT <dir>` answers on the control
 //! connection, so it is bounded: at most [`STAT_MAX_ENTRIES`] entries are read, and a last
-//! line says when the listing was cut.
+//! line says when the listing was cut. A flood of `STAT <dir>` does not rebuild the listing
+//! per command: the last one built is kept in a [`StatCache`] shared by the reactor's
+//! connections and reused while the directory's mtime is unchanged, for up to
+//! [`STAT_CACHE_TTL`].
 
 use std::fs;
-use std::time::SystemTime;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 
@@ -15,12 +19,33 @@ use super::conn::FtpConn;
 use super::data::{Job, Transfer};
 use super::parse::Verb;
 use super::perms::Perm;
-use super::reply::{multi, Code};
+use super::reply::{multi_around, multi_body, Code};
 use super::session::{io_refusal, refuse, Step};
 use super::vfs;
 
 /// Entries `STAT <dir>` reads and shows at most.
 pub const STAT_MAX_ENTRIES: usize = 1000;
+
+/// How long a `STAT <dir>` listing is reused (while the directory's mtime is unchanged).
+pub const STAT_CACHE_TTL: Duration = Duration::from_secs(1);
+
+/// The last `STAT <dir>` listing built: the reply's middle lines, ready to send.
+#[derive(Debug)]
+pub struct StatCache {
+    dir: PathBuf,
+    mtime: Option<SystemTime>,
+    built: Instant,
+    body: Bytes,
+}
+
+impl StatCache {
+    /// The cached lines of `dir` if they are still valid at `now`.
+    fn lookup(&self, dir: &Path, mtime: Option<SystemTime>, now: Instant) -> Option<Bytes> {
+        let fresh = now.saturating_duration_since(self.built) < STAT_CACHE_TTL;
+        (fresh && self.dir == dir && mtime.is_some() && self.mtime == mtime)
+            .then(|| self.body.clone())
+    }
+}
 
 /// Drops leading `ls` options (`LIST -la dir`).
 pub(super) fn strip_list_options(arg: &str) -> &str {
@@ -116,7 +141,7 @@ impl FtpConn {
     }
 
     /// `STAT <path>` (RFC 959 §4.1.3): the `ls -l` listing on the control connection, at most
-    /// [`STAT_MAX_ENTRIES`] entries.
+    /// [`STAT_MAX_ENTRIES`] entries, from the [`StatCache`] when it is fresh.
     pub(super) fn cmd_stat_path(&mut self, arg: &str) -> Result<Bytes, Step> {
         if !self.session.perms().has(Perm::List) {
             return Err(refuse(
@@ -124,17 +149,42 @@ impl FtpConn {
                 "Permission denied (needs 'l').",
             ));
         }
-        let mut listing =
-            self.listing_lines(&Verb::List, strip_list_options(arg), Some(STAT_MAX_ENTRIES))?;
-        if listing.truncated {
-            listing.lines.push(format!(
-                "(listing truncated at {STAT_MAX_ENTRIES} entries; use LIST or MLSD for all)"
-            ));
-        }
-        Ok(multi(
+        let path = strip_list_options(arg);
+        let (_, real) = self.resolve(path)?;
+        let meta = fs::metadata(&real).map_err(io_refusal)?;
+        let now = self.last_command;
+        let mtime = meta.modified().ok();
+        let cached = if meta.is_dir() {
+            let cache = self.shared.stat_cache.borrow();
+            cache.as_ref().and_then(|c| c.lookup(&real, mtime, now))
+        } else {
+            None
+        };
+        let body = match cached {
+            Some(body) => body,
+            None => {
+                let mut listing = self.listing_lines(&Verb::List, path, Some(STAT_MAX_ENTRIES))?;
+                if listing.truncated {
+                    listing.lines.push(format!(
+                        "(listing truncated at {STAT_MAX_ENTRIES} entries; use LIST or MLSD for all)"
+                    ));
+                }
+                let body = multi_body(&listing.lines);
+                if meta.is_dir() {
+                    *self.shared.stat_cache.borrow_mut() = Some(StatCache {
+                        dir: real,
+                        mtime,
+                        built: now,
+                        body: body.clone(),
+                    });
+                }
+                body
+            }
+        };
+        Ok(multi_around(
             Code::FileStatus,
             &format!("Status of {}:", arg.trim()),
-            listing.lines,
+            &body,
             "End of status.",
         ))
     }
