@@ -89,6 +89,10 @@ fn commands_without_arguments_refuse_one_with_501() {
         "200",
         "a trailing space is no argument"
     );
+    // A refused command still ends an RNFR sequence.
+    assert_eq!(code(&t.send("RNFR a.txt\r\n")), "350");
+    assert_eq!(code(&t.send("PWD x\r\n")), "501");
+    assert_eq!(code(&t.send("RNTO b.txt\r\n")), "503");
 }
 
 #[test]

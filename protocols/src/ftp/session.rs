@@ -175,18 +175,18 @@ impl FtpConn {
     /// Answers one command.
     pub(super) fn command(&mut self, cx: &mut Context<'_>, cmd: Command) {
         let Command { verb, arg } = cmd;
+        // RNFR must be followed at once by RNTO.
+        if verb != Verb::Rnto {
+            if let Pending::RenameFrom { .. } = self.session.pending {
+                self.session.pending = Pending::None;
+            }
+        }
         if takes_no_argument(&verb) && !arg.trim().is_empty() {
             return self.reply(
                 cx,
                 Code::SyntaxErrorInParameters,
                 &format!("{verb} takes no argument."),
             );
-        }
-        // RNFR must be followed at once by RNTO.
-        if verb != Verb::Rnto {
-            if let Pending::RenameFrom { .. } = self.session.pending {
-                self.session.pending = Pending::None;
-            }
         }
         // Commands allowed before login.
         match verb {
