@@ -1,10 +1,10 @@
 //! Data channels as children of the control connection, and the transfers over them.
 //!
-//! * PASV/EPSV: [`FtpConn::open_passive`] binds a child listener (in the configured port
+//! * PASV/EPSV: `open_passive` binds a child listener (in the configured port
 //!   range) on the control connection's local address. It accepts exactly one connection,
 //!   and only from the control peer's IP (others are closed and counted); it closes after
 //!   [`FtpConfig::passive_timeout`](super::FtpConfig::passive_timeout).
-//! * PORT/EPRT: [`FtpConn::set_active`] records the address after the anti-bounce checks
+//! * PORT/EPRT: `set_active` records the address after the anti-bounce checks
 //!   (the client's own IP, an unprivileged port); the connect happens when a transfer starts.
 //! * Transfers: RETR sends with `sendfile` in binary mode and converts LF to CRLF in
 //!   chunks in ASCII mode; listings go as one buffer; STOR/APPE/STOU write each chunk to disk

@@ -1,5 +1,5 @@
 //! The path commands: CWD, MKD, RMD, DELE, RNFR/RNTO, SIZE, MDTM, MFMT, MLST, SITE CHMOD,
-//! and RETR. Every client path goes through [`FtpConn::resolve`]: normalised, mapped into
+//! and RETR. Every client path goes through `resolve`: normalised, mapped into
 //! the jail, refused when it escapes, names a dot-file (unless shown) or holds a control
 //! character.
 
