@@ -181,6 +181,10 @@ impl FtpConn {
             }
             (Verb::Appe, Some(_)) => (open_in_place(&real, true, 0)?, None),
             _ => {
+                if existing.is_some() {
+                    // Replace only what could be written in place: a read-only file stays.
+                    open_regular(&real, OpenOptions::new().write(true)).map_err(io_refusal)?;
+                }
                 let (file, part) = PartFile::create(&real, true).map_err(io_refusal)?;
                 if let Some(m) = &existing {
                     let _ = file.set_permissions(m.permissions());
