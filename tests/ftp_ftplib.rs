@@ -48,3 +48,8 @@ fn ftplib_traversal_and_bounce_attempts_are_refused() {
 fn ftplib_abor_gives_426_then_226_and_a_reset_stor_reports_426() {
     scenario("abort");
 }
+
+#[test]
+fn ftplib_rest_resumes_a_stor_keeping_the_rest_and_refuses_rest_with_appe() {
+    scenario("resume");
+}

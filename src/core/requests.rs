@@ -50,8 +50,12 @@ impl Core {
         self.conn(id).map_or(0, |c| c.out.len())
     }
 
+    /// Above the high watermark now (what the running callback queued counts), or not yet
+    /// drained below the low one.
     pub(crate) fn is_backpressured(&self, id: ConnId) -> bool {
-        self.conn(id).is_some_and(|c| c.has(flag::PRESSURE))
+        let high = self.config.high_watermark;
+        self.conn(id)
+            .is_some_and(|c| c.has(flag::PRESSURE) || c.out.len() > high)
     }
 
     pub(crate) fn request_close(&mut self, id: ConnId, flush: bool) {

@@ -186,6 +186,32 @@ def abort():
     ftp.quit()
 
 
+def resume():
+    ftp = connect()
+    path = os.path.join(root, "r.bin")
+    blob = os.urandom(300000)
+    ftp.storbinary("STOR r.bin", io.BytesIO(blob[:100000]))
+    # A resumed upload (REST n + STOR) writes from n...
+    ftp.storbinary("STOR r.bin", io.BytesIO(blob[100000:]), rest=100000)
+    assert open(path, "rb").read() == blob
+    # ...and keeps what lies beyond what it wrote.
+    ftp.storbinary("STOR r.bin", io.BytesIO(b"XYZ"), rest=10)
+    assert open(path, "rb").read() == blob[:10] + b"XYZ" + blob[13:]
+    # REST + APPE makes no sense: 450, and the file is untouched.
+    expect_error("450", ftp.storbinary, "APPE r.bin", io.BytesIO(b"x"), 8192, None, 5)
+    assert len(open(path, "rb").read()) == len(blob)
+    # REST + STOR of a missing file: an error, and no file.
+    expect_error("550", ftp.storbinary, "STOR missing.bin", io.BytesIO(b"x"), 8192, None, 10)
+    assert not os.path.exists(os.path.join(root, "missing.bin"))
+    # FEAT shows the facts OPTS MLST selected; argument syntax is checked.
+    ftp.sendcmd("OPTS MLST type;size;")
+    assert " MLST type*;size*;modify;perm;unique;unix.mode;" in ftp.sendcmd("FEAT")
+    expect_error("501", ftp.sendcmd, "OPTS MLST bad_fact")
+    expect_error("501", ftp.sendcmd, "PWD x")
+    expect_error("501", ftp.sendcmd, "ALLO")
+    ftp.quit()
+
+
 {"pasv": lambda: transfers(True), "abort": abort, "port": lambda: transfers(False),
- "perms": permissions, "traversal": traversal}[scenario]()
+ "perms": permissions, "traversal": traversal, "resume": resume}[scenario]()
 print("ok")

@@ -26,6 +26,13 @@ struct Cli {
     /// Do not start the TCP echo server.
     #[arg(long = "no-echo")]
     no_echo: bool,
+    /// Serve dot-files and dot-directories (`.git`, `.env`); hidden by default.
+    #[arg(long = "show-hidden")]
+    show_hidden: bool,
+    /// IPv6 listeners (`[::]:P`) also accept IPv4 clients (IPV6_V6ONLY off), so one address
+    /// serves both, for every server.
+    #[arg(long = "dual-stack")]
+    dual_stack: bool,
     #[command(flatten)]
     http: http::cli::HttpArgs,
     #[command(flatten)]
@@ -54,9 +61,16 @@ fn main() {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if !cli.ftp.disabled {
+        if let Err(e) = cli.ftp.check() {
+            eprintln!("netreactor: {e}");
+            std::process::exit(2);
+        }
+    }
     let workers = cli.workers.max(1);
     let listen = ListenOptions {
         reuse_port: workers > 1,
+        v6_only: !cli.dual_stack,
         ..ListenOptions::default()
     };
     let result = run_workers(workers, move |_worker, reactor| {
@@ -72,7 +86,7 @@ fn main() {
             websocket::cli::start(reactor, &cli.ws, &listen)?;
         }
         if !cli.ftp.disabled {
-            ftp::cli::start(reactor, &cli.ftp, &listen)?;
+            ftp::cli::start(reactor, &cli.ftp, &listen, &cli.http.root, cli.show_hidden)?;
         }
         if !cli.telnet.disabled {
             telnet::cli::start(reactor, &cli.telnet, &listen)?;

@@ -1,15 +1,24 @@
 //! Command-line flags of the ftp server and its start-up.
+//!
+//! Without `--ftp-user`, the server has the demo's built-in login `foo` / `bar` (every
+//! permission, home = the served root) and anonymous read-only access — but only when it
+//! listens on a loopback address; on any other address it refuses to start until
+//! `--ftp-user` names the accounts.
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::ops::RangeInclusive;
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::Duration;
 
 use netreactor::{ListenOptions, Reactor};
 
-use super::server::{listen, FtpConfig};
+use super::config::FtpConfig;
+use super::server::listen;
 use super::users::User;
+
+/// The built-in login of the demo (loopback only): name, password, permissions.
+pub const DEFAULT_USER: (&str, &str, &str) = ("foo", "bar", "elradfmwMT");
 
 /// Flags of the ftp server.
 #[derive(clap::Args, Clone, Debug)]
@@ -25,14 +34,16 @@ pub struct FtpArgs {
     /// Do not start the ftp server.
     #[arg(id = "ftp_disabled", long = "no-ftp")]
     pub disabled: bool,
-    /// A user `name:password:perms:home` (perms from `elradfmwMT`); repeatable.
+    /// A user `name:password:perms:home` (perms from `elradfmwMT`); repeatable. Without it,
+    /// the built-in `foo`/`bar` (all permissions, home = --root) and anonymous read-only are
+    /// served, on a loopback address only.
     #[arg(
         id = "ftp_user",
         long = "ftp-user",
         value_name = "USER:PASS:PERMS:HOME"
     )]
     pub users: Vec<User>,
-    /// Also allow anonymous read-only (`elr`) logins on the served root `.`.
+    /// Also allow anonymous read-only (`elr`) logins on the served root (--root).
     #[arg(id = "ftp_anonymous", long = "ftp-anonymous")]
     pub anonymous: bool,
     /// Port range of passive data listeners, e.g. `50000-50100`.
@@ -45,6 +56,7 @@ pub struct FtpArgs {
     #[arg(
         id = "ftp_max_connections",
         long = "ftp-max-connections",
+        value_name = "N",
         default_value_t = 512
     )]
     pub max_connections: usize,
@@ -60,6 +72,7 @@ pub struct FtpArgs {
     #[arg(
         id = "ftp_idle_timeout",
         long = "ftp-idle-timeout",
+        value_name = "SECS",
         default_value_t = 300
     )]
     pub idle_timeout: u64,
@@ -67,6 +80,7 @@ pub struct FtpArgs {
     #[arg(
         id = "ftp_data_timeout",
         long = "ftp-data-timeout",
+        value_name = "SECS",
         default_value_t = 60
     )]
     pub data_timeout: u64,
@@ -84,8 +98,30 @@ pub fn parse_range(s: &str) -> Result<RangeInclusive<u16>, String> {
 }
 
 impl FtpArgs {
-    /// The server configuration these flags describe.
-    pub fn config(&self) -> FtpConfig {
+    /// True when the built-in login applies: no `--ftp-user` given.
+    pub fn uses_default_user(&self) -> bool {
+        self.users.is_empty()
+    }
+
+    /// Refuses the built-in password anywhere but on a loopback address.
+    pub fn check(&self) -> Result<(), String> {
+        if self.uses_default_user() && !self.addr.ip().is_loopback() {
+            let (name, pass, _) = DEFAULT_USER;
+            return Err(format!(
+                "refusing to serve FTP on {} with the built-in login {name}/{pass}: it is the \
+                 default on a loopback address only; give --ftp-user NAME:PASS:PERMS:HOME \
+                 (or --no-ftp)",
+                self.addr
+            ));
+        }
+        Ok(())
+    }
+
+    /// The server configuration these flags describe, serving `root` (the binary's
+    /// `--root`) to anonymous users and to the built-in user; `--ftp-user` homes are their
+    /// own. Fails as [`check`](Self::check) does.
+    pub fn config(&self, root: &Path, show_hidden: bool) -> Result<FtpConfig, String> {
+        self.check()?;
         let mut config = FtpConfig {
             passive_ports: self.passive_ports.clone(),
             masquerade: self.masquerade,
@@ -93,31 +129,109 @@ impl FtpArgs {
             max_per_ip: self.max_per_ip,
             idle_timeout: Duration::from_secs(self.idle_timeout.max(1)),
             data_timeout: Duration::from_secs(self.data_timeout.max(1)),
+            show_hidden,
             ..FtpConfig::default()
         };
         for u in &self.users {
             config.users.add(u.clone());
         }
-        if self.anonymous || self.users.is_empty() {
-            config.users.anonymous = Some(PathBuf::from("."));
+        if self.uses_default_user() {
+            let (name, password, perms) = DEFAULT_USER;
+            config.users.add(User {
+                name: name.to_string(),
+                password: password.to_string(),
+                home: root.to_path_buf(),
+                perms: perms.parse().expect("valid permission letters"),
+            });
         }
-        config
+        if self.anonymous || self.uses_default_user() {
+            config.users.anonymous = Some(root.to_path_buf());
+        }
+        Ok(config)
     }
 }
 
-/// Starts the ftp server on `reactor`.
-pub fn start(reactor: &mut Reactor, args: &FtpArgs, listen_opts: &ListenOptions) -> io::Result<()> {
-    let config = args.config();
+/// Starts the ftp server on `reactor`, serving `root` (see [`FtpArgs::config`]); returns
+/// the bound address.
+pub fn start(
+    reactor: &mut Reactor,
+    args: &FtpArgs,
+    listen_opts: &ListenOptions,
+    root: &Path,
+    show_hidden: bool,
+) -> io::Result<SocketAddr> {
+    let config = args
+        .config(root, show_hidden)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let users: Vec<String> = config
         .users
         .iter()
         .map(|u| format!("{}({}:{})", u.name, u.perms, u.home.display()))
         .collect();
     let local = listen(reactor, args.addr, listen_opts, config)?;
-    if args.users.is_empty() {
-        tracing::info!(%local, "ftp listening: no --ftp-user given, anonymous read-only (elr) on the served root .");
+    if args.uses_default_user() {
+        let (name, pass, perms) = DEFAULT_USER;
+        tracing::warn!(
+            %local,
+            root = %root.display(),
+            "ftp listening with the BUILT-IN LOGIN {name} / {pass} ({perms}: read AND WRITE) \
+             and anonymous read-only, on loopback only; give --ftp-user to replace them"
+        );
     } else {
         tracing::info!(%local, users = %users.join(", "), anonymous = args.anonymous, "ftp listening");
     }
-    Ok(())
+    Ok(local)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        ftp: FtpArgs,
+    }
+
+    fn args(argv: &[&str]) -> FtpArgs {
+        Cli::parse_from(std::iter::once("netreactor").chain(argv.iter().copied())).ftp
+    }
+
+    #[test]
+    fn the_built_in_login_serves_the_root_on_loopback_only() {
+        let root = Path::new("/srv/demo");
+        let config = args(&[]).config(root, false).unwrap();
+        let foo = config
+            .users
+            .authenticate("foo", "bar")
+            .expect("built-in login");
+        assert_eq!(
+            (foo.home.as_path(), foo.perms.to_string().as_str()),
+            (root, "elradfmwMT")
+        );
+        let anon = config.users.authenticate("anonymous", "x@y").unwrap();
+        assert_eq!(anon.home, root, "anonymous serves --root too");
+        for addr in ["0.0.0.0:2121", "[::]:2121", "192.168.1.2:21"] {
+            let err = args(&["--ftp", addr]).config(root, false).unwrap_err();
+            assert!(err.contains("--ftp-user") && err.contains(addr), "{err}");
+        }
+        assert!(args(&["--ftp", "[::1]:2121"]).check().is_ok());
+    }
+
+    #[test]
+    fn ftp_user_replaces_the_built_in_login_on_any_address() {
+        let a = args(&[
+            "--ftp",
+            "0.0.0.0:2121",
+            "--ftp-user",
+            "ann:pw:elr:/home/ann",
+        ]);
+        let config = a.config(Path::new("/srv"), true).unwrap();
+        assert!(config.users.authenticate("foo", "bar").is_none());
+        assert!(config.users.authenticate("anonymous", "").is_none());
+        assert!(config.users.authenticate("ann", "pw").is_some());
+        assert!(config.show_hidden);
+    }
 }

@@ -5,6 +5,14 @@
 //! a failed login is being delayed) only `ABOR`, `STAT`, `NOOP` and `QUIT` are answered at
 //! once; other commands wait in a bounded queue and run when the transfer ends, so pipelining
 //! clients keep their order.
+//!
+//! Pipelined commands are bounded per turn: once the replies queued for the client reach
+//! [`OUTPUT_BUDGET`] (or the core reports backpressure), the connection *yields* — it stops
+//! taking commands, leaves the rest of the input with the core, pauses reading and asks to be
+//! told when its output has drained; then it goes on. A client that sends thousands of
+//! `STAT <dir>` and reads nothing holds one budget of replies, not gigabytes. A command that
+//! opened a passive listener also yields, so the listener it replaced is closed before the
+//! next one opens: a burst of `PASV` holds two descriptors, not thousands.
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
@@ -14,11 +22,15 @@ use std::time::Instant;
 use bytes::BytesMut;
 use netreactor::{ChildEvent, CloseReason, ConnId, Context, Counter, Protocol, TimerId};
 
+use super::config::Shared;
 use super::data::{Channel, Transfer};
 use super::parse::{parse_command, CommandError, LineEvent, LineReader, Verb};
 use super::reply::{single, Code};
-use super::server::Shared;
 use super::session::Session;
+
+/// Replies queued on the control connection beyond which no further command is taken until
+/// they drain.
+pub const OUTPUT_BUDGET: usize = 64 * 1024;
 
 /// The control connection's timers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +63,10 @@ pub struct FtpConn {
     pub(super) quit_pending: bool,
     pub(super) closing: bool,
     read_paused: bool,
+    /// Yielded: waiting for `on_drain` before taking the next command.
+    output_wait: bool,
+    /// The command just run asks to end the turn (it opened a passive listener).
+    pub(super) yield_now: bool,
 }
 
 impl FtpConn {
@@ -70,6 +86,8 @@ impl FtpConn {
             quit_pending: false,
             closing: false,
             read_paused: false,
+            output_wait: false,
+            yield_now: false,
         }
     }
 
@@ -115,17 +133,50 @@ impl FtpConn {
         self.command(cx, cmd);
     }
 
-    /// Runs queued lines until the queue is empty or something makes the connection busy.
+    /// Runs queued lines until the queue is empty, something makes the connection busy, or
+    /// the turn must end.
     pub(super) fn drain_queue(&mut self, cx: &mut Context<'_, FtpTimer>) {
-        while !self.busy() && !self.closing {
+        while !self.busy() && !self.closing && !self.output_wait && !self.queue.is_empty() {
+            if self.must_yield(cx) {
+                self.yield_turn(cx);
+                break;
+            }
             let Some(line) = self.queue.pop_front() else {
                 break;
             };
             self.handle_line(cx, &line);
         }
-        if self.read_paused && self.queue.len() < self.shared.config.max_queued_commands {
-            self.read_paused = false;
-            cx.resume_read();
+        if !self.output_wait {
+            self.yield_now = false;
+        }
+        self.update_read_pause(cx);
+    }
+
+    /// True when no further command should run in this turn: enough output is waiting for
+    /// the client, or the last command asked for it.
+    fn must_yield(&self, cx: &Context<'_, FtpTimer>) -> bool {
+        self.yield_now || cx.is_backpressured() || cx.queued() >= OUTPUT_BUDGET
+    }
+
+    /// Ends the turn: stop reading until `on_drain` (unconsumed input stays with the core,
+    /// which hands it back when reading resumes).
+    fn yield_turn(&mut self, cx: &mut Context<'_, FtpTimer>) {
+        self.yield_now = false;
+        self.output_wait = true;
+        self.update_read_pause(cx);
+        cx.notify_drained();
+    }
+
+    /// Reading is paused while the command queue is full or the connection has yielded.
+    fn update_read_pause(&mut self, cx: &mut Context<'_, FtpTimer>) {
+        let pause = self.output_wait || self.queue.len() >= self.shared.config.max_queued_commands;
+        if pause != self.read_paused {
+            self.read_paused = pause;
+            if pause {
+                cx.pause_read();
+            } else {
+                cx.resume_read();
+            }
         }
     }
 
@@ -168,7 +219,11 @@ impl Protocol<FtpTimer> for FtpConn {
     }
 
     fn on_data(&mut self, cx: &mut Context<'_, FtpTimer>, input: &mut BytesMut) {
-        while !self.closing {
+        while !self.closing && !self.output_wait && !input.is_empty() {
+            if self.must_yield(cx) {
+                self.yield_turn(cx);
+                break;
+            }
             let Some(event) = self.reader.next(input) else {
                 break;
             };
@@ -183,17 +238,29 @@ impl Protocol<FtpTimer> for FtpConn {
             if self.busy() && !self.answers_while_busy(&line) {
                 self.queue.push_back(line);
                 if self.queue.len() >= self.shared.config.max_queued_commands {
-                    self.read_paused = true;
-                    cx.pause_read();
+                    self.update_read_pause(cx);
                     break;
                 }
                 continue;
             }
             self.handle_line(cx, &line);
         }
+        // A passive listener opened by the last line of the input needs no yield.
+        self.yield_now = false;
         if self.closing {
             input.clear();
         }
+    }
+
+    fn on_drain(&mut self, cx: &mut Context<'_, FtpTimer>) {
+        if !self.output_wait {
+            return;
+        }
+        self.output_wait = false;
+        if !self.busy() {
+            self.drain_queue(cx);
+        }
+        self.update_read_pause(cx);
     }
 
     fn on_eof(&mut self, cx: &mut Context<'_, FtpTimer>) {

@@ -1,10 +1,10 @@
 //! Data channels as children of the control connection, and the transfers over them.
 //!
-//! * PASV/EPSV: [`FtpConn::open_passive`] binds a child listener (in the configured port
+//! * PASV/EPSV: `open_passive` binds a child listener (in the configured port
 //!   range) on the control connection's local address. It accepts exactly one connection,
 //!   and only from the control peer's IP (others are closed and counted); it closes after
 //!   [`FtpConfig::passive_timeout`](super::FtpConfig::passive_timeout).
-//! * PORT/EPRT: [`FtpConn::set_active`] records the address after the anti-bounce checks
+//! * PORT/EPRT: `set_active` records the address after the anti-bounce checks
 //!   (the client's own IP, an unprivileged port); the connect happens when a transfer starts.
 //! * Transfers: RETR sends with `sendfile` in binary mode and converts LF to CRLF in
 //!   chunks in ASCII mode; listings go as one buffer; STOR/APPE/STOU write each chunk to disk
@@ -23,6 +23,7 @@ use netreactor::{ChildEvent, CloseReason, ConnId, Context, Counter, TimerId};
 
 use super::conn::{FtpConn, FtpTimer};
 use super::reply::Code;
+use super::store::PartFile;
 
 /// Size of an ASCII-mode read from the file.
 const ASCII_CHUNK: usize = 64 * 1024;
@@ -78,6 +79,9 @@ pub enum Job {
     Receive {
         /// The open file (closed before 226).
         file: Option<File>,
+        /// The temporary file moved onto the target once the transfer completes (`None`
+        /// when writing in place: APPE, or STOR after REST).
+        part: Option<PartFile>,
         /// ASCII mode: CRLF becomes LF.
         ascii: bool,
         /// A CR held back (ASCII mode) until the next byte shows whether LF follows.
@@ -96,6 +100,8 @@ pub struct Transfer {
     pub job: Job,
     /// Text of the final 226.
     pub done_text: String,
+    /// Text of the 150/125 that starts it, when not the usual one (STOU: `FILE: <name>`).
+    pub opening: Option<String>,
     /// Everything is queued on the data connection; waiting for it to drain.
     pub last_chunk: bool,
     /// Progress counter for the data timeout.
@@ -114,6 +120,7 @@ impl Transfer {
             connecting: None,
             job,
             done_text: done_text.into(),
+            opening: None,
             last_chunk: false,
             progress: 0,
             seen: 0,
@@ -147,6 +154,19 @@ pub fn check_active(addr: SocketAddr, peer: IpAddr) -> Result<(), ActiveRefusal>
         return Err(ActiveRefusal::PrivilegedPort);
     }
     Ok(())
+}
+
+/// An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, what a dual-stack listener reports for an
+/// IPv4 client) as the IPv4 address it is; others unchanged. PASV, EPSV and the passive
+/// listeners treat such a client as the IPv4 client it is.
+pub fn unmapped(addr: SocketAddr) -> SocketAddr {
+    match addr {
+        SocketAddr::V6(a) => match a.ip().to_ipv4_mapped() {
+            Some(v4) => SocketAddr::new(IpAddr::V4(v4), a.port()),
+            None => addr,
+        },
+        v4 => v4,
+    }
 }
 
 /// LF → CRLF for bare LFs; `last_cr` carries a CR across chunk boundaries.
@@ -202,9 +222,12 @@ impl FtpConn {
         cx: &mut Context<'_, FtpTimer>,
     ) -> Result<SocketAddr, String> {
         self.reset_channel(cx);
-        let Some(local) = cx.local_addr() else {
+        let Some(local) = cx.local_addr().map(unmapped) else {
             return Err("No local address.".into());
         };
+        // The listener this one replaces closes after this callback: end the turn here so a
+        // burst of PASV never holds more than two.
+        self.yield_now = true;
         let mut last_err = String::from("No free passive port.");
         for port in self.shared.passive_candidates() {
             match cx.listen_child(SocketAddr::new(local.ip(), port)) {
@@ -241,32 +264,32 @@ impl FtpConn {
         cx: &mut Context<'_, FtpTimer>,
         mut transfer: Transfer,
     ) {
-        let opening = if let Job::SendBuffer(_) = transfer.job {
-            "Here comes the listing."
-        } else {
-            "Opening data connection."
+        let opening = match (&transfer.opening, &transfer.job) {
+            (Some(text), _) => text.clone(),
+            (None, Job::SendBuffer(_)) => "Here comes the listing.".to_string(),
+            (None, _) => "Opening data connection.".to_string(),
         };
         match std::mem::replace(&mut self.channel, Channel::Idle) {
             Channel::Idle => {
                 return self.reply(cx, Code::CantOpenDataConnection, "Use PORT or PASV first.")
             }
             Channel::Connected { conn } => {
-                self.reply(
-                    cx,
-                    Code::DataConnectionAlreadyOpen,
-                    "Data connection already open; transfer starting.",
-                );
+                let text = match &transfer.opening {
+                    Some(t) => t.as_str(),
+                    None => "Data connection already open; transfer starting.",
+                };
+                self.reply(cx, Code::DataConnectionAlreadyOpen, text);
                 transfer.conn = Some(conn);
             }
             Channel::Listening { listener, timer } => {
                 // Wait for the client; the listener and its timeout stay.
                 self.channel = Channel::Listening { listener, timer };
-                self.reply(cx, Code::FileStatusOkay, opening);
+                self.reply(cx, Code::FileStatusOkay, &opening);
             }
             Channel::Active { addr } => match cx.connect_child(addr) {
                 Ok(id) => {
                     transfer.connecting = Some(id);
-                    self.reply(cx, Code::FileStatusOkay, opening);
+                    self.reply(cx, Code::FileStatusOkay, &opening);
                 }
                 Err(e) => {
                     return self.reply(
@@ -357,6 +380,7 @@ impl FtpConn {
         }
         if let Job::Receive {
             file,
+            part,
             ascii,
             cr_pending,
         } = &mut t.job
@@ -364,9 +388,19 @@ impl FtpConn {
             if let Some(mut f) = file.take() {
                 let tail: &[u8] = if *ascii && *cr_pending { b"\r" } else { b"" };
                 if let Err(e) = f.write_all(tail).and_then(|_| f.flush()) {
-                    return self.reply(cx, Code::LocalError, &format!("Write error: {e}."));
+                    // `part` is dropped with `t`: the temporary file goes, nothing is created.
+                    self.reply(cx, Code::LocalError, &format!("Write error: {e}."));
+                    return self.after_transfer(cx);
                 }
                 drop(f); // closed before the reply
+            }
+            if let Some(p) = part.take() {
+                if let Err(e) = p.commit() {
+                    let text =
+                        format!("Could not store the file: {}.", super::vfs::VfsError::Io(e));
+                    self.reply(cx, Code::LocalError, &text);
+                    return self.after_transfer(cx);
+                }
             }
         }
         self.reply(cx, Code::ClosingDataConnection, &t.done_text);
@@ -527,6 +561,7 @@ impl FtpConn {
             file: Some(file),
             ascii,
             cr_pending,
+            ..
         } = &mut t.job
         else {
             buf.clear();

@@ -8,8 +8,8 @@ use std::time::Duration;
 use bytes::BytesMut;
 use netreactor::testing::Harness;
 
+use super::config::{FtpConfig, Shared};
 use super::parse::{self, LineEvent, LineReader};
-use super::server::{FtpConfig, Shared};
 use super::{FtpConn, User};
 
 /// `(target name, entry point)` for every ftp fuzz target.

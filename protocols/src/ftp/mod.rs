@@ -5,9 +5,12 @@
 //! * [`reply`]: reply codes named as RFC 959 names them; single and multi-line replies.
 //! * [`perms`], [`users`]: permission letters `elradfmwMT`, accounts, anonymous `elr`.
 //! * [`vfs`]: the root jail, `ls -l` lines, MLSx facts, MDTM/MFMT times.
-//! * [`session`]: the command state machine; [`data`]: data channels (children of the
-//!   control connection) and transfers; [`conn`]: the [`netreactor::Protocol`].
-//! * [`server`]: configuration and [`listen`].
+//! * [`session`]: the command state machine; [`files`]: the path commands and RETR;
+//!   [`listing`]: LIST, NLST, MLSD and `STAT <path>`;
+//!   [`store`]: uploads (temporary file, then rename) and non-blocking opens; [`data`]: data
+//!   channels (children of the control connection) and transfers; [`conn`]: the
+//!   [`netreactor::Protocol`].
+//! * [`config`]: [`FtpConfig`] and the state connections share; [`server`]: [`listen`].
 //!
 //! ```no_run
 //! use netreactor::{ListenOptions, Reactor};
@@ -22,20 +25,29 @@
 //! ```
 
 pub mod cli;
+pub mod config;
 pub mod conn;
 pub mod data;
+pub mod files;
 pub mod fuzz;
+pub mod listing;
 pub mod parse;
 pub mod perms;
 pub mod reply;
 pub mod server;
 pub mod session;
+pub mod store;
 pub mod users;
 pub mod vfs;
 
 #[cfg(test)]
+mod conformance_tests;
+#[cfg(test)]
+mod isolation_tests;
+#[cfg(test)]
 mod session_tests;
 
+pub use config::{FtpConfig, Shared};
 pub use conn::{FtpConn, FtpTimer};
-pub use server::{listen, FtpConfig, Shared};
+pub use server::listen;
 pub use users::{User, Users};

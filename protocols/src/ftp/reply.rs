@@ -136,6 +136,34 @@ where
     Bytes::from(out)
 }
 
+/// The middle lines of a multi-line reply, formatted as [`multi`] formats them (indented by
+/// one space, line breaks inside replaced), to keep and send again with [`multi_around`].
+pub fn multi_body<I, S>(lines: I) -> Bytes
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut out = String::new();
+    for l in lines {
+        out.push(' ');
+        out.push_str(&clean(l.as_ref()));
+        out.push_str("\r\n");
+    }
+    Bytes::from(out)
+}
+
+/// A multi-line reply around middle lines made by [`multi_body`].
+pub fn multi_around(code: Code, first: &str, body: &[u8], last: &str) -> Bytes {
+    let n = code.number();
+    let head = format!("{n}-{}\r\n", clean(first));
+    let tail = format!("{n} {}\r\n", clean(last));
+    let mut out = Vec::with_capacity(head.len() + body.len() + tail.len());
+    out.extend_from_slice(head.as_bytes());
+    out.extend_from_slice(body);
+    out.extend_from_slice(tail.as_bytes());
+    Bytes::from(out)
+}
+
 /// Quotes a path for a 257 reply: embedded `"` are doubled (RFC 959 Appendix II).
 pub fn quote_path(path: &str) -> String {
     format!("\"{}\"", path.replace('"', "\"\""))
@@ -156,6 +184,16 @@ mod tests {
     #[test]
     fn quotes_in_paths_are_doubled() {
         assert_eq!(quote_path("/a\"b"), "\"/a\"\"b\"");
+    }
+
+    #[test]
+    fn a_kept_body_makes_the_same_reply_as_multi() {
+        let lines = ["a", "b\r\nc"];
+        let body = multi_body(lines);
+        assert_eq!(
+            multi_around(Code::FileStatus, "x\r", &body, "End."),
+            multi(Code::FileStatus, "x\r", lines, "End.")
+        );
     }
 
     #[test]

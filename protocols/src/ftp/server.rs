@@ -1,4 +1,4 @@
-//! Server configuration (with defaults) and the listener that serves it.
+//! The listener that serves FTP with a [`FtpConfig`].
 //!
 //! ```no_run
 //! use netreactor::{ListenOptions, Reactor};
@@ -12,138 +12,14 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::ops::RangeInclusive;
+use std::net::SocketAddr;
 use std::rc::Rc;
-use std::time::Duration;
 
 use netreactor::{ListenOptions, Reactor};
 
+pub use super::config::{FtpConfig, Shared};
 use super::conn::FtpConn;
-use super::users::Users;
-
-/// Configuration of an FTP server.
-#[derive(Clone, Debug)]
-pub struct FtpConfig {
-    /// Accounts (and anonymous access).
-    pub users: Users,
-    /// Ports PASV/EPSV listeners are bound in (`None`: any free port).
-    pub passive_ports: Option<RangeInclusive<u16>>,
-    /// Address announced in 227 replies instead of the control connection's local address
-    /// (a server behind NAT).
-    pub masquerade: Option<Ipv4Addr>,
-    /// Control connections served at once; beyond it new ones get 421.
-    pub max_connections: usize,
-    /// Control connections per client IP; beyond it new ones get 421.
-    pub max_per_ip: usize,
-    /// A control connection idle (no command) this long gets 421 and is closed.
-    pub idle_timeout: Duration,
-    /// A data transfer with no progress this long is aborted with 426.
-    pub data_timeout: Duration,
-    /// A PASV/EPSV listener nobody connects to within this is closed (425 if a transfer waits).
-    pub passive_timeout: Duration,
-    /// How long a failed login waits before its 530 (a timer, not a sleep).
-    pub login_delay: Duration,
-    /// Failed logins after which the connection is closed with 421.
-    pub max_login_attempts: u32,
-    /// Commands buffered while a transfer runs (pipelining); beyond it reading pauses.
-    pub max_queued_commands: usize,
-    /// Text of the 220 greeting.
-    pub banner: String,
-}
-
-impl Default for FtpConfig {
-    fn default() -> FtpConfig {
-        FtpConfig {
-            users: Users::default(),
-            passive_ports: None,
-            masquerade: None,
-            max_connections: 512,
-            max_per_ip: 32,
-            idle_timeout: Duration::from_secs(300),
-            data_timeout: Duration::from_secs(60),
-            passive_timeout: Duration::from_secs(30),
-            login_delay: Duration::from_millis(500),
-            max_login_attempts: 3,
-            max_queued_commands: 32,
-            banner: "netreactor FTP server ready.".to_string(),
-        }
-    }
-}
-
-/// State shared by the control connections of one reactor: the configuration and the
-/// connection counts behind the limits.
-#[derive(Debug)]
-pub struct Shared {
-    /// The configuration.
-    pub config: FtpConfig,
-    per_ip: RefCell<HashMap<IpAddr, usize>>,
-    total: Cell<usize>,
-    next_passive: Cell<u16>,
-}
-
-impl Shared {
-    /// Shared state for `config`.
-    pub fn new(config: FtpConfig) -> Shared {
-        let first = config.passive_ports.as_ref().map_or(0, |r| *r.start());
-        Shared {
-            config,
-            per_ip: RefCell::new(HashMap::new()),
-            total: Cell::new(0),
-            next_passive: Cell::new(first),
-        }
-    }
-
-    /// Counts a new control connection from `ip`; false (and nothing counted) when a limit
-    /// is reached.
-    pub fn admit(&self, ip: IpAddr) -> bool {
-        let mut map = self.per_ip.borrow_mut();
-        let n = map.entry(ip).or_insert(0);
-        if self.total.get() >= self.config.max_connections || *n >= self.config.max_per_ip {
-            if *n == 0 {
-                map.remove(&ip);
-            }
-            return false;
-        }
-        *n += 1;
-        self.total.set(self.total.get() + 1);
-        true
-    }
-
-    /// Forgets a connection counted by [`admit`](Self::admit).
-    pub fn release(&self, ip: IpAddr) {
-        let mut map = self.per_ip.borrow_mut();
-        if let Some(n) = map.get_mut(&ip) {
-            *n -= 1;
-            if *n == 0 {
-                map.remove(&ip);
-            }
-        }
-        self.total.set(self.total.get().saturating_sub(1));
-    }
-
-    /// Control connections counted now.
-    pub fn connections(&self) -> usize {
-        self.total.get()
-    }
-
-    /// The passive ports to try, starting after the last one handed out (round robin).
-    pub fn passive_candidates(&self) -> Vec<u16> {
-        let Some(range) = &self.config.passive_ports else {
-            return vec![0];
-        };
-        let (lo, hi) = (*range.start(), *range.end());
-        let start = self.next_passive.get().clamp(lo, hi);
-        let mut out: Vec<u16> = (start..=hi).chain(lo..start).collect();
-        out.truncate(usize::from(hi - lo) + 1);
-        let next = if start >= hi { lo } else { start + 1 };
-        self.next_passive.set(next);
-        out
-    }
-}
 
 /// Serves FTP on `addr` with `config`; returns the bound address. The control listener
 /// takes TCP urgent data inline (`SO_OOBINLINE`), so the Telnet Data Mark that clients send
@@ -160,39 +36,4 @@ pub fn listen(
         ..opts.clone()
     };
     reactor.listen_tcp_with(addr, &opts, move || FtpConn::new(shared.clone()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn limits_count_per_ip_and_total() {
-        let shared = Shared::new(FtpConfig {
-            max_connections: 3,
-            max_per_ip: 2,
-            ..FtpConfig::default()
-        });
-        let a: IpAddr = "127.0.0.1".parse().unwrap();
-        let b: IpAddr = "127.0.0.2".parse().unwrap();
-        assert!(shared.admit(a) && shared.admit(a));
-        assert!(!shared.admit(a), "third from one IP");
-        assert!(shared.admit(b));
-        assert!(!shared.admit(b), "total reached");
-        shared.release(a);
-        assert!(shared.admit(b));
-        assert_eq!(shared.connections(), 3);
-    }
-
-    #[test]
-    fn passive_ports_rotate_through_the_range() {
-        let shared = Shared::new(FtpConfig {
-            passive_ports: Some(50000..=50002),
-            ..FtpConfig::default()
-        });
-        assert_eq!(shared.passive_candidates(), vec![50000, 50001, 50002]);
-        assert_eq!(shared.passive_candidates(), vec![50001, 50002, 50000]);
-        assert_eq!(shared.passive_candidates(), vec![50002, 50000, 50001]);
-        assert_eq!(shared.passive_candidates(), vec![50000, 50001, 50002]);
-    }
 }

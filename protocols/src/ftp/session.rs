@@ -7,30 +7,26 @@
 //! * `REIN` → [`Login::NeedUser`], keeping the connection.
 //! * `RNFR` → [`Pending::RenameFrom`] → `RNTO` (any other command cancels it; `RNTO` alone is
 //!   503).
-//! * `REST` → [`Pending::Restart`] → `RETR`/`STOR` start there.
+//! * `REST n` → [`Session::restart`] → the next `RETR` sends from byte `n`, `STOR` resumes
+//!   an upload there (see [`store`](super::store)); `APPE` after `REST` is refused (450).
 //! * `PASV`/`EPSV`/`PORT`/`EPRT` → a [`Channel`](super::data::Channel) → the next transfer
 //!   command uses it.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{Seek, SeekFrom};
 use std::net::SocketAddr;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::PathBuf;
-use std::rc::Rc;
-use std::time::SystemTime;
 
 use bytes::Bytes;
 use netreactor::Context;
 
 use super::conn::{FtpConn, FtpTimer};
-use super::data::{ActiveRefusal, Job, Transfer};
+use super::data::{unmapped, ActiveRefusal, Transfer};
 use super::parse::{
     format_epsv, format_pasv, parse_eprt, parse_epsv, parse_port, AddrError, Command, EpsvArg, Verb,
 };
 use super::perms::{Perm, Perms};
 use super::reply::{multi, quote_path, single, Code};
 use super::users::{is_anonymous_name, Account};
-use super::vfs::{self, Jail, VfsError, FACTS};
+use super::vfs::{Jail, VfsError, FACTS};
 
 /// Where the login sequence stands.
 #[derive(Debug)]
@@ -115,7 +111,7 @@ impl Session {
         }
     }
 
-    fn perms(&self) -> Perms {
+    pub(super) fn perms(&self) -> Perms {
         match &self.login {
             Login::LoggedIn { account, .. } => account.perms,
             _ => Perms::default(),
@@ -124,9 +120,9 @@ impl Session {
 }
 
 /// A reply to send instead of going on.
-type Refusal = (Code, String);
+pub(super) type Refusal = (Code, String);
 
-fn vfs_refusal(e: VfsError) -> Refusal {
+pub(super) fn vfs_refusal(e: VfsError) -> Refusal {
     let code = match e {
         VfsError::BadName => Code::FileNameNotAllowed,
         _ => Code::FileUnavailable,
@@ -134,29 +130,46 @@ fn vfs_refusal(e: VfsError) -> Refusal {
     (code, e.to_string())
 }
 
-/// Drops leading `ls` options (`LIST -la dir`).
-fn strip_list_options(arg: &str) -> &str {
-    let mut rest = arg.trim_start();
-    while rest.starts_with('-') {
-        match rest.find(' ') {
-            Some(i) => rest = rest[i + 1..].trim_start(),
-            None => return "",
-        }
-    }
-    rest
-}
-
+/// The FEAT lines (RFC 2389); the MLST line is built from the selected facts.
 const FEATURES: &[&str] = &[
     "EPRT",
     "EPSV",
     "MDTM",
     "MFMT",
-    "MLST type*;size*;modify*;perm*;unique*;unix.mode;",
+    "",
     "REST STREAM",
     "SIZE",
     "TVFS",
     "UTF8",
 ];
+
+/// Verbs whose syntax takes no argument (RFC 959 §5.3.1, RFC 2389 §3): one given is a 501.
+fn takes_no_argument(verb: &Verb) -> bool {
+    matches!(
+        verb,
+        Verb::Abor
+            | Verb::Cdup
+            | Verb::Xcup
+            | Verb::Pwd
+            | Verb::Xpwd
+            | Verb::Quit
+            | Verb::Rein
+            | Verb::Pasv
+            | Verb::Feat
+            | Verb::Syst
+            | Verb::Noop
+    )
+}
+
+/// `ALLO <decimal> [R <decimal>]` (RFC 959 §5.3.1).
+fn valid_allo(arg: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    match arg.split(' ').collect::<Vec<_>>()[..] {
+        [n] => digits(n),
+        [n, r, m] => digits(n) && r.eq_ignore_ascii_case("R") && digits(m),
+        _ => false,
+    }
+}
 
 impl FtpConn {
     /// Answers one command.
@@ -167,6 +180,13 @@ impl FtpConn {
             if let Pending::RenameFrom { .. } = self.session.pending {
                 self.session.pending = Pending::None;
             }
+        }
+        if takes_no_argument(&verb) && !arg.trim().is_empty() {
+            return self.reply(
+                cx,
+                Code::SyntaxErrorInParameters,
+                &format!("{verb} takes no argument."),
+            );
         }
         // Commands allowed before login.
         match verb {
@@ -202,9 +222,7 @@ impl FtpConn {
             }
             Verb::Syst => return self.reply(cx, Code::SystemType, "UNIX Type: L8"),
             Verb::Noop => return self.reply(cx, Code::CommandOkay, "NOOP ok."),
-            Verb::Feat => {
-                return cx.write(multi(Code::SystemStatus, "Features:", FEATURES, "End"));
-            }
+            Verb::Feat => return self.cmd_feat(cx),
             Verb::Help => return self.cmd_help(cx, &arg),
             Verb::Opts => return self.cmd_opts(cx, &arg),
             Verb::Abor => return self.abort(cx),
@@ -226,6 +244,9 @@ impl FtpConn {
         }
         if let Some(perm) = Perm::required_by(&verb) {
             if !self.session.perms().has(perm) {
+                if matches!(verb, Verb::Retr | Verb::Stor | Verb::Appe | Verb::Stou) {
+                    self.session.restart = 0; // REST applies to the next transfer command only
+                }
                 return self.reply(
                     cx,
                     Code::FileUnavailable,
@@ -254,6 +275,10 @@ impl FtpConn {
             Verb::Type => self.cmd_type(&arg),
             Verb::Mode => Self::one_of(&arg, "S", "BC", "Mode"),
             Verb::Stru => Self::one_of(&arg, "F", "RP", "Structure"),
+            Verb::Allo if !valid_allo(arg.trim()) => Err(refuse(
+                Code::SyntaxErrorInParameters,
+                "Usage: ALLO size [R record-size].",
+            )),
             Verb::Allo => Ok(single(
                 Code::CommandSuperfluous,
                 "No storage allocation necessary.",
@@ -280,7 +305,7 @@ impl FtpConn {
             Err(Step::Refuse((code, text))) => self.reply(cx, code, &text),
             Err(Step::Transfer(t)) => {
                 self.session.restart = 0;
-                self.begin_transfer(cx, t)
+                self.begin_transfer(cx, *t)
             }
         }
     }
@@ -315,7 +340,10 @@ impl FtpConn {
             Login::NeedUser => return self.reply(cx, Code::BadSequence, "Login with USER first."),
         };
         let account = self.shared.config.users.authenticate(&user, arg);
-        let jail = account.as_ref().map(|a| Jail::new(&a.home));
+        let show_hidden = self.shared.config.show_hidden;
+        let jail = account
+            .as_ref()
+            .map(|a| Jail::new(&a.home).map(|j| j.show_hidden(show_hidden)));
         match (account, jail) {
             (Some(account), Some(Ok(jail))) => {
                 tracing::debug!(user = %account.name, "ftp: logged in");
@@ -385,6 +413,11 @@ impl FtpConn {
             return self.reply(cx, Code::NotImplementedForParameter, "UTF8 is always on.");
         }
         if name.eq_ignore_ascii_case("MLST") {
+            // RFC 3659 §7.9: `OPTS MLST [factname;...]`; each fact ends with `;`.
+            let value = value.trim();
+            if !value.is_empty() && (!value.ends_with(';') || value.contains(' ')) {
+                return self.reply(cx, Code::SyntaxErrorInParameters, "Invalid MLST facts.");
+            }
             let wanted: Vec<String> = value
                 .split(';')
                 .filter(|f| !f.is_empty())
@@ -404,6 +437,22 @@ impl FtpConn {
             );
         }
         self.reply(cx, Code::SyntaxErrorInParameters, "Invalid OPTS.")
+    }
+
+    /// FEAT (RFC 2389): the MLST line marks the facts selected now with `*` (RFC 3659 §7.8).
+    fn cmd_feat(&mut self, cx: &mut Context<'_, FtpTimer>) {
+        let mut mlst = String::from("MLST ");
+        for (fact, on) in FACTS.iter().zip(self.session.facts) {
+            mlst.push_str(fact);
+            if on {
+                mlst.push('*');
+            }
+            mlst.push(';');
+        }
+        let lines = FEATURES
+            .iter()
+            .map(|f| if f.is_empty() { mlst.as_str() } else { f });
+        cx.write(multi(Code::SystemStatus, "Features:", lines, "End"));
     }
 
     fn cmd_status(&mut self, cx: &mut Context<'_, FtpTimer>) {
@@ -435,161 +484,6 @@ impl FtpConn {
             lines,
             "End of status.",
         ));
-    }
-
-    // ---- paths ---------------------------------------------------------------------------
-
-    fn jail(&self) -> &Jail {
-        match &self.session.login {
-            Login::LoggedIn { jail, .. } => jail,
-            _ => unreachable!("path commands run only when logged in"),
-        }
-    }
-
-    /// Resolves a client path: (virtual, real).
-    fn resolve(&self, arg: &str) -> Result<(String, PathBuf), Step> {
-        let virt = vfs::normalize(&self.session.cwd, arg);
-        let real = self
-            .jail()
-            .real(&virt)
-            .map_err(|e| Step::Refuse(vfs_refusal(e)))?;
-        Ok((virt, real))
-    }
-
-    fn need_arg(arg: &str) -> Result<(), Step> {
-        if arg.is_empty() {
-            Err(refuse(Code::SyntaxErrorInParameters, "Missing argument."))
-        } else {
-            Ok(())
-        }
-    }
-
-    fn cmd_cwd(&mut self, arg: &str) -> Result<Bytes, Step> {
-        Self::need_arg(arg)?;
-        let (virt, real) = self.resolve(arg)?;
-        if !real.is_dir() {
-            return Err(refuse(Code::FileUnavailable, "Not a directory."));
-        }
-        let text = format!("{} is the current directory.", quote_path(&virt));
-        self.session.cwd = virt;
-        Ok(single(Code::FileActionOkay, &text))
-    }
-
-    fn cmd_mkd(&mut self, arg: &str) -> Result<Bytes, Step> {
-        Self::need_arg(arg)?;
-        let (virt, real) = self.resolve(arg)?;
-        fs::create_dir(&real).map_err(io_refusal)?;
-        Ok(single(
-            Code::PathnameCreated,
-            &format!("{} directory created.", quote_path(&virt)),
-        ))
-    }
-
-    fn cmd_rmd(&mut self, arg: &str) -> Result<Bytes, Step> {
-        Self::need_arg(arg)?;
-        let (virt, real) = self.resolve(arg)?;
-        if virt == "/" {
-            return Err(refuse(
-                Code::FileUnavailable,
-                "Can't remove the root directory.",
-            ));
-        }
-        fs::remove_dir(&real).map_err(io_refusal)?;
-        Ok(single(Code::FileActionOkay, "Directory removed."))
-    }
-
-    fn cmd_dele(&mut self, arg: &str) -> Result<Bytes, Step> {
-        Self::need_arg(arg)?;
-        let (_, real) = self.resolve(arg)?;
-        if real.is_dir() {
-            return Err(refuse(Code::FileUnavailable, "Is a directory; use RMD."));
-        }
-        fs::remove_file(&real).map_err(io_refusal)?;
-        Ok(single(Code::FileActionOkay, "File removed."))
-    }
-
-    fn cmd_rnfr(&mut self, arg: &str) -> Result<Bytes, Step> {
-        Self::need_arg(arg)?;
-        let (virt, real) = self.resolve(arg)?;
-        if virt == "/" {
-            return Err(refuse(
-                Code::FileUnavailable,
-                "Can't rename the root directory.",
-            ));
-        }
-        fs::symlink_metadata(&real).map_err(io_refusal)?;
-        self.session.pending = Pending::RenameFrom { real, virt };
-        Ok(single(
-            Code::FileActionPending,
-            "Ready for destination name.",
-        ))
-    }
-
-    fn cmd_rnto(&mut self, arg: &str) -> Result<Bytes, Step> {
-        let Pending::RenameFrom { real: from, .. } =
-            std::mem::replace(&mut self.session.pending, Pending::None)
-        else {
-            return Err(refuse(
-                Code::BadSequence,
-                "Bad sequence of commands: use RNFR first.",
-            ));
-        };
-        Self::need_arg(arg)?;
-        let (virt, to) = self.resolve(arg)?;
-        if virt == "/" {
-            return Err(refuse(
-                Code::FileUnavailable,
-                "Can't overwrite the root directory.",
-            ));
-        }
-        fs::rename(&from, &to).map_err(io_refusal)?;
-        Ok(single(Code::FileActionOkay, "Renaming ok."))
-    }
-
-    fn regular_file(&self, arg: &str) -> Result<(String, PathBuf, fs::Metadata), Step> {
-        Self::need_arg(arg)?;
-        let (virt, real) = self.resolve(arg)?;
-        let meta = fs::metadata(&real).map_err(io_refusal)?;
-        if !meta.is_file() {
-            return Err(refuse(Code::FileUnavailable, "Not a regular file."));
-        }
-        Ok((virt, real, meta))
-    }
-
-    fn cmd_size(&mut self, arg: &str) -> Result<Bytes, Step> {
-        if self.session.ascii {
-            return Err(refuse(
-                Code::FileUnavailable,
-                "SIZE not allowed in ASCII mode.",
-            ));
-        }
-        let (_, _, meta) = self.regular_file(arg)?;
-        Ok(single(Code::FileStatus, &meta.len().to_string()))
-    }
-
-    fn cmd_mdtm(&mut self, arg: &str) -> Result<Bytes, Step> {
-        let (_, _, meta) = self.regular_file(arg)?;
-        let t = meta.modified().map_err(io_refusal)?;
-        Ok(single(Code::FileStatus, &vfs::format_time(t)))
-    }
-
-    fn cmd_mfmt(&mut self, arg: &str) -> Result<Bytes, Step> {
-        let Some((time, path)) = arg.split_once(' ') else {
-            return Err(refuse(
-                Code::SyntaxErrorInParameters,
-                "Usage: MFMT YYYYMMDDHHMMSS path.",
-            ));
-        };
-        let Some(t) = vfs::parse_time(time) else {
-            return Err(refuse(Code::SyntaxErrorInParameters, "Invalid time."));
-        };
-        let (virt, real, _) = self.regular_file(path)?;
-        let f = File::open(&real).map_err(io_refusal)?;
-        f.set_modified(t).map_err(io_refusal)?;
-        Ok(single(
-            Code::FileStatus,
-            &format!("Modify={}; {}", vfs::format_time(t), virt),
-        ))
     }
 
     fn cmd_type(&mut self, arg: &str) -> Result<Bytes, Step> {
@@ -650,78 +544,6 @@ impl FtpConn {
         ))
     }
 
-    fn cmd_stat_path(&mut self, arg: &str) -> Result<Bytes, Step> {
-        if !self.session.perms().has(Perm::List) {
-            return Err(refuse(
-                Code::FileUnavailable,
-                "Permission denied (needs 'l').",
-            ));
-        }
-        let lines = self.listing_lines(&Verb::List, strip_list_options(arg))?;
-        Ok(multi(
-            Code::FileStatus,
-            &format!("Status of {}:", arg.trim()),
-            lines,
-            "End of status.",
-        ))
-    }
-
-    fn cmd_mlst(&mut self, arg: &str) -> Result<Bytes, Step> {
-        let (virt, real) = self.resolve(arg)?;
-        let meta = fs::metadata(&real).map_err(io_refusal)?;
-        let facts = vfs::mlsx_facts(
-            &virt,
-            &meta,
-            self.session.perms(),
-            &self.session.facts,
-            None,
-        );
-        Ok(multi(
-            Code::FileActionOkay,
-            &format!("Listing {virt}"),
-            [facts],
-            "End.",
-        ))
-    }
-
-    fn cmd_site(&mut self, arg: &str) -> Result<Bytes, Step> {
-        let (sub, rest) = arg.trim().split_once(' ').unwrap_or((arg.trim(), ""));
-        if sub.eq_ignore_ascii_case("HELP") {
-            return Ok(multi(
-                Code::HelpMessage,
-                "The following SITE commands are recognized:",
-                ["CHMOD HELP"],
-                "Help SITE command successful.",
-            ));
-        }
-        if !sub.eq_ignore_ascii_case("CHMOD") {
-            return Err(refuse(
-                Code::SyntaxErrorInParameters,
-                "Unknown SITE command.",
-            ));
-        }
-        if !self.session.perms().has(Perm::Chmod) {
-            return Err(refuse(
-                Code::FileUnavailable,
-                "Permission denied (needs 'M').",
-            ));
-        }
-        let Some((mode, path)) = rest.trim().split_once(' ') else {
-            return Err(refuse(
-                Code::SyntaxErrorInParameters,
-                "Usage: SITE CHMOD mode path.",
-            ));
-        };
-        let mode = u32::from_str_radix(mode, 8)
-            .ok()
-            .filter(|m| *m <= 0o777)
-            .ok_or_else(|| refuse(Code::SyntaxErrorInParameters, "Invalid mode."))?;
-        Self::need_arg(path)?;
-        let (_, real) = self.resolve(path)?;
-        fs::set_permissions(&real, fs::Permissions::from_mode(mode)).map_err(io_refusal)?;
-        Ok(single(Code::CommandOkay, "SITE CHMOD successful."))
-    }
-
     // ---- data channel set-up -------------------------------------------------------------
 
     fn cmd_pasv(&mut self, cx: &mut Context<'_, FtpTimer>) {
@@ -732,7 +554,7 @@ impl FtpConn {
                 "Only EPSV is allowed after EPSV ALL.",
             );
         }
-        if !matches!(cx.local_addr(), Some(SocketAddr::V4(_))) {
+        if !matches!(cx.local_addr().map(unmapped), Some(SocketAddr::V4(_))) {
             return self.reply(
                 cx,
                 Code::CantOpenDataConnection,
@@ -754,7 +576,7 @@ impl FtpConn {
     }
 
     fn cmd_epsv(&mut self, cx: &mut Context<'_, FtpTimer>, arg: &str) {
-        let family = match cx.local_addr() {
+        let family = match cx.local_addr().map(unmapped) {
             Some(SocketAddr::V6(_)) => 2,
             _ => 1,
         };
@@ -849,169 +671,6 @@ impl FtpConn {
             ),
         }
     }
-
-    // ---- transfers -----------------------------------------------------------------------
-
-    fn listing_lines(&self, verb: &Verb, arg: &str) -> Result<Vec<String>, Step> {
-        let (virt, real) = self.resolve(arg)?;
-        let meta = fs::metadata(&real).map_err(io_refusal)?;
-        let now = SystemTime::now();
-        let perms = self.session.perms();
-        let line = |name: &str, m: &fs::Metadata| match verb {
-            Verb::Nlst => name.to_string(),
-            Verb::Mlsd => vfs::mlsx_facts(name, m, perms, &self.session.facts, None),
-            _ => vfs::ls_line(name, m, now),
-        };
-        if !meta.is_dir() {
-            if *verb == Verb::Mlsd {
-                return Err(refuse(Code::SyntaxErrorInParameters, "Not a directory."));
-            }
-            let name = if *verb == Verb::Nlst {
-                arg.to_string()
-            } else {
-                vfs::base_name(&virt).to_string()
-            };
-            return Ok(vec![line(&name, &meta)]);
-        }
-        if *verb == Verb::Nlst {
-            // Names only: no stat per entry.
-            let mut names: Vec<String> = fs::read_dir(&real)
-                .map_err(io_refusal)?
-                .filter_map(Result::ok)
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect();
-            names.sort();
-            return Ok(names);
-        }
-        let mut entries: Vec<(String, fs::Metadata)> = Vec::new();
-        for entry in fs::read_dir(&real).map_err(io_refusal)? {
-            let Ok(entry) = entry else { continue };
-            let name = entry.file_name().to_string_lossy().into_owned();
-            // lstat: a symlink is listed as itself, never followed out of the jail.
-            if let Ok(m) = fs::symlink_metadata(entry.path()) {
-                entries.push((name, m));
-            }
-        }
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(entries.iter().map(|(n, m)| line(n, m)).collect())
-    }
-
-    fn cmd_listing(&mut self, verb: &Verb, arg: &str) -> Result<Bytes, Step> {
-        let arg = if *verb == Verb::Mlsd {
-            arg
-        } else {
-            strip_list_options(arg)
-        };
-        let lines = self.listing_lines(verb, arg)?;
-        let mut out = String::new();
-        for l in lines {
-            out.push_str(&l);
-            out.push_str("\r\n");
-        }
-        Err(Step::Transfer(Transfer::new(
-            Job::SendBuffer(Bytes::from(out)),
-            "Transfer complete.",
-        )))
-    }
-
-    fn cmd_retr(&mut self, arg: &str) -> Result<Bytes, Step> {
-        let (_, real, meta) = self.regular_file(arg)?;
-        let file = File::open(&real).map_err(io_refusal)?;
-        let offset = self.session.restart;
-        if offset > meta.len() {
-            self.session.restart = 0;
-            return Err(refuse(
-                Code::InvalidRestParameter,
-                "Invalid REST parameter.",
-            ));
-        }
-        let job = if self.session.ascii {
-            Job::SendAscii {
-                file,
-                offset,
-                last_cr: false,
-            }
-        } else {
-            Job::SendFile {
-                file: Rc::new(file),
-                offset,
-                len: meta.len() - offset,
-            }
-        };
-        Err(Step::Transfer(Transfer::new(job, "Transfer complete.")))
-    }
-
-    fn cmd_store(&mut self, verb: &Verb, arg: &str) -> Result<Bytes, Step> {
-        let mut opts = OpenOptions::new();
-        opts.write(true).custom_flags(libc::O_NOFOLLOW);
-        let offset = self.session.restart;
-        let (real, done) = match verb {
-            Verb::Stou => {
-                let base =
-                    vfs::normalize(&self.session.cwd, if arg.is_empty() { "ftp" } else { arg });
-                let mut found = None;
-                for i in 0..100u32 {
-                    let candidate = if i == 0 && !arg.is_empty() {
-                        base.clone()
-                    } else {
-                        format!("{base}.{i}")
-                    };
-                    let (virt, real) = self.resolve(&candidate)?;
-                    if fs::symlink_metadata(&real).is_err() {
-                        found = Some((virt, real));
-                        break;
-                    }
-                }
-                let Some((virt, real)) = found else {
-                    return Err(refuse(
-                        Code::FileNameNotAllowed,
-                        "No unique name available.",
-                    ));
-                };
-                opts.create_new(true);
-                let name = vfs::base_name(&virt).to_string();
-                (
-                    real,
-                    format!("Transfer complete (unique file name: {name})."),
-                )
-            }
-            _ => {
-                Self::need_arg(arg)?;
-                let (_, real) = self.resolve(arg)?;
-                if real.is_dir() {
-                    return Err(refuse(Code::FileUnavailable, "Is a directory."));
-                }
-                if *verb == Verb::Appe {
-                    opts.append(true).create(true);
-                } else if offset > 0 {
-                    opts.create(true);
-                } else {
-                    opts.create(true).truncate(true);
-                }
-                (real, "Transfer complete.".to_string())
-            }
-        };
-        let mut file = opts.open(&real).map_err(io_refusal)?;
-        if *verb == Verb::Stor && offset > 0 {
-            let len = file.metadata().map_err(io_refusal)?.len();
-            if offset > len {
-                self.session.restart = 0;
-                return Err(refuse(
-                    Code::InvalidRestParameter,
-                    "Invalid REST parameter.",
-                ));
-            }
-            file.set_len(offset)
-                .and_then(|_| file.seek(SeekFrom::Start(offset)))
-                .map_err(io_refusal)?;
-        }
-        let job = Job::Receive {
-            file: Some(file),
-            ascii: self.session.ascii,
-            cr_pending: false,
-        };
-        Err(Step::Transfer(Transfer::new(job, done)))
-    }
 }
 
 /// What a command handler does instead of a plain reply.
@@ -1019,13 +678,13 @@ pub(super) enum Step {
     /// Send this error reply.
     Refuse(Refusal),
     /// Start this transfer.
-    Transfer(Transfer),
+    Transfer(Box<Transfer>),
 }
 
-fn refuse(code: Code, text: &str) -> Step {
+pub(super) fn refuse(code: Code, text: &str) -> Step {
     Step::Refuse((code, text.to_string()))
 }
 
-fn io_refusal(e: std::io::Error) -> Step {
+pub(super) fn io_refusal(e: std::io::Error) -> Step {
     Step::Refuse(vfs_refusal(VfsError::Io(e)))
 }

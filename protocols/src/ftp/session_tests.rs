@@ -8,16 +8,18 @@ use std::time::Duration;
 use netreactor::testing::Harness;
 use netreactor::ConnId;
 
-use super::server::{FtpConfig, Shared};
+use super::config::{FtpConfig, Shared};
 use super::{FtpConn, User};
 
-struct T {
-    h: Harness,
-    c: ConnId,
-    root: PathBuf,
+/// A control connection through the harness, with its home.
+pub(super) struct T {
+    pub(super) h: Harness,
+    pub(super) c: ConnId,
+    pub(super) root: PathBuf,
 }
 
-fn root(name: &str) -> PathBuf {
+/// A fresh home `ftp-sess-<pid>-<name>` holding `sub/` and `a.txt` (`one\ntwo\n`).
+pub(super) fn root(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("ftp-sess-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("sub")).unwrap();
@@ -25,7 +27,8 @@ fn root(name: &str) -> PathBuf {
     dir
 }
 
-fn setup(name: &str, perms: &str, tweak: impl FnOnce(&mut FtpConfig)) -> T {
+/// A connection of user `foo`/`bar` with `perms`, greeted; `tweak` changes the config.
+pub(super) fn setup(name: &str, perms: &str, tweak: impl FnOnce(&mut FtpConfig)) -> T {
     let root = root(name);
     let mut config = FtpConfig {
         login_delay: Duration::from_millis(200),
@@ -46,15 +49,18 @@ fn setup(name: &str, perms: &str, tweak: impl FnOnce(&mut FtpConfig)) -> T {
 }
 
 impl T {
-    fn send(&mut self, line: &str) -> String {
+    /// Feeds a line (or several) and returns what the server answered.
+    pub(super) fn send(&mut self, line: &str) -> String {
         self.h.feed(self.c, line.as_bytes());
         String::from_utf8(self.h.take_output(self.c)).unwrap()
     }
-    fn login(&mut self) {
+    /// Logs in as foo.
+    pub(super) fn login(&mut self) {
         assert!(self.send("USER foo\r\n").starts_with("331 "));
         assert!(self.send("PASS bar\r\n").starts_with("230 "));
     }
-    fn pasv(&mut self) -> ConnId {
+    /// PASV; returns the child listener.
+    pub(super) fn pasv(&mut self) -> ConnId {
         let r = self.send("PASV\r\n");
         assert!(r.starts_with("227 "), "{r}");
         let listener = *self.h.children(self.c).last().unwrap();
@@ -63,7 +69,8 @@ impl T {
     }
 }
 
-fn code(r: &str) -> &str {
+/// The reply code of `r`.
+pub(super) fn code(r: &str) -> &str {
     &r[..3.min(r.len())]
 }
 

@@ -5,6 +5,10 @@
 //! virtual path names anything above the home. [`Jail::real`] then maps it onto the disk
 //! and canonicalises it: a symlink whose target lies outside the home is refused
 //! ([`VfsError::Escape`]), as is a dangling link (it could be created outside by a write).
+//! Names with control characters are refused ([`VfsError::BadName`]): a CR or LF in a name
+//! could forge a reply or listing line. Dot-files and dot-directories are hidden unless the
+//! jail is built with [`Jail::show_hidden`]: a path through one is [`VfsError::Hidden`], and
+//! [`listed_name`] leaves them (and names with control characters) out of listings.
 //!
 //! Listings: [`ls_line`] (`ls -l` format for LIST), [`mlsx_facts`] (RFC 3659 §7 facts for
 //! MLSD/MLST), and [`format_time`]/[`parse_time`] for MDTM/MFMT (`YYYYMMDDHHMMSS`, UTC).
@@ -30,8 +34,10 @@ use super::perms::{Perm, Perms};
 pub enum VfsError {
     /// It resolves outside the jail (through a symlink).
     Escape,
-    /// It contains a NUL byte.
+    /// It contains a control character (NUL, CR, LF, any byte below 0x20, DEL).
     BadName,
+    /// It names (or passes through) a dot-file or dot-directory, hidden by default.
+    Hidden,
     /// A file-system error (not found, permission denied...).
     Io(io::Error),
 }
@@ -41,6 +47,7 @@ impl fmt::Display for VfsError {
         match self {
             VfsError::Escape => f.write_str("Permission denied (outside the root)"),
             VfsError::BadName => f.write_str("File name not allowed"),
+            VfsError::Hidden => f.write_str("No such file or directory"),
             VfsError::Io(e) => match e.kind() {
                 io::ErrorKind::NotFound => f.write_str("No such file or directory"),
                 io::ErrorKind::PermissionDenied => f.write_str("Permission denied"),
@@ -100,18 +107,52 @@ pub fn base_name(virt: &str) -> &str {
     virt.rsplit('/').find(|s| !s.is_empty()).unwrap_or("/")
 }
 
+/// True for names no client may create or see: any control character (below 0x20, and DEL).
+pub fn has_control(name: &str) -> bool {
+    name.bytes().any(|b| b < 0x20 || b == 0x7f)
+}
+
+/// True for a dot-file or dot-directory name (`.git`, `.env`).
+pub fn is_hidden(name: &str) -> bool {
+    name.starts_with('.') && name != "." && name != ".."
+}
+
+/// The name a listing shows for directory entry `name`, or `None` to leave it out: names
+/// with control characters always (one could forge a listing line), dot-files unless
+/// `show_hidden`. Names that are not UTF-8 are shown with U+FFFD.
+pub fn listed_name(name: &std::ffi::OsStr, show_hidden: bool) -> Option<String> {
+    let name = name.to_string_lossy();
+    if has_control(&name) || (!show_hidden && is_hidden(&name)) {
+        return None;
+    }
+    Some(name.into_owned())
+}
+
 /// A user's root jail.
 #[derive(Clone, Debug)]
 pub struct Jail {
     root: PathBuf,
+    show_hidden: bool,
 }
 
 impl Jail {
-    /// A jail rooted at `home` (canonicalised now; it must exist).
+    /// A jail rooted at `home` (canonicalised now; it must exist), hiding dot-files.
     pub fn new(home: &Path) -> io::Result<Jail> {
         Ok(Jail {
             root: home.canonicalize()?,
+            show_hidden: false,
         })
+    }
+
+    /// Serves dot-files and dot-directories too (`yes`), or hides them (the default).
+    pub fn show_hidden(mut self, yes: bool) -> Jail {
+        self.show_hidden = yes;
+        self
+    }
+
+    /// True when dot-files are served.
+    pub fn shows_hidden(&self) -> bool {
+        self.show_hidden
     }
 
     /// The canonical root.
@@ -119,12 +160,37 @@ impl Jail {
         &self.root
     }
 
+    /// Refuses a real path below the root that passes through a dot-name (a visible symlink
+    /// to `.git` included), unless hidden names are served.
+    fn check_hidden(&self, real: &Path) -> Result<(), VfsError> {
+        if self.show_hidden {
+            return Ok(());
+        }
+        let below = real.strip_prefix(&self.root).unwrap_or(real);
+        if below
+            .components()
+            .any(|c| matches!(c, Component::Normal(n) if is_hidden(&n.to_string_lossy())))
+        {
+            return Err(VfsError::Hidden);
+        }
+        Ok(())
+    }
+
     /// Maps a normalised virtual path to its real path. Existing paths are canonicalised and
     /// must stay inside the root; a path that does not exist yet must have an existing parent
     /// inside the root (and must not be a dangling symlink).
     pub fn real(&self, virt: &str) -> Result<PathBuf, VfsError> {
-        if virt.contains('\0') {
+        let real = self.real_unchecked(virt)?;
+        self.check_hidden(&real)?;
+        Ok(real)
+    }
+
+    fn real_unchecked(&self, virt: &str) -> Result<PathBuf, VfsError> {
+        if has_control(virt) {
             return Err(VfsError::BadName);
+        }
+        if !self.show_hidden && virt.split('/').any(is_hidden) {
+            return Err(VfsError::Hidden);
         }
         let mut path = self.root.clone();
         for c in Path::new(virt.trim_start_matches('/')).components() {
@@ -439,6 +505,44 @@ mod tests {
         assert!(matches!(jail.real("/dangling"), Err(VfsError::Escape)));
         assert!(matches!(jail.real("/a\0b"), Err(VfsError::BadName)));
         assert!(matches!(jail.real("/no/such"), Err(VfsError::Io(_))));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn names_with_control_characters_are_refused_and_never_listed() {
+        let dir = std::env::temp_dir().join(format!("ftp-vfs-ctl-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let jail = Jail::new(&dir).unwrap();
+        for bad in ["/a\rb", "/a\nb", "/x\x7f", "/t\tab", "/a\0b"] {
+            assert!(matches!(jail.real(bad), Err(VfsError::BadName)), "{bad:?}");
+        }
+        assert_eq!(listed_name("a\r\nb".as_ref(), true), None);
+        assert_eq!(
+            listed_name("ok.txt".as_ref(), false).as_deref(),
+            Some("ok.txt")
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn dot_names_are_hidden_unless_shown() {
+        let dir = std::env::temp_dir().join(format!("ftp-vfs-dot-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join(".git")).unwrap();
+        std::os::unix::fs::symlink(".git", dir.join("visible")).unwrap();
+        let jail = Jail::new(&dir).unwrap();
+        assert!(matches!(jail.real("/.git"), Err(VfsError::Hidden)));
+        assert!(matches!(jail.real("/.git/config"), Err(VfsError::Hidden)));
+        assert!(
+            matches!(jail.real("/visible"), Err(VfsError::Hidden)),
+            "through a link"
+        );
+        assert!(matches!(jail.real("/.new"), Err(VfsError::Hidden)));
+        assert_eq!(listed_name(".git".as_ref(), false), None);
+        let shown = jail.show_hidden(true);
+        assert!(shown.real("/.git").is_ok() && shown.real("/visible").is_ok());
+        assert_eq!(listed_name(".git".as_ref(), true).as_deref(), Some(".git"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
