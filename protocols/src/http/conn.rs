@@ -100,11 +100,37 @@ struct CgiRun {
     stdout: Option<ConnId>,
     stderr: Option<ConnId>,
     head_sent: bool,
-    head_only: bool,
+    /// No body goes to the client (HEAD, or a 204/304 answer): script output after the head
+    /// is read and dropped.
+    no_body: bool,
     chunked: bool,
     timer: Option<TimerId>,
     stderr_line: Vec<u8>,
     started: Instant,
+    /// Holds one of the server's script slots until the run is dropped.
+    _slot: CgiSlot,
+}
+
+/// One of [`ServerConfig::max_cgi_scripts`](super::ServerConfig) slots, given back on drop.
+struct CgiSlot(Rc<Shared>);
+
+impl CgiSlot {
+    /// A slot, or `None` when every one is taken.
+    fn take(shared: &Rc<Shared>) -> Option<CgiSlot> {
+        let n = shared.cgi_running.get();
+        if n >= shared.config.max_cgi_scripts {
+            return None;
+        }
+        shared.cgi_running.set(n + 1);
+        Some(CgiSlot(shared.clone()))
+    }
+}
+
+impl Drop for CgiSlot {
+    fn drop(&mut self) {
+        let n = self.0.cgi_running.get();
+        self.0.cgi_running.set(n.saturating_sub(1));
+    }
 }
 
 /// What the connection's deadline is for.
@@ -390,7 +416,7 @@ impl HttpConn {
                 },
             };
         }
-        req.set_target_parts();
+        let target_ok = req.set_target_parts();
         self.served += 1;
         self.keep_alive = head.keep_alive
             && self.served < self.shared.config.max_requests_per_conn
@@ -404,6 +430,11 @@ impl HttpConn {
         let asterisk = &req.target[..] == b"*";
         if connect || asterisk && &req.method[..] != b"OPTIONS" {
             return self.fail(cx, if connect { 501 } else { 400 });
+        }
+        if !target_ok && !asterisk {
+            // Neither origin-form nor absolute-form, or a path that does not decode: one rule
+            // for every route (static files, CGI, handlers).
+            return self.fail(cx, 400);
         }
         if asterisk && head.framing == Framing::None {
             // `OPTIONS *`: the server's capabilities, not a resource's.
@@ -877,6 +908,19 @@ impl HttpConn {
     ) -> bool {
         // A previous script that closed its stdout but lingers is not waited for any longer.
         self.kill_cgi(cx);
+        let Some(slot) = CgiSlot::take(&self.shared) else {
+            tracing::warn!(
+                max = self.shared.config.max_cgi_scripts,
+                "cgi: too many scripts running; 503"
+            );
+            if streaming {
+                self.keep_alive = false;
+            }
+            let mut empty = BytesMut::new();
+            let resp = Response::error(503).header("Retry-After", "1");
+            self.respond(cx, &mut empty, resp);
+            return false;
+        };
         let facts = ServerFacts {
             software: &self.shared.config.server_name,
             root: &self.shared.root,
@@ -902,11 +946,12 @@ impl HttpConn {
             stdout: None,
             stderr: None,
             head_sent: false,
-            head_only: self.head_only,
+            no_body: self.head_only,
             chunked: self.req().version_minor == 1,
             timer: None,
             stderr_line: Vec::new(),
             started: cx.now(),
+            _slot: slot,
         });
         let adopted = (|| -> std::io::Result<()> {
             run.stdout = Some(cx.adopt_child(spawned.stdout)?);
@@ -958,10 +1003,21 @@ impl HttpConn {
                     buf.clear();
                     return self.cgi_fail(cx, 502);
                 }
+                Ok(Some((head, _))) if head.status < 200 => {
+                    // An interim status cannot end an exchange: the client would wait on.
+                    tracing::warn!(status = head.status, "cgi: 1xx status as the answer");
+                    buf.clear();
+                    return self.cgi_fail(cx, 502);
+                }
                 Ok(Some((head, n))) => {
                     buf.advance(n);
                     run.head_sent = true;
-                    let chunked = run.chunked && !run.head_only;
+                    // 204 and 304 end at their head (RFC 9110 sections 15.3.5, 15.4.5): what the
+                    // script writes after it is dropped, never framed as a body.
+                    if head.status == 204 || head.status == 304 {
+                        run.no_body = true;
+                    }
+                    let chunked = run.chunked && !run.no_body;
                     let mut resp = Response::new(head.status);
                     if let Some(reason) = &head.reason {
                         resp = resp.reason(reason);
@@ -994,7 +1050,7 @@ impl HttpConn {
             return;
         }
         let data = buf.split().freeze();
-        if run.head_only {
+        if run.no_body {
             return;
         }
         if run.chunked {
@@ -1027,7 +1083,7 @@ impl HttpConn {
         let Some(run) = self.cgi.as_mut() else {
             return;
         };
-        if run.chunked && !run.head_only {
+        if run.chunked && !run.no_body {
             cx.write(Bytes::from_static(b"0\r\n\r\n"));
         }
         if let Some(t) = run.timer.take() {
@@ -1070,8 +1126,7 @@ impl HttpConn {
                 cx.cancel_timer(t);
             }
             if let Some(mut child) = run.child.take() {
-                let _ = child.kill();
-                let _ = child.wait();
+                cgi::kill_group(&mut child);
             }
         }
     }
@@ -1088,6 +1143,8 @@ impl HttpConn {
                     if !status.success() {
                         tracing::info!(%status, "cgi: script exited with failure");
                     }
+                    // What it left running in its group goes with it.
+                    cgi::kill_group_of(child.id());
                     run.child = None;
                 }
                 Ok(None)
@@ -1095,8 +1152,7 @@ impl HttpConn {
                         >= self.shared.config.cgi_timeout =>
                 {
                     tracing::warn!("cgi: script outlived its time limit after its output; killed");
-                    let _ = child.kill();
-                    let _ = child.wait();
+                    cgi::kill_group(child);
                     run.child = None;
                 }
                 Ok(None) => {
@@ -1189,6 +1245,16 @@ impl Protocol for HttpConn {
         }
         self.peer_eof = true;
         match self.state {
+            State::Responding if self.cgi.is_some() => {
+                // The client went away while a script works for it (as nginx reads it: a
+                // client abort): the script and its process group go now, not at the limit.
+                tracing::info!("cgi: client closed its side; killing the script");
+                self.kill_cgi(cx);
+                self.state = State::Closing;
+                self.cancel_all_timers(cx);
+                self.flush_out(cx);
+                cx.close_after_flush();
+            }
             State::Responding => {
                 // Finish the response in flight, then close.
                 self.keep_alive = false;

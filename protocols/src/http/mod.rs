@@ -10,6 +10,8 @@ mod exchange;
 mod file_cache;
 pub mod fuzz;
 pub mod handler;
+mod listing;
+mod mime;
 mod parse;
 pub mod router;
 pub mod server;

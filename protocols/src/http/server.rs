@@ -14,6 +14,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+use std::cell::Cell;
 use std::io;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -55,8 +56,15 @@ pub struct ServerConfig {
     pub root: PathBuf,
     /// CGI scripts directory under the root (e.g. `cgi-bin`), if CGI is on.
     pub cgi_dir: Option<String>,
-    /// Time limit of one CGI script run.
+    /// Time limit of one CGI script run; the script and every process it started (its
+    /// process group) are killed then.
     pub cgi_timeout: Duration,
+    /// Most CGI scripts running at once on one reactor thread: beyond it a request for a
+    /// script is answered 503 with `Retry-After`.
+    pub max_cgi_scripts: usize,
+    /// Serve, list and write dot-files and dot-directories (`.git/`, `.env`); hidden (404,
+    /// left out of listings) by default.
+    pub show_hidden: bool,
     /// Whether PUT and DELETE may change files under the root.
     pub writable: bool,
     /// Keep small files in memory between requests (see `docs/http.md`: an answer is at most
@@ -80,6 +88,8 @@ impl Default for ServerConfig {
             root: PathBuf::from("."),
             cgi_dir: None,
             cgi_timeout: Duration::from_secs(30),
+            max_cgi_scripts: 64,
+            show_hidden: false,
             writable: false,
             file_cache: true,
         }
@@ -97,6 +107,8 @@ pub(crate) struct Shared {
     pub(crate) root: PathBuf,
     /// Per-request storage not lent to a connection at the moment.
     pub(crate) spares: Spares,
+    /// CGI scripts running now (bounded by `config.max_cgi_scripts`).
+    pub(crate) cgi_running: Cell<usize>,
 }
 
 /// An HTTP server: a configuration and a handler, ready to be attached to listeners.
@@ -123,6 +135,7 @@ impl Server {
                 server_line,
                 root,
                 spares: Spares::default(),
+                cgi_running: Cell::new(0),
             }),
         }
     }
@@ -132,7 +145,8 @@ impl Server {
     pub fn static_files(config: ServerConfig) -> io::Result<Server> {
         let mut files = StaticFiles::new(&config.root)?
             .writable(config.writable)
-            .file_cache(config.file_cache);
+            .file_cache(config.file_cache)
+            .show_hidden(config.show_hidden);
         if let Some(dir) = &config.cgi_dir {
             files = files.hide(config.root.join(dir.trim_matches('/')));
         }
