@@ -18,7 +18,7 @@ use netreactor_protocols::{ftp, http, telnet, websocket};
 )]
 struct Cli {
     /// Reactor threads; each has its own SO_REUSEPORT listeners (thread-per-core).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, value_name = "N", default_value_t = 1)]
     workers: usize,
     /// Address of the TCP echo server.
     #[arg(long = "echo", value_name = "ADDR", default_value = "127.0.0.1:7000")]
@@ -46,12 +46,15 @@ impl Protocol for Echo {
 }
 
 fn main() {
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a terminal: a log file or a pipe gets plain text.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let cli = Cli::parse();
     let workers = cli.workers.max(1);

@@ -45,6 +45,7 @@ pub struct FtpArgs {
     #[arg(
         id = "ftp_max_connections",
         long = "ftp-max-connections",
+        value_name = "N",
         default_value_t = 512
     )]
     pub max_connections: usize,
@@ -60,6 +61,7 @@ pub struct FtpArgs {
     #[arg(
         id = "ftp_idle_timeout",
         long = "ftp-idle-timeout",
+        value_name = "SECS",
         default_value_t = 300
     )]
     pub idle_timeout: u64,
@@ -67,6 +69,7 @@ pub struct FtpArgs {
     #[arg(
         id = "ftp_data_timeout",
         long = "ftp-data-timeout",
+        value_name = "SECS",
         default_value_t = 60
     )]
     pub data_timeout: u64,

@@ -155,10 +155,11 @@ const STYLE: &str = "\
 body{margin:2rem auto;max-width:60rem;padding:0 1rem;font:15px/1.5 system-ui,sans-serif;\
 color:var(--fg);background:var(--bg)}\
 h1{font-size:1.25rem;font-weight:600;margin:0 0 1rem}\
-nav a,h1 a{color:var(--link);text-decoration:none}nav a:hover{text-decoration:underline}\
+h1 a{color:var(--link);text-decoration:none}h1 a:hover{text-decoration:underline}\
 table{width:100%;border-collapse:collapse}\
 th,td{padding:.35rem .6rem;text-align:left;border-bottom:1px solid var(--line)}\
 th{font-weight:600;color:var(--muted);white-space:nowrap}\
+th.name,td.name{width:100%;word-break:break-all}\
 th a{color:inherit;text-decoration:none}th a:hover{color:var(--link)}\
 td.size,td.mtime,th.size,th.mtime{text-align:right;white-space:nowrap;\
 font-variant-numeric:tabular-nums}\
@@ -230,7 +231,7 @@ pub fn listing_html(
     html.push_str(&format!(
         "<title>Index of {url_path}</title><style>{STYLE}</style>"
     ));
-    html.push_str("</head>\n<body>\n<h1>Index of <nav style=\"display:inline\">");
+    html.push_str("</head>\n<body>\n<h1>Index of ");
     // Breadcrumbs: each ancestor links to itself (relative links: `../../`).
     let depth = segments.len();
     html.push_str(&format!(
@@ -250,11 +251,11 @@ pub fn listing_html(
         };
         html.push_str(&format!("<a href=\"{href}\">{}</a>/", shown(s)));
     }
-    html.push_str("</nav></h1>\n<table>\n<thead><tr>");
+    html.push_str("</h1>\n<table>\n<thead><tr>");
     for (key, class, label) in [
         (SortKey::Name, "name", "Name"),
         (SortKey::Size, "size", "Size"),
-        (SortKey::Mtime, "mtime", "Modified"),
+        (SortKey::Mtime, "mtime", "Modified (UTC)"),
     ] {
         let current = order.key == key;
         let next_desc = current && !order.descending;
