@@ -492,6 +492,36 @@ mod tests {
     }
 
     #[test]
+    fn resolve_takes_the_longest_executable_prefix_in_nested_directories() {
+        let root = tmp("nested");
+        let dir = root.join("cgi-bin");
+        fs::create_dir_all(dir.join("child-dir/deeper")).unwrap();
+        script(&dir.join("child-dir"), "file.py", "#!/bin/sh\n", 0o755);
+        script(
+            &dir.join("child-dir/deeper"),
+            "run.sh",
+            "#!/bin/sh\n",
+            0o755,
+        );
+        script(&dir.join("child-dir"), "data.txt", "x", 0o644);
+        let cfg = CgiConfig::under_root(&root, "cgi-bin", Duration::from_secs(5)).unwrap();
+        let s = cfg.resolve("/cgi-bin/child-dir/file.py/extra").unwrap();
+        assert_eq!(s.path, dir.join("child-dir/file.py"));
+        assert_eq!(s.script_name, "/cgi-bin/child-dir/file.py");
+        assert_eq!(s.path_info, "/extra");
+        let s = cfg.resolve("/cgi-bin/child-dir/deeper/run.sh").unwrap();
+        assert_eq!(s.script_name, "/cgi-bin/child-dir/deeper/run.sh");
+        assert_eq!(s.path_info, "");
+        assert_eq!(cfg.resolve("/cgi-bin/child-dir"), Err(403));
+        assert_eq!(cfg.resolve("/cgi-bin/child-dir/"), Err(403));
+        assert_eq!(cfg.resolve("/cgi-bin/child-dir/data.txt/x"), Err(403));
+        assert_eq!(cfg.resolve("/cgi-bin/child-dir/nope.py/x"), Err(404));
+        assert_eq!(cfg.resolve("/cgi-bin/.hidden/x"), Err(403));
+        assert_eq!(cfg.resolve("/cgi-bin/a\rb"), Err(400));
+        let _ = fs::remove_dir_all(root);
+    }
+
+    #[test]
     fn meta_variables_follow_rfc3875() {
         let req = Request::new("POST", "/cgi-bin/s.py/a/b?x=1&y=%20")
             .with_header("Host", "example.org:8080")

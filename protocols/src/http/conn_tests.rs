@@ -273,6 +273,11 @@ fn rejections_answer_their_status_and_close_only_that_connection() {
             b"GET / HTTP/1.1\r\nHost: a\r\nExpect: nonsense\r\n\r\n",
             "417",
         ),
+        // Neither origin-form nor absolute-form; a path that does not decode.
+        (b"GET hello HTTP/1.1\r\nHost: a\r\n\r\n", "400"),
+        (b"GET cgi-bin/t.sh HTTP/1.1\r\nHost: a\r\n\r\n", "400"),
+        (b"GET /hel%zzlo HTTP/1.1\r\nHost: a\r\n\r\n", "400"),
+        (b"GET /a%00b HTTP/1.1\r\nHost: a\r\n\r\n", "400"),
     ];
     let mut h = Harness::new();
     let bystander = open(&mut h);
@@ -585,6 +590,70 @@ fn cgi_output_is_streamed_chunked_through_adopted_pipes() {
         "the pipelined request waited its turn: {s}"
     );
     assert!(h.is_open(c));
+    let _ = std::fs::remove_dir_all(root);
+}
+
+#[test]
+fn cgi_no_body_status_drops_the_script_body_and_keeps_the_exchange_in_step() {
+    for status in ["204", "304"] {
+        let root = cgi_root(&format!("nobody{status}"));
+        let mut h = Harness::new();
+        let c = h.open(cgi_server(&root).connection());
+        h.feed(
+            c,
+            b"GET /cgi-bin/t.sh HTTP/1.1\r\nHost: a\r\n\r\nGET /hello HTTP/1.1\r\nHost: a\r\n\r\n",
+        );
+        let stdout = h.children(c)[0];
+        h.feed(
+            stdout,
+            format!("Status: {status}\r\nX-A: 1\r\n\r\nSMUGGLED").as_bytes(),
+        );
+        h.feed(stdout, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        h.eof(stdout);
+        let s = text(&h.take_output(c));
+        assert!(s.starts_with(&format!("HTTP/1.1 {status} ")), "{s}");
+        let (head, rest) = s.split_once("\r\n\r\n").unwrap();
+        assert!(!head.contains("Transfer-Encoding"), "{s}");
+        assert!(!head.contains("Content-Type"), "{s}");
+        assert!(!s.contains("SMUGGLED"), "{s}");
+        assert!(rest.starts_with("HTTP/1.1 200 OK\r\n"), "{s}");
+        assert!(rest.ends_with("Hello, World!"), "{s}");
+        assert_eq!(s.matches("HTTP/1.1 ").count(), 2, "{s}");
+        assert!(h.is_open(c));
+        let _ = std::fs::remove_dir_all(root);
+    }
+}
+
+#[test]
+fn cgi_beyond_the_script_cap_gets_503_and_a_finished_run_frees_its_slot() {
+    let root = cgi_root("cap");
+    let cfg = ServerConfig {
+        root: root.clone(),
+        cgi_dir: Some("cgi-bin".into()),
+        max_cgi_scripts: 1,
+        ..ServerConfig::default()
+    };
+    let server = Server::with_files(cfg, router()).unwrap();
+    let mut h = Harness::new();
+    let a = h.open(server.connection());
+    let b = h.open(server.connection());
+    let req = b"GET /cgi-bin/t.sh HTTP/1.1\r\nHost: a\r\n\r\n";
+    h.feed(a, req);
+    let stdout = h.children(a)[0];
+    h.feed(b, req);
+    let s = text(&h.take_output(b));
+    assert!(s.starts_with("HTTP/1.1 503 "), "{s}");
+    assert!(s.contains("Retry-After: 1\r\n"), "{s}");
+    assert!(h.children(b).is_empty(), "no script started beyond the cap");
+    assert!(h.is_open(b), "a refusal keeps the connection");
+    h.feed(stdout, b"Content-Type: text/plain\r\n\r\nok");
+    h.eof(stdout);
+    assert!(text(&h.take_output(a)).contains("ok"));
+    // The script (`exit 0`) is reaped by now or at the next look (every 50 ms).
+    std::thread::sleep(Duration::from_millis(100));
+    h.advance(Duration::from_millis(100));
+    h.feed(b, req);
+    assert!(!h.children(b).is_empty(), "the slot came back");
     let _ = std::fs::remove_dir_all(root);
 }
 

@@ -17,7 +17,7 @@ use bytes::Bytes;
 use netreactor::Protocol;
 
 use super::addrs::Addrs;
-use super::url::percent_decode_bytes;
+use super::url::{normalize_path, percent_decode_bytes};
 
 /// A request as a handler sees it. Header names and values are views into the connection's
 /// read buffer (no copy); the path is percent-decoded and has its dot-segments removed.
@@ -198,7 +198,8 @@ fn strip_scheme_authority(path: &[u8]) -> &[u8] {
 
 /// Decodes and normalises a raw path into `out`: `/`-separated segments, `.` dropped, `..`
 /// removes the previous segment (never going above the root), empty segments collapsed.
-/// Keeps a trailing `/`. Decoding is [`url::percent_decode_bytes`](super::url)'s, strict:
+/// Keeps a trailing `/`. Decoding and normalisation are those of [`super::url`]
+/// (`percent_decode_bytes`, `normalize_path`), strict:
 /// false (and `out` is `/`) when the path has a malformed escape or a NUL, or does not
 /// start with `/`.
 pub(crate) fn normalize_path_into(raw: &[u8], out: &mut String) -> bool {
@@ -220,28 +221,10 @@ pub(crate) fn normalize_path_into(raw: &[u8], out: &mut String) -> bool {
             return false;
         }
     };
+    // The dot-segment removal of `url.rs` too: one set of rules. A `..` above the root is
+    // clamped here (the path a handler sees); the file server refuses such targets itself.
     let text = String::from_utf8_lossy(&decoded);
-    let mut segments: Vec<&str> = Vec::new();
-    for seg in text.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                segments.pop();
-            }
-            s => segments.push(s),
-        }
-    }
-    out.push('/');
-    for (i, s) in segments.iter().enumerate() {
-        if i > 0 {
-            out.push('/');
-        }
-        out.push_str(s);
-    }
-    let trailing = text.ends_with('/') || text.ends_with("/.") || text.ends_with("/..");
-    if trailing && !segments.is_empty() {
-        out.push('/');
-    }
+    out.push_str(&normalize_path(&text).path);
     true
 }
 
