@@ -26,11 +26,11 @@ use netreactor::{ChildEvent, CloseReason, ConnId, Context, Counter, Protocol, Ti
 
 use super::addrs::Addrs;
 use super::cgi::{self, ServerFacts};
+use super::config::Shared;
 use super::exchange::Exchange;
 use super::handler::{
     reason_phrase, Body, BodyMode, BodyPart, BodySink, BodyStream, Request, Response,
 };
-use super::server::Shared;
 use super::wire::{self, ChunkStep, Chunked, Framing};
 
 /// Queue size above which no further pipelined request is parsed until the queue drains.

@@ -5,6 +5,7 @@
 mod addrs;
 pub mod cgi;
 pub mod cli;
+mod config;
 pub mod conn;
 mod exchange;
 mod file_cache;

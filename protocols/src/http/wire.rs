@@ -7,7 +7,8 @@ use std::ops::Range;
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use super::server::ServerConfig;
+use super::config::ServerConfig;
+use super::parse::{Limits, Status};
 
 /// How the body of a request is framed (RFC 9112 section 6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,7 +46,16 @@ pub(crate) fn parse_head(
     cfg: &ServerConfig,
     headers: &mut Vec<(Range<usize>, Range<usize>)>,
 ) -> Result<Option<Head>, u16> {
-    super::parse::parse_head(buf, cfg, headers)
+    let limits = Limits {
+        max_head: cfg.max_head,
+        max_headers: cfg.max_headers,
+        max_target: cfg.max_target,
+    };
+    match super::parse::parse_head(buf, &limits, headers) {
+        Ok(Status::Complete(head)) => Ok(Some(head)),
+        Ok(Status::Partial) => Ok(None),
+        Err(e) => Err(e.status()),
+    }
 }
 
 /// The first, line-splitting head parser: slower, kept as the reference the differential
