@@ -21,16 +21,13 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use netreactor::{ChildEvent, CloseReason, ConnId, Context, Counter, Protocol, TimerId};
+use netreactor::{ChildEvent, CloseReason, ConnId, Context, Counter, Protocol};
 
 use super::addrs::Addrs;
-use super::cgi;
 use super::config::Shared;
 use super::exchange::Exchange;
-use super::handler::{
-    reason_phrase, Body, BodyMode, BodyPart, BodySink, BodyStream, Request, Response,
-};
-use super::wire::{self, ChunkStep, Chunked, Framing};
+use super::handler::{reason_phrase, Body, BodyMode, BodyPart, BodyStream, Request, Response};
+use super::wire::{self, Chunked, Framing};
 
 /// Queue size above which no further pipelined request is parsed until the queue drains.
 const PIPELINE_QUEUE_BUDGET: usize = 256 * 1024;
@@ -52,33 +49,6 @@ const TAG_DEADLINE: u64 = 1;
 const TAG_CGI: u64 = 4;
 const TAG_REAP: u64 = 5;
 
-/// Where the body of the current request goes.
-enum BodyTarget {
-    /// Collected for [`Handler::handle`](super::Handler::handle).
-    Buffer(BytesMut),
-    /// Streamed to the handler's sink.
-    Sink(Box<dyn BodySink>),
-    /// Collected for a CGI script's stdin (a chunked body: `CONTENT_LENGTH` must be known
-    /// before the script starts).
-    Cgi(BytesMut, cgi::CgiScript),
-    /// Streamed to a running CGI script's stdin as it arrives (`None`: the script closed
-    /// it; the rest is discarded).
-    CgiStdin(Option<ConnId>),
-}
-
-enum BodyFraming {
-    Length(u64),
-    Chunked(Chunked),
-}
-
-/// A request body being received.
-struct BodyState {
-    framing: BodyFraming,
-    target: BodyTarget,
-    received: u64,
-    limit: u64,
-}
-
 /// The phase of the current exchange, named after what the connection waits for.
 enum State {
     /// Waiting for (the rest of) a request head.
@@ -92,30 +62,10 @@ enum State {
     Closing,
 }
 
-/// What the connection's deadline is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Deadline {
-    /// Nothing pending.
-    None,
-    /// The request head must be complete by then (408).
-    Header,
-    /// An idle keep-alive connection closes then.
-    Idle,
-    /// The body must make progress by then (408).
-    Body,
-}
-
 /// A response body produced piece by piece, and whether it goes out chunked.
 struct Streaming {
     body: Box<dyn BodyStream>,
     chunked: bool,
-}
-
-/// The armed timer: its id and when it fires (its tag is [`HttpConn::deadline_tag`]).
-#[derive(Clone, Copy)]
-struct Armed {
-    id: TimerId,
-    at: Instant,
 }
 
 /// The connection's exchange, taken from the server's spares if it holds none (a free
@@ -175,107 +125,6 @@ impl HttpConn {
             cgi: None,
             upgraded: None,
             cgi_answered: false,
-        }
-    }
-
-    // ---- timers ---------------------------------------------------------------------------
-
-    /// Sets the deadline; arms a timer only when none is armed to fire by then.
-    fn set_deadline(&mut self, cx: &mut Context<'_>, kind: Deadline, at: Instant) {
-        self.deadline = at;
-        self.deadline_kind = kind;
-        match self.armed {
-            Some(a) if a.at <= at => {}
-            _ => {
-                if let Some(a) = self.armed.take() {
-                    cx.cancel_timer(a.id);
-                }
-                self.arm_for(cx, at);
-            }
-        }
-    }
-
-    fn arm_for(&mut self, cx: &mut Context<'_>, at: Instant) {
-        self.timer_seq += 1;
-        let after = at.saturating_duration_since(cx.now());
-        self.armed = Some(Armed {
-            id: cx.set_timer(after, self.deadline_tag()),
-            at,
-        });
-    }
-
-    /// The tag of the deadline timer armed last (a stale one that fires is told apart).
-    fn deadline_tag(&self) -> u64 {
-        self.timer_seq << 4 | TAG_DEADLINE
-    }
-
-    fn clear_deadline(&mut self) {
-        self.deadline_kind = Deadline::None;
-    }
-
-    /// The head timer runs from the first byte of a head (or the connection's opening).
-    fn start_header_timer(&mut self, cx: &mut Context<'_>) {
-        if self.deadline_kind != Deadline::Header {
-            let now = cx.now();
-            let started = self
-                .ex
-                .as_mut()
-                .map_or(now, |ex| *ex.head_started.get_or_insert(now));
-            let at = started + self.shared.config.header_timeout;
-            self.set_deadline(cx, Deadline::Header, at);
-        }
-    }
-
-    /// Idle from now on: the keep-alive deadline moves to now + timeout.
-    fn start_idle_timer(&mut self, cx: &mut Context<'_>) {
-        let at = cx.now() + self.shared.config.keep_alive_timeout;
-        self.set_deadline(cx, Deadline::Idle, at);
-    }
-
-    fn cancel_all_timers(&mut self, cx: &mut Context<'_>) {
-        self.clear_deadline();
-        if let Some(a) = self.armed.take() {
-            cx.cancel_timer(a.id);
-        }
-        if let Some(run) = self.cgi.as_mut() {
-            if let Some(t) = run.timer.take() {
-                cx.cancel_timer(t);
-            }
-        }
-    }
-
-    /// The deadline timer fired: act if the deadline has passed, else re-arm for the rest.
-    fn deadline_fired(&mut self, cx: &mut Context<'_>) {
-        self.armed = None;
-        if self.deadline_kind == Deadline::None {
-            return;
-        }
-        if cx.now() < self.deadline {
-            let at = self.deadline;
-            self.arm_for(cx, at);
-            return;
-        }
-        let kind = self.deadline_kind;
-        self.clear_deadline();
-        match kind {
-            Deadline::Header => {
-                cx.count(Counter::Timeout);
-                tracing::debug!(conn = %cx.id(), "http: header timeout");
-                self.fail(cx, 408);
-            }
-            Deadline::Idle => {
-                self.state = State::Closing;
-                self.cancel_all_timers(cx);
-                self.flush_out(cx);
-                cx.close_after_flush();
-            }
-            Deadline::Body => {
-                cx.count(Counter::Timeout);
-                tracing::debug!(conn = %cx.id(), "http: body timeout");
-                self.state = State::Head;
-                self.fail(cx, 408);
-            }
-            Deadline::None => {}
         }
     }
 
@@ -477,131 +326,6 @@ impl HttpConn {
 
     /// Consumes body bytes from `input`. Returns true when the loop should go on (the body
     /// completed and was answered), false when more input is needed or the state ended.
-    fn read_body(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) -> bool {
-        let State::Body(body) = &mut self.state else {
-            return false;
-        };
-        let BodyState {
-            framing,
-            target,
-            received,
-            limit,
-        } = &mut **body;
-        let limit = *limit;
-        let mut deliver = |piece: Bytes| -> Result<(), Result<u16, Response>> {
-            *received += piece.len() as u64;
-            if *received > limit {
-                return Err(Ok(413));
-            }
-            match target {
-                BodyTarget::Buffer(buf) | BodyTarget::Cgi(buf, _) => {
-                    buf.extend_from_slice(&piece);
-                    Ok(())
-                }
-                BodyTarget::Sink(sink) => sink.data(&piece).map_err(Err),
-                BodyTarget::CgiStdin(stdin) => {
-                    if let Some(id) = *stdin {
-                        if !cx.write_to(id, piece) {
-                            // The script closed its stdin: it does not want the rest.
-                            *stdin = None;
-                        } else if cx.queued_of(id) > PIPELINE_QUEUE_BUDGET {
-                            // The script reads slower than the client sends: wait for it.
-                            cx.pause_read();
-                            cx.notify_drained_of(id);
-                        }
-                    }
-                    Ok(())
-                }
-            }
-        };
-        let done = match framing {
-            BodyFraming::Length(left) => {
-                let n = (*left).min(input.len() as u64) as usize;
-                let piece = input.split_to(n).freeze();
-                *left -= n as u64;
-                let finished = *left == 0;
-                if let Err(e) = deliver(piece) {
-                    return self.body_error(cx, e);
-                }
-                finished
-            }
-            BodyFraming::Chunked(dec) => {
-                let mut failure: Option<Result<u16, Response>> = None;
-                let step = dec.decode(input, &mut |piece| {
-                    deliver(piece).map_err(|e| {
-                        let code = match &e {
-                            Ok(c) => *c,
-                            Err(r) => r.status(),
-                        };
-                        failure = Some(e);
-                        code
-                    })
-                });
-                match step {
-                    Ok(ChunkStep::Done) => true,
-                    Ok(ChunkStep::More) => false,
-                    Err(code) => {
-                        let e = failure.take().unwrap_or(Ok(code));
-                        if e.is_ok() {
-                            cx.count(Counter::ParseError);
-                        }
-                        return self.body_error(cx, e);
-                    }
-                }
-            }
-        };
-        if !done {
-            return false;
-        }
-        self.clear_deadline();
-        let State::Body(body) = std::mem::replace(&mut self.state, State::Head) else {
-            unreachable!()
-        };
-        let target = body.target;
-        match target {
-            BodyTarget::Buffer(buf) => {
-                self.req_mut().body = buf.freeze();
-                self.dispatch(cx, input, None);
-            }
-            BodyTarget::Sink(sink) => {
-                let resp = sink.finish(self.req());
-                self.dispatch(cx, input, Some(resp));
-            }
-            BodyTarget::Cgi(buf, script) => {
-                self.req_mut().body = buf.freeze();
-                let len = self.req().body.len() as u64;
-                self.start_cgi(cx, script, Some(len), false);
-            }
-            BodyTarget::CgiStdin(stdin) => {
-                if let Some(id) = stdin {
-                    cx.close_conn_after_flush(id);
-                }
-                if std::mem::take(&mut self.cgi_answered) {
-                    // The script already answered in full while the body arrived.
-                    self.exchange_done(cx);
-                } else {
-                    self.state = State::Responding;
-                }
-            }
-        }
-        true
-    }
-
-    fn body_error(&mut self, cx: &mut Context<'_>, e: Result<u16, Response>) -> bool {
-        self.clear_deadline();
-        // Dropping the state drops any sink (a PUT removes its temp file).
-        self.state = State::Head;
-        match e {
-            Ok(code) => self.fail(cx, code),
-            Err(resp) => {
-                self.keep_alive = false;
-                let mut empty = BytesMut::new();
-                self.respond(cx, &mut empty, resp);
-            }
-        }
-        false
-    }
-
     /// Calls the handler (or uses `ready`) and writes its response.
     fn dispatch(&mut self, cx: &mut Context<'_>, input: &mut BytesMut, ready: Option<Response>) {
         let resp = match ready {
@@ -1065,9 +789,17 @@ impl HttpConn {
     }
 }
 
+#[path = "conn_body.rs"]
+mod body;
+use body::{BodyFraming, BodyState, BodyTarget};
+
 #[path = "conn_cgi.rs"]
 mod cgi_run;
 use cgi_run::CgiRun;
+
+#[path = "conn_timers.rs"]
+mod timers;
+use timers::{Armed, Deadline};
 
 #[cfg(test)]
 #[path = "conn_tests.rs"]
