@@ -122,6 +122,21 @@ fn cgi_timeout_kills_the_scripts_whole_process_group() {
 }
 
 #[test]
+fn cgi_script_exit_takes_the_grandchildren_it_left_behind() {
+    let f = start(|_| {});
+    let (out, _) = curl(&[&f.url("/cgi-bin/leaver.sh")]);
+    assert_eq!(String::from_utf8_lossy(&out), "bye\n");
+    let pid: i32 = wait_for_file(&f.root.join("leaver.pid"), Duration::from_secs(2))
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        wait_until_dead(pid, Duration::from_secs(3)),
+        "grandchild {pid} outlived its script"
+    );
+}
+
+#[test]
 fn cgi_client_going_away_kills_the_scripts_whole_process_group() {
     let f = start(|c| c.cgi_timeout = Duration::from_secs(60));
     let mut s = TcpStream::connect(f.addr()).unwrap();

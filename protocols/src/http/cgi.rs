@@ -305,6 +305,9 @@ pub fn kill_group(child: &mut Child) {
 }
 
 /// Sends `SIGKILL` to process group `pgid` (a script's pid), if it still has members.
+///
+/// Only call it while the leader is running or not yet reaped (a zombie keeps its pid, so
+/// the group id cannot be given to another process): [`reap_group`] does so.
 pub fn kill_group_of(pgid: u32) {
     if let Ok(pgid) = i32::try_from(pgid) {
         if pgid > 0 {
@@ -314,6 +317,25 @@ pub fn kill_group_of(pgid: u32) {
                 libc::killpg(pgid, libc::SIGKILL);
             }
         }
+    }
+}
+
+/// If the script has exited: kills what is left of its process group, then reaps it and
+/// returns its status. `Ok(None)` while it still runs. The exit is noticed without reaping
+/// (`waitid` with `WNOWAIT`), so the group is signalled while its id is still the zombie
+/// leader's and cannot name anyone else's processes.
+pub fn reap_group(child: &mut Child) -> io::Result<Option<std::process::ExitStatus>> {
+    use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+    match waitid(Id::Pid(pid), flags) {
+        Ok(WaitStatus::StillAlive) => Ok(None),
+        Ok(_) => {
+            kill_group_of(child.id());
+            child.wait().map(Some)
+        }
+        // Already reaped elsewhere, or waitid unavailable: fall back to the plain check.
+        Err(_) => child.try_wait(),
     }
 }
 

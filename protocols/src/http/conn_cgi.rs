@@ -300,13 +300,12 @@ impl HttpConn {
             return;
         };
         if let Some(child) = run.child.as_mut() {
-            match child.try_wait() {
+            // What the script left running in its group goes with it.
+            match cgi::reap_group(child) {
                 Ok(Some(status)) => {
                     if !status.success() {
                         tracing::info!(%status, "cgi: script exited with failure");
                     }
-                    // What it left running in its group goes with it.
-                    cgi::kill_group_of(child.id());
                     run.child = None;
                 }
                 Ok(None)

@@ -100,7 +100,10 @@ impl Request {
     }
 
     /// The path: percent-decoded, `.` and `..` segments removed (never above `/`), always
-    /// starting with `/`. Bytes that are not UTF-8 after decoding are replaced by U+FFFD.
+    /// starting with `/`. Bytes that are not UTF-8 after decoding are replaced by U+FFFD
+    /// (the file server maps the raw bytes itself). A request whose path does not decode (a
+    /// malformed escape, a NUL) or is not origin- or absolute-form is answered 400 by the
+    /// connection before any handler sees it.
     pub fn path(&self) -> &str {
         &self.path
     }
