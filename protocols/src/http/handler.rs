@@ -184,8 +184,9 @@ impl fmt::Debug for Request {
     }
 }
 
-/// Drops `scheme://authority` from an absolute-form target, keeping its path.
-fn strip_scheme_authority(path: &[u8]) -> &[u8] {
+/// Drops `scheme://authority` from an absolute-form target, keeping its path (the one rule,
+/// used by the connection and the file server alike).
+pub(crate) fn strip_scheme_authority(path: &[u8]) -> &[u8] {
     if path.first() == Some(&b'/') || path.is_empty() {
         return path;
     }

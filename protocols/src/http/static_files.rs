@@ -27,7 +27,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 
 use super::file_cache::{CachedFile, FileCache};
-use super::handler::{Body, BodyMode, BodyPart, BodySink, Handler, Request, Response};
+use super::handler::{
+    strip_scheme_authority, Body, BodyMode, BodyPart, BodySink, Handler, Request, Response,
+};
 pub use super::listing::{html_escape, listing_html, percent_encode_segment, SortOrder};
 use super::mime;
 pub use super::mime::mime_type;
@@ -132,18 +134,10 @@ impl StaticFiles {
     /// [`map_target`](Self::map_target), and whether the path ends in `/` or `/.` (names a
     /// directory).
     fn map(&self, raw_target: &[u8]) -> Result<(PathBuf, bool), u16> {
-        let mut raw = target_path(raw_target);
+        // Absolute-form: keep the path; anything else must be origin-form.
+        let raw = strip_scheme_authority(target_path(raw_target));
         if raw.first() != Some(&b'/') {
-            // Absolute-form: keep the path.
-            if let Some(i) = memchr::memmem::find(raw, b"://") {
-                let rest = &raw[i + 3..];
-                raw = match memchr::memchr(b'/', rest) {
-                    Some(j) => &rest[j..],
-                    None => b"/",
-                };
-            } else {
-                return Err(400);
-            }
+            return Err(400);
         }
         let decoded = percent_decode_bytes(raw).map_err(|_| 400u16)?;
         if decoded.contains(&b'\\') {
