@@ -2,7 +2,7 @@
 //!
 //! One [`HttpConn`] per TCP connection. It parses request heads from the reactor's input
 //! buffer, receives bodies (Content-Length or chunked; buffered, streamed to a
-//! [`BodySink`], or piped to a CGI script), calls the handler, and writes
+//! [`BodySink`](super::BodySink), or piped to a CGI script), calls the handler, and writes
 //! responses in order — so pipelined requests are answered one after the other. It stops
 //! parsing further pipelined requests while a response is still streaming or while the
 //! write queue is over its budget, and resumes when it drains.

@@ -76,7 +76,8 @@ pub fn known_type(path: &Path) -> Option<&'static str> {
     })
 }
 
-/// The media type for a file name: [`known_type`], else `application/octet-stream`.
+/// The media type for a file name, from its extension or its whole name (`Makefile`,
+/// `.gitignore`), else `application/octet-stream`.
 pub fn mime_type(path: &Path) -> &'static str {
     known_type(path).unwrap_or(OCTET_STREAM)
 }
