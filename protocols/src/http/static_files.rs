@@ -77,7 +77,7 @@ impl StaticFiles {
         })
     }
 
-    /// Keeps small files in memory between requests (on by default; see [`FileCache`]).
+    /// Keeps small files in memory between requests (on by default; see `docs/http.md`, small-file cache).
     pub fn file_cache(mut self, on: bool) -> StaticFiles {
         self.cache = on.then(Rc::default);
         self
