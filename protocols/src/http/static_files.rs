@@ -77,7 +77,8 @@ impl StaticFiles {
         })
     }
 
-    /// Keeps small files in memory between requests (on by default; see `docs/http.md`, small-file cache).
+    /// Keeps small files in memory between requests (on by default; see the small-file
+    /// cache in `docs/http.md`).
     pub fn file_cache(mut self, on: bool) -> StaticFiles {
         self.cache = on.then(Rc::default);
         self
