@@ -243,3 +243,50 @@ fn curl_put_over_the_limit_is_413_and_leaves_nothing() {
         .collect();
     assert!(names.is_empty(), "{names:?}");
 }
+
+#[test]
+fn curl_follows_listing_links_to_names_that_are_not_utf8() {
+    use std::os::unix::ffi::OsStrExt;
+    let f = start(|_| {});
+    fs::create_dir(f.root.join("d")).unwrap();
+    let name = std::ffi::OsStr::from_bytes(b"\xe7w\xf0.txt");
+    fs::write(f.root.join("d").join(name), "latin-1 name\n").unwrap();
+    let (listing, _) = curl(&[&f.url("/d/")]);
+    let listing = String::from_utf8(listing).unwrap();
+    assert!(listing.contains("href=\"%E7w%F0.txt\""), "{listing}");
+    let (body, code) = curl(&[&f.url("/d/%E7w%F0.txt")]);
+    assert_eq!(code, 0);
+    assert_eq!(body, b"latin-1 name\n");
+}
+
+#[test]
+fn curl_sees_the_normalised_redirect_and_no_file_under_a_trailing_slash() {
+    let f = start(|_| {});
+    let h = headers_of(&["--path-as-is", &f.url("//sub")]);
+    assert!(h.starts_with("HTTP/1.1 301 "), "{h}");
+    assert_eq!(header(&h, "location"), Some("/sub/"), "{h}");
+    assert_eq!(curl_status(&[&f.url("/hello.txt/")]), 404);
+    assert_eq!(curl_status(&["--path-as-is", &f.url("/hello.txt/.")]), 404);
+    assert_eq!(curl_status(&[&f.url("/hello.txt")]), 200);
+}
+
+#[test]
+fn curl_put_that_creates_answers_201_with_location() {
+    let f = start(|c| c.writable = true);
+    let src = f.dir.join("up.txt");
+    fs::write(&src, "uploaded").unwrap();
+    // No `Expect: 100-continue`, so the first head is the final one.
+    let h = headers_of(&[
+        "-H",
+        "Expect:",
+        "-T",
+        src.to_str().unwrap(),
+        &f.url("/sub/new%20one.txt"),
+    ]);
+    assert!(h.starts_with("HTTP/1.1 201 "), "{h}");
+    assert_eq!(header(&h, "location"), Some("/sub/new%20one.txt"), "{h}");
+    assert_eq!(
+        fs::read(f.root.join("sub/new one.txt")).unwrap(),
+        b"uploaded"
+    );
+}

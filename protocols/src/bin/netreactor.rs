@@ -18,7 +18,7 @@ use netreactor_protocols::{ftp, http, telnet, websocket};
 )]
 struct Cli {
     /// Reactor threads; each has its own SO_REUSEPORT listeners (thread-per-core).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, value_name = "N", default_value_t = 1)]
     workers: usize,
     /// Address of the TCP echo server.
     #[arg(long = "echo", value_name = "ADDR", default_value = "127.0.0.1:7000")]
@@ -26,9 +26,6 @@ struct Cli {
     /// Do not start the TCP echo server.
     #[arg(long = "no-echo")]
     no_echo: bool,
-    /// Serve dot-files and dot-directories (`.git`, `.env`); hidden by default.
-    #[arg(long = "show-hidden")]
-    show_hidden: bool,
     /// IPv6 listeners (`[::]:P`) also accept IPv4 clients (IPV6_V6ONLY off), so one address
     /// serves both, for every server.
     #[arg(long = "dual-stack")]
@@ -53,12 +50,15 @@ impl Protocol for Echo {
 }
 
 fn main() {
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a terminal: a log file or a pipe gets plain text.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let cli = Cli::parse();
     if !cli.ftp.disabled {
@@ -86,7 +86,13 @@ fn main() {
             websocket::cli::start(reactor, &cli.ws, &listen)?;
         }
         if !cli.ftp.disabled {
-            ftp::cli::start(reactor, &cli.ftp, &listen, &cli.http.root, cli.show_hidden)?;
+            ftp::cli::start(
+                reactor,
+                &cli.ftp,
+                &listen,
+                &cli.http.root,
+                cli.http.show_hidden,
+            )?;
         }
         if !cli.telnet.disabled {
             telnet::cli::start(reactor, &cli.telnet, &listen)?;

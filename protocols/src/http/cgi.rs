@@ -10,6 +10,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -66,38 +67,64 @@ impl CgiConfig {
         }
     }
 
-    /// Finds the script a path names: the first segment after the prefix is the script,
-    /// the rest is `PATH_INFO`. Err: 403 (not executable, outside the directory, or the
-    /// directory itself), 404 (missing), 400 (NUL or backslash).
+    /// Finds the script a path names: the longest prefix of the path below the script
+    /// directory that is an executable regular file is the script, the rest is `PATH_INFO`
+    /// (as Python's CGI handler and Apache do, so scripts may live in nested directories:
+    /// `/cgi-bin/tools/run.py/extra` runs `tools/run.py` with `PATH_INFO=/extra`). `path` is
+    /// the decoded, normalised path. Err: 403 (not executable, outside the directory, a
+    /// hidden name, or a directory), 404 (missing), 400 (NUL, backslash or a control
+    /// character).
     pub fn resolve(&self, path: &str) -> Result<CgiScript, u16> {
         let rest = path
             .strip_prefix(self.url_prefix.as_str())
             .ok_or(404u16)?
             .trim_start_matches('/');
-        let (name, info) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, ""),
-        };
-        if name.is_empty() {
+        if rest.is_empty() {
             return Err(403);
         }
-        if name.contains('\0') || name.contains('\\') || name == ".." || name == "." {
+        if rest
+            .bytes()
+            .any(|b| b == 0 || b == b'\\' || b < 0x20 || b == 0x7f)
+        {
             return Err(400);
         }
-        let candidate = self.dir.join(name);
-        let canon = fs::canonicalize(&candidate).map_err(|_| 404u16)?;
-        if !canon.starts_with(&self.dir) || canon == self.dir {
-            return Err(403);
+        let mut candidate = self.dir.clone();
+        let mut used = 0;
+        for seg in rest.split('/') {
+            if seg == ".." || seg == "." {
+                return Err(400);
+            }
+            if seg.is_empty() {
+                // A trailing slash after a directory: no script named.
+                return Err(403);
+            }
+            if seg.starts_with('.') {
+                return Err(403);
+            }
+            candidate.push(seg);
+            used += seg.len() + 1;
+            // `stat` never opens (nor blocks on) what it looks at.
+            let meta = fs::metadata(&candidate).map_err(|_| 404u16)?;
+            if meta.is_dir() {
+                continue;
+            }
+            if !meta.is_file() || meta.permissions().mode() & 0o111 == 0 {
+                return Err(403);
+            }
+            let canon = fs::canonicalize(&candidate).map_err(|_| 404u16)?;
+            if !canon.starts_with(&self.dir) || canon == self.dir {
+                return Err(403);
+            }
+            let name = &rest[..used - 1];
+            let info = &rest[(used - 1).min(rest.len())..];
+            return Ok(CgiScript {
+                path: canon,
+                script_name: format!("{}/{}", self.url_prefix, name),
+                path_info: info.to_string(),
+            });
         }
-        let meta = fs::metadata(&canon).map_err(|_| 404u16)?;
-        if !meta.is_file() || meta.permissions().mode() & 0o111 == 0 {
-            return Err(403);
-        }
-        Ok(CgiScript {
-            path: canon,
-            script_name: format!("{}/{}", self.url_prefix, name),
-            path_info: info.to_string(),
-        })
+        // Every segment was a directory.
+        Err(403)
     }
 }
 
@@ -239,6 +266,9 @@ pub struct Spawned {
 /// directory the script's own, no shell in between.
 pub fn spawn(script: &CgiScript, env: &[(String, OsString)]) -> io::Result<Spawned> {
     let mut cmd = Command::new(&script.path);
+    // A process group of its own (the script is its leader), so that everything it starts
+    // is killed with it: see [`kill_group`].
+    cmd.process_group(0);
     cmd.env_clear()
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::piped())
@@ -263,6 +293,49 @@ pub fn spawn(script: &CgiScript, env: &[(String, OsString)]) -> io::Result<Spawn
             let _ = child.wait();
             Err(io::Error::other("child pipes missing"))
         }
+    }
+}
+
+/// Kills the script and everything it started (its process group: [`spawn`] makes the
+/// script a group leader, and its children inherit the group), then reaps the script.
+pub fn kill_group(child: &mut Child) {
+    kill_group_of(child.id());
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Sends `SIGKILL` to process group `pgid` (a script's pid), if it still has members.
+///
+/// Only call it while the leader is running or not yet reaped (a zombie keeps its pid, so
+/// the group id cannot be given to another process): [`reap_group`] does so.
+pub fn kill_group_of(pgid: u32) {
+    if let Ok(pgid) = i32::try_from(pgid) {
+        if pgid > 0 {
+            // SAFETY: killpg takes plain integers and touches no memory; a group that no
+            // longer exists gives ESRCH, which is ignored.
+            unsafe {
+                libc::killpg(pgid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+/// If the script has exited: kills what is left of its process group, then reaps it and
+/// returns its status. `Ok(None)` while it still runs. The exit is noticed without reaping
+/// (`waitid` with `WNOWAIT`), so the group is signalled while its id is still the zombie
+/// leader's and cannot name anyone else's processes.
+pub fn reap_group(child: &mut Child) -> io::Result<Option<std::process::ExitStatus>> {
+    use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+    match waitid(Id::Pid(pid), flags) {
+        Ok(WaitStatus::StillAlive) => Ok(None),
+        Ok(_) => {
+            kill_group_of(child.id());
+            child.wait().map(Some)
+        }
+        // Already reaped elsewhere, or waitid unavailable: fall back to the plain check.
+        Err(_) => child.try_wait(),
     }
 }
 
@@ -437,6 +510,36 @@ mod tests {
         assert_eq!(cfg.resolve("/cgi-bin/link.sh"), Err(403));
         assert_eq!(cfg.resolve("/cgi-bin/"), Err(403));
         assert!(CgiConfig::under_root(&root, "../x", Duration::from_secs(1)).is_err());
+        let _ = fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn resolve_takes_the_longest_executable_prefix_in_nested_directories() {
+        let root = tmp("nested");
+        let dir = root.join("cgi-bin");
+        fs::create_dir_all(dir.join("child-dir/deeper")).unwrap();
+        script(&dir.join("child-dir"), "file.py", "#!/bin/sh\n", 0o755);
+        script(
+            &dir.join("child-dir/deeper"),
+            "run.sh",
+            "#!/bin/sh\n",
+            0o755,
+        );
+        script(&dir.join("child-dir"), "data.txt", "x", 0o644);
+        let cfg = CgiConfig::under_root(&root, "cgi-bin", Duration::from_secs(5)).unwrap();
+        let s = cfg.resolve("/cgi-bin/child-dir/file.py/extra").unwrap();
+        assert_eq!(s.path, dir.join("child-dir/file.py"));
+        assert_eq!(s.script_name, "/cgi-bin/child-dir/file.py");
+        assert_eq!(s.path_info, "/extra");
+        let s = cfg.resolve("/cgi-bin/child-dir/deeper/run.sh").unwrap();
+        assert_eq!(s.script_name, "/cgi-bin/child-dir/deeper/run.sh");
+        assert_eq!(s.path_info, "");
+        assert_eq!(cfg.resolve("/cgi-bin/child-dir"), Err(403));
+        assert_eq!(cfg.resolve("/cgi-bin/child-dir/"), Err(403));
+        assert_eq!(cfg.resolve("/cgi-bin/child-dir/data.txt/x"), Err(403));
+        assert_eq!(cfg.resolve("/cgi-bin/child-dir/nope.py/x"), Err(404));
+        assert_eq!(cfg.resolve("/cgi-bin/.hidden/x"), Err(403));
+        assert_eq!(cfg.resolve("/cgi-bin/a\rb"), Err(400));
         let _ = fs::remove_dir_all(root);
     }
 

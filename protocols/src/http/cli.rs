@@ -33,6 +33,13 @@ pub struct HttpArgs {
     /// Allow PUT (create/replace) and DELETE under the root.
     #[arg(long = "writable")]
     pub writable: bool,
+    /// Serve, list and write dot-files and dot-directories (`.git/`, `.env`) over HTTP and
+    /// FTP: hidden (HTTP 404, FTP 550) by default.
+    #[arg(long = "show-hidden")]
+    pub show_hidden: bool,
+    /// Most CGI scripts running at once per worker thread (503 beyond).
+    #[arg(long = "cgi-max-scripts", value_name = "N", default_value_t = ServerConfig::default().max_cgi_scripts)]
+    pub cgi_max_scripts: usize,
     /// Read every file from disk on every request (no small-file cache).
     #[arg(long = "no-file-cache")]
     pub no_file_cache: bool,
@@ -99,6 +106,8 @@ impl HttpArgs {
             cgi_dir: self.cgi_dir.clone(),
             writable: self.writable,
             file_cache: !self.no_file_cache,
+            show_hidden: self.show_hidden,
+            max_cgi_scripts: self.cgi_max_scripts,
             ..ServerConfig::default()
         })
     }
@@ -115,6 +124,7 @@ pub fn start(reactor: &mut Reactor, args: &HttpArgs, listen: &ListenOptions) -> 
         root = %root.display(),
         cgi = args.cgi_dir.as_deref().unwrap_or("off"),
         writable = args.writable,
+        show_hidden = args.show_hidden,
         "http: serving"
     );
     Ok(())

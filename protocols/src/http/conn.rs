@@ -2,7 +2,7 @@
 //!
 //! One [`HttpConn`] per TCP connection. It parses request heads from the reactor's input
 //! buffer, receives bodies (Content-Length or chunked; buffered, streamed to a
-//! [`BodySink`], or piped to a CGI script), calls the handler, and writes
+//! [`BodySink`](super::BodySink), or piped to a CGI script), calls the handler, and writes
 //! responses in order — so pipelined requests are answered one after the other. It stops
 //! parsing further pipelined requests while a response is still streaming or while the
 //! write queue is over its budget, and resumes when it drains.
@@ -17,23 +17,17 @@
 
 use std::fmt::Write as _;
 use std::os::unix::fs::FileExt;
-use std::process::Child;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use bytes::{Buf, Bytes, BytesMut};
-use netreactor::{
-    BoxedProtocol, ChildEvent, CloseReason, ConnId, Context, Counter, Protocol, TimerId,
-};
+use bytes::{Bytes, BytesMut};
+use netreactor::{BoxedProtocol, ChildEvent, CloseReason, ConnId, Context, Counter, Protocol};
 
 use super::addrs::Addrs;
-use super::cgi::{self, ServerFacts};
+use super::config::Shared;
 use super::exchange::Exchange;
-use super::handler::{
-    reason_phrase, Body, BodyMode, BodyPart, BodySink, BodyStream, Request, Response,
-};
-use super::server::Shared;
-use super::wire::{self, ChunkStep, Chunked, Framing};
+use super::handler::{reason_phrase, Body, BodyMode, BodyPart, BodyStream, Request, Response};
+use super::wire::{self, Chunked, Framing};
 
 /// Queue size above which no further pipelined request is parsed until the queue drains.
 const PIPELINE_QUEUE_BUDGET: usize = 256 * 1024;
@@ -63,33 +57,6 @@ pub enum HttpTimer {
     Reap,
 }
 
-/// Where the body of the current request goes.
-enum BodyTarget {
-    /// Collected for [`Handler::handle`](super::Handler::handle).
-    Buffer(BytesMut),
-    /// Streamed to the handler's sink.
-    Sink(Box<dyn BodySink>),
-    /// Collected for a CGI script's stdin (a chunked body: `CONTENT_LENGTH` must be known
-    /// before the script starts).
-    Cgi(BytesMut, cgi::CgiScript),
-    /// Streamed to a running CGI script's stdin as it arrives (`None`: the script closed
-    /// it; the rest is discarded).
-    CgiStdin(Option<ConnId>),
-}
-
-enum BodyFraming {
-    Length(u64),
-    Chunked(Chunked),
-}
-
-/// A request body being received.
-struct BodyState {
-    framing: BodyFraming,
-    target: BodyTarget,
-    received: u64,
-    limit: u64,
-}
-
 /// The phase of the current exchange, named after what the connection waits for.
 enum State {
     /// Waiting for (the rest of) a request head.
@@ -105,44 +72,10 @@ enum State {
     Switched,
 }
 
-/// A CGI script run attached to this connection.
-struct CgiRun {
-    child: Option<Child>,
-    stdin: Option<ConnId>,
-    stdout: Option<ConnId>,
-    stderr: Option<ConnId>,
-    head_sent: bool,
-    head_only: bool,
-    chunked: bool,
-    timer: Option<TimerId>,
-    stderr_line: Vec<u8>,
-    started: Instant,
-}
-
-/// What the connection's deadline is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Deadline {
-    /// Nothing pending.
-    None,
-    /// The request head must be complete by then (408).
-    Header,
-    /// An idle keep-alive connection closes then.
-    Idle,
-    /// The body must make progress by then (408).
-    Body,
-}
-
 /// A response body produced piece by piece, and whether it goes out chunked.
 struct Streaming {
     body: Box<dyn BodyStream>,
     chunked: bool,
-}
-
-/// The armed timer: its id and when it fires (its tag is [`HttpConn::deadline_tag`]).
-#[derive(Clone, Copy)]
-struct Armed {
-    id: TimerId,
-    at: Instant,
 }
 
 /// The connection's exchange, taken from the server's spares if it holds none (a free
@@ -200,107 +133,6 @@ impl HttpConn {
             peer_eof: false,
             cgi: None,
             cgi_answered: false,
-        }
-    }
-
-    // ---- timers ---------------------------------------------------------------------------
-
-    /// Sets the deadline; arms a timer only when none is armed to fire by then.
-    fn set_deadline(&mut self, cx: &mut Context<'_, HttpTimer>, kind: Deadline, at: Instant) {
-        self.deadline = at;
-        self.deadline_kind = kind;
-        match self.armed {
-            Some(a) if a.at <= at => {}
-            _ => {
-                if let Some(a) = self.armed.take() {
-                    cx.cancel_timer(a.id);
-                }
-                self.arm_for(cx, at);
-            }
-        }
-    }
-
-    fn arm_for(&mut self, cx: &mut Context<'_, HttpTimer>, at: Instant) {
-        self.timer_seq = self.timer_seq.wrapping_add(1);
-        let after = at.saturating_duration_since(cx.now());
-        self.armed = Some(Armed {
-            id: cx.set_timer(after, self.deadline_tag()),
-            at,
-        });
-    }
-
-    /// The deadline timer armed last (a stale one that fires is told apart).
-    fn deadline_tag(&self) -> HttpTimer {
-        HttpTimer::Deadline(self.timer_seq)
-    }
-
-    fn clear_deadline(&mut self) {
-        self.deadline_kind = Deadline::None;
-    }
-
-    /// The head timer runs from the first byte of a head (or the connection's opening).
-    fn start_header_timer(&mut self, cx: &mut Context<'_, HttpTimer>) {
-        if self.deadline_kind != Deadline::Header {
-            let now = cx.now();
-            let started = self
-                .ex
-                .as_mut()
-                .map_or(now, |ex| *ex.head_started.get_or_insert(now));
-            let at = started + self.shared.config.header_timeout;
-            self.set_deadline(cx, Deadline::Header, at);
-        }
-    }
-
-    /// Idle from now on: the keep-alive deadline moves to now + timeout.
-    fn start_idle_timer(&mut self, cx: &mut Context<'_, HttpTimer>) {
-        let at = cx.now() + self.shared.config.keep_alive_timeout;
-        self.set_deadline(cx, Deadline::Idle, at);
-    }
-
-    fn cancel_all_timers(&mut self, cx: &mut Context<'_, HttpTimer>) {
-        self.clear_deadline();
-        if let Some(a) = self.armed.take() {
-            cx.cancel_timer(a.id);
-        }
-        if let Some(run) = self.cgi.as_mut() {
-            if let Some(t) = run.timer.take() {
-                cx.cancel_timer(t);
-            }
-        }
-    }
-
-    /// The deadline timer fired: act if the deadline has passed, else re-arm for the rest.
-    fn deadline_fired(&mut self, cx: &mut Context<'_, HttpTimer>) {
-        self.armed = None;
-        if self.deadline_kind == Deadline::None {
-            return;
-        }
-        if cx.now() < self.deadline {
-            let at = self.deadline;
-            self.arm_for(cx, at);
-            return;
-        }
-        let kind = self.deadline_kind;
-        self.clear_deadline();
-        match kind {
-            Deadline::Header => {
-                cx.count(Counter::Timeout);
-                tracing::debug!(conn = %cx.id(), "http: header timeout");
-                self.fail(cx, 408);
-            }
-            Deadline::Idle => {
-                self.state = State::Closing;
-                self.cancel_all_timers(cx);
-                self.flush_out(cx);
-                cx.close();
-            }
-            Deadline::Body => {
-                cx.count(Counter::Timeout);
-                tracing::debug!(conn = %cx.id(), "http: body timeout");
-                self.state = State::Head;
-                self.fail(cx, 408);
-            }
-            Deadline::None => {}
         }
     }
 
@@ -403,7 +235,7 @@ impl HttpConn {
                 },
             };
         }
-        req.set_target_parts();
+        let target_ok = req.set_target_parts();
         self.served += 1;
         self.keep_alive = head.keep_alive
             && self.served < self.shared.config.max_requests_per_conn
@@ -417,6 +249,11 @@ impl HttpConn {
         let asterisk = &req.target[..] == b"*";
         if connect || asterisk && &req.method[..] != b"OPTIONS" {
             return self.fail(cx, if connect { 501 } else { 400 });
+        }
+        if !target_ok && !asterisk {
+            // Neither origin-form nor absolute-form, or a path that does not decode: one rule
+            // for every route (static files, CGI, handlers).
+            return self.fail(cx, 400);
         }
         if asterisk && head.framing == Framing::None {
             // `OPTIONS *`: the server's capabilities, not a resource's.
@@ -500,131 +337,6 @@ impl HttpConn {
 
     /// Consumes body bytes from `input`. Returns true when the loop should go on (the body
     /// completed and was answered), false when more input is needed or the state ended.
-    fn read_body(&mut self, cx: &mut Context<'_, HttpTimer>, input: &mut BytesMut) -> bool {
-        let State::Body(body) = &mut self.state else {
-            return false;
-        };
-        let BodyState {
-            framing,
-            target,
-            received,
-            limit,
-        } = &mut **body;
-        let limit = *limit;
-        let mut deliver = |piece: Bytes| -> Result<(), Result<u16, Response>> {
-            *received += piece.len() as u64;
-            if *received > limit {
-                return Err(Ok(413));
-            }
-            match target {
-                BodyTarget::Buffer(buf) | BodyTarget::Cgi(buf, _) => {
-                    buf.extend_from_slice(&piece);
-                    Ok(())
-                }
-                BodyTarget::Sink(sink) => sink.data(&piece).map_err(Err),
-                BodyTarget::CgiStdin(stdin) => {
-                    if let Some(id) = *stdin {
-                        if !cx.conn(id).write(piece) {
-                            // The script closed its stdin: it does not want the rest.
-                            *stdin = None;
-                        } else if cx.conn(id).queued() > PIPELINE_QUEUE_BUDGET {
-                            // The script reads slower than the client sends: wait for it.
-                            cx.pause_read();
-                            cx.conn(id).notify_drained();
-                        }
-                    }
-                    Ok(())
-                }
-            }
-        };
-        let done = match framing {
-            BodyFraming::Length(left) => {
-                let n = (*left).min(input.len() as u64) as usize;
-                let piece = input.split_to(n).freeze();
-                *left -= n as u64;
-                let finished = *left == 0;
-                if let Err(e) = deliver(piece) {
-                    return self.body_error(cx, e);
-                }
-                finished
-            }
-            BodyFraming::Chunked(dec) => {
-                let mut failure: Option<Result<u16, Response>> = None;
-                let step = dec.decode(input, &mut |piece| {
-                    deliver(piece).map_err(|e| {
-                        let code = match &e {
-                            Ok(c) => *c,
-                            Err(r) => r.status(),
-                        };
-                        failure = Some(e);
-                        code
-                    })
-                });
-                match step {
-                    Ok(ChunkStep::Done) => true,
-                    Ok(ChunkStep::More) => false,
-                    Err(code) => {
-                        let e = failure.take().unwrap_or(Ok(code));
-                        if e.is_ok() {
-                            cx.count(Counter::ParseError);
-                        }
-                        return self.body_error(cx, e);
-                    }
-                }
-            }
-        };
-        if !done {
-            return false;
-        }
-        self.clear_deadline();
-        let State::Body(body) = std::mem::replace(&mut self.state, State::Head) else {
-            unreachable!()
-        };
-        let target = body.target;
-        match target {
-            BodyTarget::Buffer(buf) => {
-                self.req_mut().body = buf.freeze();
-                self.dispatch(cx, input, None);
-            }
-            BodyTarget::Sink(sink) => {
-                let resp = sink.finish(self.req());
-                self.dispatch(cx, input, Some(resp));
-            }
-            BodyTarget::Cgi(buf, script) => {
-                self.req_mut().body = buf.freeze();
-                let len = self.req().body.len() as u64;
-                self.start_cgi(cx, script, Some(len), false);
-            }
-            BodyTarget::CgiStdin(stdin) => {
-                if let Some(id) = stdin {
-                    cx.conn(id).close();
-                }
-                if std::mem::take(&mut self.cgi_answered) {
-                    // The script already answered in full while the body arrived.
-                    self.exchange_done(cx);
-                } else {
-                    self.state = State::Responding;
-                }
-            }
-        }
-        true
-    }
-
-    fn body_error(&mut self, cx: &mut Context<'_, HttpTimer>, e: Result<u16, Response>) -> bool {
-        self.clear_deadline();
-        // Dropping the state drops any sink (a PUT removes its temp file).
-        self.state = State::Head;
-        match e {
-            Ok(code) => self.fail(cx, code),
-            Err(resp) => {
-                self.keep_alive = false;
-                let mut empty = BytesMut::new();
-                self.respond(cx, &mut empty, resp);
-            }
-        }
-        false
-    }
-
     /// Calls the handler (or uses `ready`) and writes its response.
     fn dispatch(
         &mut self,
@@ -885,281 +597,6 @@ impl HttpConn {
         cx.notify_drained();
     }
 
-    // ---- CGI ------------------------------------------------------------------------------
-
-    /// Spawns `script` for the current request. `streaming`: the body (of `body_len`
-    /// bytes) is still to come and will be piped to stdin by the caller; otherwise the
-    /// buffered body is written and stdin closed, and the connection waits for the output.
-    /// False when the script could not be started (an error was answered).
-    fn start_cgi(
-        &mut self,
-        cx: &mut Context<'_, HttpTimer>,
-        script: cgi::CgiScript,
-        body_len: Option<u64>,
-        streaming: bool,
-    ) -> bool {
-        // A previous script that closed its stdout but lingers is not waited for any longer.
-        self.kill_cgi(cx);
-        let facts = ServerFacts {
-            software: &self.shared.config.server_name,
-            root: &self.shared.root,
-            local: self.req().local_addr(),
-            peer: self.req().peer_addr(),
-        };
-        let env = cgi::meta_variables(self.req(), &script, &facts, body_len);
-        let spawned = match cgi::spawn(&script, &env) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(script = %script.path.display(), error = %e, "cgi: spawn failed");
-                if streaming {
-                    self.keep_alive = false;
-                }
-                let mut empty = BytesMut::new();
-                self.respond(cx, &mut empty, Response::error(500));
-                return false;
-            }
-        };
-        let mut run = Box::new(CgiRun {
-            child: Some(spawned.child),
-            stdin: None,
-            stdout: None,
-            stderr: None,
-            head_sent: false,
-            head_only: self.head_only,
-            chunked: self.req().version_minor == 1,
-            timer: None,
-            stderr_line: Vec::new(),
-            started: cx.now(),
-        });
-        let adopted = (|| -> std::io::Result<()> {
-            run.stdout = Some(cx.adopt_child(spawned.stdout)?);
-            run.stderr = Some(cx.adopt_child(spawned.stderr)?);
-            run.stdin = Some(cx.adopt_child(spawned.stdin)?);
-            Ok(())
-        })();
-        if let Err(e) = adopted {
-            tracing::warn!(error = %e, "cgi: cannot adopt pipes");
-            self.cgi = Some(run);
-            self.kill_cgi(cx);
-            if streaming {
-                self.keep_alive = false;
-            }
-            let mut empty = BytesMut::new();
-            self.respond(cx, &mut empty, Response::error(500));
-            return false;
-        }
-        if let (Some(stdin), false) = (run.stdin, streaming) {
-            let body = std::mem::take(&mut self.req_mut().body);
-            if !body.is_empty() {
-                cx.conn(stdin).write(body);
-            }
-            cx.conn(stdin).close();
-        }
-        run.timer = Some(cx.set_timer(self.shared.config.cgi_timeout, HttpTimer::Cgi));
-        if !run.chunked {
-            self.keep_alive = false;
-        }
-        self.cgi = Some(run);
-        if !streaming {
-            self.state = State::Responding;
-        }
-        true
-    }
-
-    /// Script output arrived on stdout.
-    fn cgi_output(&mut self, cx: &mut Context<'_, HttpTimer>, buf: &mut BytesMut) {
-        let Some(run) = self.cgi.as_mut() else {
-            buf.clear();
-            return;
-        };
-        if !run.head_sent {
-            let max = self.shared.cgi.as_ref().map_or(64 * 1024, |c| c.max_head);
-            match cgi::parse_cgi_head(buf, max) {
-                Ok(None) => return,
-                Err(e) => {
-                    tracing::warn!(error = ?e, "cgi: bad output header block");
-                    buf.clear();
-                    return self.cgi_fail(cx, 502);
-                }
-                Ok(Some((head, n))) => {
-                    buf.advance(n);
-                    run.head_sent = true;
-                    let chunked = run.chunked && !run.head_only;
-                    let mut resp = Response::new(head.status);
-                    if let Some(reason) = &head.reason {
-                        resp = resp.reason(reason);
-                    }
-                    resp.headers = head.headers;
-                    if !resp
-                        .headers
-                        .iter()
-                        .any(|(n, _)| n.eq_ignore_ascii_case(b"content-type"))
-                        && head.status != 304
-                        && head.status != 204
-                    {
-                        resp.headers.push((
-                            Bytes::from_static(b"Content-Type"),
-                            Bytes::from_static(b"text/html"),
-                        ));
-                    }
-                    self.write_head(&resp, head.status, cx.now());
-                    if chunked {
-                        self.out()
-                            .extend_from_slice(b"Transfer-Encoding: chunked\r\n");
-                    }
-                    self.finish_head();
-                    self.flush_out(cx);
-                }
-            }
-        }
-        let run = self.cgi.as_mut().expect("cgi run");
-        if buf.is_empty() {
-            return;
-        }
-        let data = buf.split().freeze();
-        if run.head_only {
-            return;
-        }
-        if run.chunked {
-            let mut line = BytesMut::with_capacity(12);
-            let _ = write!(line, "{:x}\r\n", data.len());
-            cx.write(line.freeze());
-            cx.write(data);
-            cx.write(Bytes::from_static(b"\r\n"));
-        } else {
-            cx.write(data);
-        }
-        if cx.is_backpressured() || cx.queued() > PIPELINE_QUEUE_BUDGET {
-            if let Some(out) = run.stdout {
-                cx.conn(out).pause_read();
-                cx.notify_drained();
-            }
-        }
-    }
-
-    /// Stdout reached its end: finish the response.
-    fn cgi_finished(&mut self, cx: &mut Context<'_, HttpTimer>) {
-        let Some(run) = self.cgi.as_mut() else {
-            return;
-        };
-        if !run.head_sent {
-            tracing::warn!("cgi: script ended without a header block");
-            return self.cgi_fail(cx, 502);
-        }
-        self.flush_out(cx);
-        let Some(run) = self.cgi.as_mut() else {
-            return;
-        };
-        if run.chunked && !run.head_only {
-            cx.write(Bytes::from_static(b"0\r\n\r\n"));
-        }
-        if let Some(t) = run.timer.take() {
-            cx.cancel_timer(t);
-        }
-        self.reap_cgi(cx);
-        if let State::Body(body) = &mut self.state {
-            if let BodyTarget::CgiStdin(stdin) = &mut body.target {
-                // Answered before the whole body arrived: read (and drop) the rest, then go on.
-                *stdin = None;
-                self.cgi_answered = true;
-                cx.resume_read();
-                return;
-            }
-        }
-        self.exchange_done(cx);
-        cx.resume_read();
-    }
-
-    /// The script failed before it sent a head: answer `status`; after: cut the connection.
-    fn cgi_fail(&mut self, cx: &mut Context<'_, HttpTimer>, status: u16) {
-        let sent = self.cgi.as_ref().is_some_and(|r| r.head_sent);
-        self.kill_cgi(cx);
-        if sent {
-            self.state = State::Closing;
-            self.cancel_all_timers(cx);
-            self.flush_out(cx);
-            cx.close();
-        } else {
-            self.fail(cx, status);
-        }
-    }
-
-    fn kill_cgi(&mut self, cx: &mut Context<'_, HttpTimer>) {
-        if let Some(mut run) = self.cgi.take() {
-            for id in [run.stdin, run.stdout, run.stderr].into_iter().flatten() {
-                cx.conn(id).abort();
-            }
-            if let Some(t) = run.timer.take() {
-                cx.cancel_timer(t);
-            }
-            if let Some(mut child) = run.child.take() {
-                let _ = child.kill();
-                let _ = child.wait();
-            }
-        }
-    }
-
-    /// Reaps the script if it has exited; otherwise checks again shortly (until the time
-    /// limit, when it is killed).
-    fn reap_cgi(&mut self, cx: &mut Context<'_, HttpTimer>) {
-        let Some(run) = self.cgi.as_mut() else {
-            return;
-        };
-        if let Some(child) = run.child.as_mut() {
-            match child.try_wait() {
-                Ok(Some(status)) => {
-                    if !status.success() {
-                        tracing::info!(%status, "cgi: script exited with failure");
-                    }
-                    run.child = None;
-                }
-                Ok(None)
-                    if cx.now().saturating_duration_since(run.started)
-                        >= self.shared.config.cgi_timeout =>
-                {
-                    tracing::warn!("cgi: script outlived its time limit after its output; killed");
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    run.child = None;
-                }
-                Ok(None) => {
-                    // Closed stdout but still running: look again soon, kill at the limit.
-                    if run.timer.is_none() {
-                        run.timer = Some(cx.set_timer(Duration::from_millis(50), HttpTimer::Reap));
-                    }
-                    return;
-                }
-                Err(_) => run.child = None,
-            }
-        }
-        if run.child.is_none() {
-            if let Some(t) = run.timer.take() {
-                cx.cancel_timer(t);
-            }
-            let run = self.cgi.take().expect("cgi run");
-            for id in [run.stdin, run.stderr].into_iter().flatten() {
-                cx.conn(id).abort();
-            }
-        }
-    }
-
-    fn cgi_stderr(&mut self, buf: &mut BytesMut) {
-        let Some(run) = self.cgi.as_mut() else {
-            buf.clear();
-            return;
-        };
-        run.stderr_line.extend_from_slice(buf);
-        buf.clear();
-        while let Some(nl) = memchr::memchr(b'\n', &run.stderr_line) {
-            let line: Vec<u8> = run.stderr_line.drain(..=nl).collect();
-            tracing::warn!(stderr = %String::from_utf8_lossy(&line).trim_end(), "cgi");
-        }
-        if run.stderr_line.len() > 4096 {
-            tracing::warn!(stderr = %String::from_utf8_lossy(&run.stderr_line), "cgi");
-            run.stderr_line.clear();
-        }
-    }
-
     // ---- upgrade --------------------------------------------------------------------------
 
     fn take_over(
@@ -1178,7 +615,8 @@ impl HttpConn {
         }
         self.cancel_all_timers(cx);
         self.state = State::Switched;
-        // The core runs `proto.on_open` when this callback returns, then hands it `input`.
+        // The core runs `proto.on_open` when this callback returns, then hands it what is
+        // left of `input`.
         let _ = input;
         cx.switch_to_boxed(proto);
     }
@@ -1204,6 +642,16 @@ impl Protocol<HttpTimer> for HttpConn {
     fn on_eof(&mut self, cx: &mut Context<'_, HttpTimer>) {
         self.peer_eof = true;
         match self.state {
+            State::Responding if self.cgi.is_some() => {
+                // The client went away while a script works for it (as nginx reads it: a
+                // client abort): the script and its process group go now, not at the limit.
+                tracing::info!("cgi: client closed its side; killing the script");
+                self.kill_cgi(cx);
+                self.state = State::Closing;
+                self.cancel_all_timers(cx);
+                self.flush_out(cx);
+                cx.close();
+            }
             State::Responding => {
                 // Finish the response in flight, then close.
                 self.keep_alive = false;
@@ -1341,6 +789,18 @@ impl HttpConn {
         }
     }
 }
+
+#[path = "conn_body.rs"]
+mod body;
+use body::{BodyFraming, BodyState, BodyTarget};
+
+#[path = "conn_cgi.rs"]
+mod cgi_run;
+use cgi_run::CgiRun;
+
+#[path = "conn_timers.rs"]
+mod timers;
+use timers::{Armed, Deadline};
 
 #[cfg(test)]
 #[path = "conn_tests.rs"]

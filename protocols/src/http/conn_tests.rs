@@ -273,6 +273,11 @@ fn rejections_answer_their_status_and_close_only_that_connection() {
             b"GET / HTTP/1.1\r\nHost: a\r\nExpect: nonsense\r\n\r\n",
             "417",
         ),
+        // Neither origin-form nor absolute-form; a path that does not decode.
+        (b"GET hello HTTP/1.1\r\nHost: a\r\n\r\n", "400"),
+        (b"GET cgi-bin/t.sh HTTP/1.1\r\nHost: a\r\n\r\n", "400"),
+        (b"GET /hel%zzlo HTTP/1.1\r\nHost: a\r\n\r\n", "400"),
+        (b"GET /a%00b HTTP/1.1\r\nHost: a\r\n\r\n", "400"),
     ];
     let mut h = Harness::new();
     let bystander = open(&mut h);
@@ -525,97 +530,6 @@ fn max_requests_per_connection_closes_the_last_one() {
 
 /// A root with `cgi-bin/t.sh` (an executable that exits at once: the harness plays its
 /// pipes).
-fn cgi_root(tag: &str) -> std::path::PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = std::env::temp_dir().join(format!("nr-conn-cgi-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("cgi-bin")).unwrap();
-    let script = dir.join("cgi-bin/t.sh");
-    std::fs::write(&script, "#!/bin/sh\nexit 0\n").unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    dir
-}
-
-fn cgi_server(root: &std::path::Path) -> Server {
-    let cfg = ServerConfig {
-        root: root.to_path_buf(),
-        cgi_dir: Some("cgi-bin".into()),
-        cgi_timeout: Duration::from_secs(5),
-        ..ServerConfig::default()
-    };
-    Server::with_files(cfg, router()).unwrap()
-}
-
-#[test]
-fn cgi_output_is_streamed_chunked_through_adopted_pipes() {
-    let root = cgi_root("stream");
-    let mut h = Harness::new();
-    let c = h.open(cgi_server(&root).connection());
-    h.feed(
-        c,
-        b"GET /cgi-bin/t.sh HTTP/1.1\r\nHost: a\r\n\r\nGET /hello HTTP/1.1\r\nHost: a\r\n\r\n",
-    );
-    let kids = h.children(c);
-    // stdout, stderr (stdin, with no body to write, is already closed).
-    assert_eq!(kids.len(), 2, "{kids:?}");
-    let stdout = kids[0];
-    assert!(
-        h.take_output(c).is_empty(),
-        "nothing before the script speaks"
-    );
-    h.feed(
-        stdout,
-        b"Status: 201 Made\r\nContent-Type: text/plain\r\nX-A: 1\r\n\r\nhel",
-    );
-    let s = text(&h.take_output(c));
-    assert!(
-        s.starts_with("HTTP/1.1 201 Made\r\n") || s.starts_with("HTTP/1.1 201 "),
-        "{s}"
-    );
-    assert!(s.contains("X-A: 1\r\n"), "{s}");
-    assert!(s.contains("Transfer-Encoding: chunked\r\n"), "{s}");
-    assert!(s.ends_with("\r\n\r\n3\r\nhel\r\n"), "{s}");
-    h.feed(stdout, b"lo");
-    assert_eq!(text(&h.take_output(c)), "2\r\nlo\r\n");
-    h.eof(stdout);
-    let s = text(&h.take_output(c));
-    assert!(s.starts_with("0\r\n\r\n"), "{s}");
-    assert!(
-        s.ends_with("Hello, World!"),
-        "the pipelined request waited its turn: {s}"
-    );
-    assert!(h.is_open(c));
-    let _ = std::fs::remove_dir_all(root);
-}
-
-#[test]
-fn cgi_silent_script_times_out_with_504() {
-    let root = cgi_root("timeout");
-    let mut h = Harness::new();
-    let c = h.open(cgi_server(&root).connection());
-    h.feed(c, b"GET /cgi-bin/t.sh HTTP/1.1\r\nHost: a\r\n\r\n");
-    h.advance(Duration::from_secs(4));
-    assert!(h.take_output(c).is_empty());
-    h.advance(Duration::from_secs(2));
-    let s = text(&h.take_output(c));
-    assert!(s.starts_with("HTTP/1.1 504 "), "{s}");
-    assert!(!h.is_open(c));
-    let _ = std::fs::remove_dir_all(root);
-}
-
-#[test]
-fn cgi_output_without_header_block_is_502() {
-    let root = cgi_root("bad");
-    let mut h = Harness::new();
-    let c = h.open(cgi_server(&root).connection());
-    h.feed(c, b"GET /cgi-bin/t.sh HTTP/1.1\r\nHost: a\r\n\r\n");
-    let stdout = h.children(c)[0];
-    h.feed(stdout, b"no header here\n\n");
-    let s = text(&h.take_output(c));
-    assert!(s.starts_with("HTTP/1.1 502 "), "{s}");
-    let _ = std::fs::remove_dir_all(root);
-}
-
 #[test]
 fn graceful_shutdown_closes_idle_and_finishes_in_flight() {
     let root = cgi_root("shutdown");
@@ -639,60 +553,6 @@ fn graceful_shutdown_closes_idle_and_finishes_in_flight() {
     assert!(s.contains("Connection: close\r\n"), "{s}");
     assert!(s.ends_with("4\r\ndone\r\n0\r\n\r\n"), "{s}");
     assert!(!h.is_open(busy));
-    let _ = std::fs::remove_dir_all(root);
-}
-
-#[test]
-fn cgi_request_body_is_piped_to_stdin_as_it_arrives() {
-    let root = cgi_root("stdin");
-    let mut h = Harness::new();
-    let c = h.open(cgi_server(&root).connection());
-    h.feed(
-        c,
-        b"POST /cgi-bin/t.sh HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nhello",
-    );
-    let kids = h.children(c);
-    assert_eq!(kids.len(), 3, "stdout, stderr, stdin: {kids:?}");
-    let (stdout, stdin) = (kids[0], kids[2]);
-    assert_eq!(
-        h.take_output(stdin),
-        b"hello",
-        "piped before the body is complete"
-    );
-    h.feed(c, b"world");
-    assert_eq!(h.take_output(stdin), b"world");
-    assert!(!h.is_open(stdin), "stdin closed at the end of the body");
-    h.feed(stdout, b"Content-Type: text/plain\r\n\r\nok");
-    h.eof(stdout);
-    let s = text(&h.take_output(c));
-    assert!(s.ends_with("2\r\nok\r\n0\r\n\r\n"), "{s}");
-    h.feed(c, HELLO);
-    assert!(text(&h.take_output(c)).ends_with("Hello, World!"));
-    let _ = std::fs::remove_dir_all(root);
-}
-
-#[test]
-fn cgi_answer_before_the_body_ends_drops_the_rest_and_keeps_the_connection() {
-    let root = cgi_root("early");
-    let mut h = Harness::new();
-    let c = h.open(cgi_server(&root).connection());
-    h.feed(
-        c,
-        b"POST /cgi-bin/t.sh HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc",
-    );
-    let stdout = h.children(c)[0];
-    h.feed(stdout, b"Status: 400 No\r\n\r\nnope");
-    h.eof(stdout);
-    let s = text(&h.take_output(c));
-    assert!(s.starts_with("HTTP/1.1 400 "), "{s}");
-    assert!(s.ends_with("4\r\nnope\r\n0\r\n\r\n"), "{s}");
-    // The rest of the body is read and dropped, not taken for a request.
-    h.feed(c, b"defghijGET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
-    let s = text(&h.take_output(c));
-    assert!(
-        s.starts_with("HTTP/1.1 200 OK") && s.ends_with("Hello, World!"),
-        "{s}"
-    );
     let _ = std::fs::remove_dir_all(root);
 }
 
@@ -845,3 +705,7 @@ fn connection_state_stays_within_its_memory_budget() {
     let size = std::mem::size_of::<crate::http::HttpConn>();
     assert!(size <= 120, "HttpConn is {size} bytes");
 }
+
+#[path = "conn_cgi_tests.rs"]
+mod cgi;
+use cgi::{cgi_root, cgi_server};

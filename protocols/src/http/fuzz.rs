@@ -206,8 +206,8 @@ pub fn http_url(data: &[u8]) {
 /// whatever the reference accepts without control characters or bare LFs in it, the fast
 /// parser accepts too (the fast one refuses both, per RFC 9110 and RFC 9112).
 pub fn http_head_diff(data: &[u8]) {
-    use super::server::ServerConfig;
     use super::wire::{parse_head, parse_head_reference};
+    use super::ServerConfig;
 
     let cfg = ServerConfig {
         max_head: 1024,

@@ -17,6 +17,7 @@ use bytes::Bytes;
 use netreactor::BoxedProtocol;
 
 use super::addrs::Addrs;
+use super::url::{normalize_path, percent_decode_bytes};
 
 /// A request as a handler sees it. Header names and values are views into the connection's
 /// read buffer (no copy); the path is percent-decoded and has its dot-segments removed.
@@ -73,8 +74,9 @@ impl Request {
         self
     }
 
-    /// Splits `self.target` into the decoded path and the raw query.
-    pub(crate) fn set_target_parts(&mut self) {
+    /// Splits `self.target` into the decoded path and the raw query. False when the path
+    /// is not origin-form (`/...`) nor absolute-form, or does not decode (400).
+    pub(crate) fn set_target_parts(&mut self) -> bool {
         let target = self.target.clone();
         let (path, query) = match memchr::memchr(b'?', &target) {
             Some(i) => (&target[..i], Some(target.slice(i + 1..))),
@@ -84,7 +86,7 @@ impl Request {
         let path = strip_scheme_authority(path);
         self.query = query;
         self.path.clear();
-        normalize_path_into(path, &mut self.path);
+        normalize_path_into(path, &mut self.path)
     }
 
     /// The method, e.g. `GET` (case-sensitive, as RFC 9110 says).
@@ -98,7 +100,10 @@ impl Request {
     }
 
     /// The path: percent-decoded, `.` and `..` segments removed (never above `/`), always
-    /// starting with `/`. Bytes that are not UTF-8 after decoding are replaced by U+FFFD.
+    /// starting with `/`. Bytes that are not UTF-8 after decoding are replaced by U+FFFD
+    /// (the file server maps the raw bytes itself). A request whose path does not decode (a
+    /// malformed escape, a NUL) or is not origin- or absolute-form is answered 400 by the
+    /// connection before any handler sees it.
     pub fn path(&self) -> &str {
         &self.path
     }
@@ -179,8 +184,9 @@ impl fmt::Debug for Request {
     }
 }
 
-/// Drops `scheme://authority` from an absolute-form target, keeping its path.
-fn strip_scheme_authority(path: &[u8]) -> &[u8] {
+/// Drops `scheme://authority` from an absolute-form target, keeping its path (the one rule,
+/// used by the connection and the file server alike).
+pub(crate) fn strip_scheme_authority(path: &[u8]) -> &[u8] {
     if path.first() == Some(&b'/') || path.is_empty() {
         return path;
     }
@@ -194,70 +200,36 @@ fn strip_scheme_authority(path: &[u8]) -> &[u8] {
     path
 }
 
-fn hex_val(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
-/// Percent-decodes `raw` (a `%` not followed by two hex digits stays as is).
-pub fn percent_decode(raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        if raw[i] == b'%' && i + 2 < raw.len() {
-            if let (Some(h), Some(l)) = (hex_val(raw[i + 1]), hex_val(raw[i + 2])) {
-                out.push(h << 4 | l);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(raw[i]);
-        i += 1;
-    }
-    out
-}
-
 /// Decodes and normalises a raw path into `out`: `/`-separated segments, `.` dropped, `..`
 /// removes the previous segment (never going above the root), empty segments collapsed.
-/// Keeps a trailing `/`.
-pub(crate) fn normalize_path_into(raw: &[u8], out: &mut String) {
+/// Keeps a trailing `/`. Decoding and normalisation are those of [`super::url`]
+/// (`percent_decode_bytes`, `normalize_path`), strict:
+/// false (and `out` is `/`) when the path has a malformed escape or a NUL, or does not
+/// start with `/`.
+pub(crate) fn normalize_path_into(raw: &[u8], out: &mut String) -> bool {
     // Fast path (no allocation): an already-normal ASCII path.
     if raw.first() == Some(&b'/')
         && raw.is_ascii()
         && !raw.contains(&b'%')
+        && !raw.contains(&0)
         && memchr::memmem::find(raw, b"/.").is_none()
         && memchr::memmem::find(raw, b"//").is_none()
     {
         out.push_str(std::str::from_utf8(raw).expect("ascii"));
-        return;
+        return true;
     }
-    let decoded = percent_decode(raw);
-    let text = String::from_utf8_lossy(&decoded);
-    let mut segments: Vec<&str> = Vec::new();
-    for seg in text.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                segments.pop();
-            }
-            s => segments.push(s),
-        }
-    }
-    out.push('/');
-    for (i, s) in segments.iter().enumerate() {
-        if i > 0 {
+    let decoded = match percent_decode_bytes(raw) {
+        Ok(d) if raw.first() == Some(&b'/') => d,
+        _ => {
             out.push('/');
+            return false;
         }
-        out.push_str(s);
-    }
-    let trailing = text.ends_with('/') || text.ends_with("/.") || text.ends_with("/..");
-    if trailing && !segments.is_empty() {
-        out.push('/');
-    }
+    };
+    // The dot-segment removal of `url.rs` too: one set of rules. A `..` above the root is
+    // clamped here (the path a handler sees); the file server refuses such targets itself.
+    let text = String::from_utf8_lossy(&decoded);
+    out.push_str(&normalize_path(&text).path);
+    true
 }
 
 /// A response body.
@@ -623,10 +595,15 @@ mod tests {
     }
 
     #[test]
-    fn percent_decode_keeps_malformed_escapes() {
-        assert_eq!(percent_decode(b"%41%4a%zz%4"), b"AJ%zz%4");
-        assert_eq!(percent_decode(b"%"), b"%");
-        assert_eq!(percent_decode(b"a%00b"), b"a\0b");
+    fn path_with_a_malformed_escape_a_nul_or_no_leading_slash_is_refused() {
+        for bad in ["/%zz", "/a%4", "/%", "/a%00b", "cgi-bin/x.py", "x"] {
+            let mut s = String::new();
+            assert!(!normalize_path_into(bad.as_bytes(), &mut s), "{bad}");
+            assert_eq!(s, "/");
+        }
+        let mut s = String::new();
+        assert!(normalize_path_into(b"/%41%4a", &mut s));
+        assert_eq!(s, "/AJ");
     }
 
     #[test]

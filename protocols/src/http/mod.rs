@@ -5,11 +5,14 @@
 mod addrs;
 pub mod cgi;
 pub mod cli;
+mod config;
 pub mod conn;
 mod exchange;
 mod file_cache;
 pub mod fuzz;
 pub mod handler;
+mod listing;
+mod mime;
 mod parse;
 pub mod router;
 pub mod server;

@@ -19,8 +19,81 @@
 
 use std::ops::Range;
 
-use super::server::ServerConfig;
 use super::wire::{Framing, Head};
+
+/// The limits a head is parsed against (from the server's configuration; this module knows
+/// nothing of the server).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    /// Largest head in bytes.
+    pub(crate) max_head: usize,
+    /// Most header fields.
+    pub(crate) max_headers: usize,
+    /// Longest request-target.
+    pub(crate) max_target: usize,
+}
+
+/// What parsing achieved so far.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Status<T> {
+    /// The head is complete.
+    Complete(T),
+    /// More bytes are needed (and the limits are not crossed yet).
+    Partial,
+}
+
+/// Why a head is refused, in protocol terms; [`HeadError::status`] is the one place that
+/// maps each to its HTTP status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HeadError {
+    /// The request line is not `method SP target SP HTTP/x.y CRLF` with a token method and
+    /// target characters only.
+    BadRequestLine,
+    /// A header line is not `token ":" value CRLF` (whitespace before the colon, obs-fold,
+    /// a control character, a bare CR or LF).
+    BadHeader,
+    /// A method token we do not implement.
+    UnknownMethod,
+    /// An HTTP version other than 1.0 and 1.1.
+    VersionNotSupported,
+    /// The target is longer than the limit.
+    TargetTooLong,
+    /// The head is larger than the limit.
+    HeadTooLarge,
+    /// More header fields than the limit.
+    TooManyHeaders,
+    /// Two Host headers.
+    DuplicateHost,
+    /// HTTP/1.1 without Host.
+    MissingHost,
+    /// A second, empty, non-digit or overlong Content-Length.
+    BadContentLength,
+    /// A Transfer-Encoding not ending in `chunked`, a second one, or one in HTTP/1.0.
+    BadTransferEncoding,
+    /// A transfer coding before `chunked` that we do not implement.
+    UnsupportedCoding,
+    /// Both Content-Length and Transfer-Encoding.
+    LengthAndChunked,
+}
+
+impl HeadError {
+    /// The status the connection answers with.
+    pub(crate) fn status(self) -> u16 {
+        match self {
+            HeadError::BadRequestLine
+            | HeadError::BadHeader
+            | HeadError::DuplicateHost
+            | HeadError::MissingHost
+            | HeadError::BadContentLength
+            | HeadError::BadTransferEncoding
+            | HeadError::LengthAndChunked => 400,
+            HeadError::UnknownMethod | HeadError::UnsupportedCoding => 501,
+            HeadError::VersionNotSupported => 505,
+            HeadError::TargetTooLong => 414,
+            HeadError::HeadTooLarge | HeadError::TooManyHeaders => 431,
+        }
+    }
+}
 
 /// Header ranges: `(name, value)` into the parsed buffer.
 pub(crate) type HeaderRanges = Vec<(Range<usize>, Range<usize>)>;
@@ -118,26 +191,27 @@ fn scan_token(buf: &[u8], i: usize) -> usize {
         .unwrap_or(buf.len() - i)
 }
 
-/// Parses the request head at the start of `buf`. `Ok(None)`: incomplete and still within
-/// the limits. Header ranges go to `headers` (cleared first). `Err(status)`: reject.
+/// Parses the request head at the start of `buf`. `Ok(Status::Partial)`: incomplete and
+/// still within the limits. Header ranges go to `headers` (cleared first). `Err`: reject
+/// (see [`HeadError::status`]).
 pub(crate) fn parse_head(
     buf: &[u8],
-    cfg: &ServerConfig,
+    cfg: &Limits,
     headers: &mut HeaderRanges,
-) -> Result<Option<Head>, u16> {
+) -> Result<Status<Head>, HeadError> {
     headers.clear();
     // Up to a few empty lines may precede a request (RFC 9112 section 2.2).
     let mut start = 0;
     while start < buf.len() && start < 4 && (buf[start] == b'\r' || buf[start] == b'\n') {
         start += 1;
     }
-    let incomplete = |line_start: usize| -> Result<Option<Head>, u16> {
+    let incomplete = |line_start: usize| -> Result<Status<Head>, HeadError> {
         if buf.len() - start > cfg.max_head {
-            Err(431)
+            Err(HeadError::HeadTooLarge)
         } else if line_start == start && buf.len() - start > cfg.max_target + 32 {
-            Err(414)
+            Err(HeadError::TargetTooLong)
         } else {
-            Ok(None)
+            Ok(Status::Partial)
         }
     };
 
@@ -151,7 +225,7 @@ pub(crate) fn parse_head(
         return incomplete(start);
     }
     if buf[i] != b' ' || i == start {
-        return Err(400);
+        return Err(HeadError::BadRequestLine);
     }
     let method = start..i;
     let known = matches!(
@@ -167,20 +241,20 @@ pub(crate) fn parse_head(
             | b"PATCH"
     );
     if !known {
-        return Err(501);
+        return Err(HeadError::UnknownMethod);
     }
 
     // Target: any byte above SP except DEL.
     let t0 = i + 1;
     let t1 = scan(buf, t0, 0x21);
     if t1 - t0 > cfg.max_target {
-        return Err(414);
+        return Err(HeadError::TargetTooLong);
     }
     if t1 == buf.len() {
         return incomplete(start);
     }
     if buf[t1] != b' ' || t1 == t0 {
-        return Err(400);
+        return Err(HeadError::BadRequestLine);
     }
 
     // Version, then CRLF (HTTP/1.1, by far the most common, without a scan).
@@ -193,13 +267,13 @@ pub(crate) fn parse_head(
             return incomplete(start);
         }
         if buf[v_end] != b'\r' {
-            return Err(400);
+            return Err(HeadError::BadRequestLine);
         }
         if v_end + 1 == buf.len() {
             return incomplete(start);
         }
         if buf[v_end + 1] != b'\n' {
-            return Err(400);
+            return Err(HeadError::BadRequestLine);
         }
         let minor = match &buf[v0..v_end] {
             b"HTTP/1.1" => 1,
@@ -210,9 +284,9 @@ pub(crate) fn parse_head(
                 && v[6] == b'.'
                 && v[7].is_ascii_digit() =>
             {
-                return Err(505)
+                return Err(HeadError::VersionNotSupported)
             }
-            _ => return Err(400),
+            _ => return Err(HeadError::BadRequestLine),
         };
         (minor, v_end + 2)
     };
@@ -220,7 +294,7 @@ pub(crate) fn parse_head(
     let mut facts = Facts::default();
     loop {
         if i - start > cfg.max_head {
-            return Err(431);
+            return Err(HeadError::HeadTooLarge);
         }
         let line_start = i;
         if i == buf.len() {
@@ -231,7 +305,7 @@ pub(crate) fn parse_head(
                 return incomplete(line_start);
             }
             if buf[i + 1] != b'\n' {
-                return Err(400);
+                return Err(HeadError::BadHeader);
             }
             i += 2;
             break;
@@ -243,7 +317,7 @@ pub(crate) fn parse_head(
             return incomplete(line_start);
         }
         if buf[i] != b':' || i == line_start {
-            return Err(400);
+            return Err(HeadError::BadHeader);
         }
         let name = line_start..i;
         i += 1;
@@ -264,13 +338,13 @@ pub(crate) fn parse_head(
             return incomplete(line_start);
         }
         if buf[i] != b'\r' {
-            return Err(400);
+            return Err(HeadError::BadHeader);
         }
         if i + 1 == buf.len() {
             return incomplete(line_start);
         }
         if buf[i + 1] != b'\n' {
-            return Err(400);
+            return Err(HeadError::BadHeader);
         }
         let mut v1 = i;
         while v1 > v0 && (buf[v1 - 1] == b' ' || buf[v1 - 1] == b'\t') {
@@ -278,15 +352,15 @@ pub(crate) fn parse_head(
         }
         i += 2;
         if headers.len() >= cfg.max_headers {
-            return Err(431);
+            return Err(HeadError::TooManyHeaders);
         }
         facts.header(&buf[name.clone()], &buf[v0..v1], minor)?;
         headers.push((name, v0..v1));
     }
     if i - start > cfg.max_head {
-        return Err(431);
+        return Err(HeadError::HeadTooLarge);
     }
-    facts.finish(minor, i, method, t0..t1).map(Some)
+    facts.finish(minor, i, method, t0..t1).map(Status::Complete)
 }
 
 /// What the headers say about framing and the connection.
@@ -302,11 +376,11 @@ struct Facts {
 }
 
 impl Facts {
-    fn header(&mut self, name: &[u8], value: &[u8], minor: u8) -> Result<(), u16> {
+    fn header(&mut self, name: &[u8], value: &[u8], minor: u8) -> Result<(), HeadError> {
         match name.len() {
             4 if name.eq_ignore_ascii_case(b"host") => {
                 if self.host {
-                    return Err(400);
+                    return Err(HeadError::DuplicateHost);
                 }
                 self.host = true;
             }
@@ -333,7 +407,7 @@ impl Facts {
                     || value.len() > 19
                     || !value.iter().all(u8::is_ascii_digit)
                 {
-                    return Err(400);
+                    return Err(HeadError::BadContentLength);
                 }
                 let n = value.iter().fold(0u64, |n, &d| n * 10 + (d - b'0') as u64);
                 self.content_length = Some(n);
@@ -345,10 +419,10 @@ impl Facts {
                 let mut codings = value.split(|&b| b == b',').map(|c| c.trim_ascii());
                 let last = codings.next_back().unwrap_or(b"");
                 if self.chunked || minor == 0 || !last.eq_ignore_ascii_case(b"chunked") {
-                    return Err(400);
+                    return Err(HeadError::BadTransferEncoding);
                 }
                 if codings.next().is_some() {
-                    return Err(501);
+                    return Err(HeadError::UnsupportedCoding);
                 }
                 self.chunked = true;
             }
@@ -363,12 +437,12 @@ impl Facts {
         len: usize,
         method: Range<usize>,
         target: Range<usize>,
-    ) -> Result<Head, u16> {
+    ) -> Result<Head, HeadError> {
         if self.chunked && self.content_length.is_some() {
-            return Err(400);
+            return Err(HeadError::LengthAndChunked);
         }
         if minor == 1 && !self.host {
-            return Err(400);
+            return Err(HeadError::MissingHost);
         }
         let framing = if self.chunked {
             Framing::Chunked
@@ -399,6 +473,8 @@ impl Facts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::wire::parse_head;
+    use crate::http::ServerConfig;
 
     fn parse(buf: &[u8]) -> Result<Option<Head>, u16> {
         parse_head(buf, &ServerConfig::default(), &mut Vec::new())
@@ -570,6 +646,57 @@ mod tests {
             ),
             Err(431)
         );
+    }
+
+    #[test]
+    fn errors_name_the_broken_rule_and_map_to_their_status_in_one_place() {
+        let limits = Limits {
+            max_head: 256,
+            max_headers: 4,
+            max_target: 32,
+        };
+        let cases: &[(&[u8], HeadError, u16)] = &[
+            (b"GET / HTTP/1.1\r\n\r\n", HeadError::MissingHost, 400),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", HeadError::DuplicateHost, 400),
+            (b"GET  / HTTP/1.1\r\n", HeadError::BadRequestLine, 400),
+            (b"GET / HTTP/1.1\r\nX : y\r\n", HeadError::BadHeader, 400),
+            (b"BREW / HTTP/1.1\r\n", HeadError::UnknownMethod, 501),
+            (b"GET / HTTP/2.0\r\n", HeadError::VersionNotSupported, 505),
+            (b"GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", HeadError::TargetTooLong, 414),
+            (
+                b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                HeadError::LengthAndChunked,
+                400,
+            ),
+            (
+                b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+                HeadError::UnsupportedCoding,
+                501,
+            ),
+            (
+                b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\n\r\n",
+                HeadError::TooManyHeaders,
+                431,
+            ),
+        ];
+        let mut h = Vec::new();
+        for (raw, err, status) in cases {
+            let got = super::parse_head(raw, &limits, &mut h);
+            assert!(
+                matches!(got, Err(e) if e == *err),
+                "{:?}: {got:?}",
+                String::from_utf8_lossy(raw)
+            );
+            assert_eq!(err.status(), *status);
+        }
+        assert!(matches!(
+            super::parse_head(b"GET / HTTP/1.1\r\nHo", &limits, &mut h),
+            Ok(Status::Partial)
+        ));
+        assert!(matches!(
+            super::parse_head(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", &limits, &mut h),
+            Ok(Status::Complete(head)) if head.len == 27
+        ));
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Server configuration (limits, timeouts, root, CGI, writability — all with defaults) and
-//! the wiring of a handler into a listener.
+//! The wiring of a handler and a configuration ([`ServerConfig`], in `config.rs`) into a
+//! listener.
 //!
 //! ```no_run
 //! use netreactor::Reactor;
@@ -14,90 +14,17 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+use std::cell::Cell;
 use std::io;
-use std::path::PathBuf;
 use std::rc::Rc;
-use std::time::Duration;
 
 use super::cgi::CgiConfig;
+pub use super::config::ServerConfig;
+use super::config::Shared;
 use super::conn::HttpConn;
 use super::exchange::Spares;
 use super::handler::Handler;
 use super::static_files::StaticFiles;
-
-/// Limits and timeouts of the HTTP server. `ServerConfig::default()` suits a public server.
-#[derive(Clone, Debug)]
-pub struct ServerConfig {
-    /// Largest request head (request line + headers) in bytes: 431 beyond.
-    pub max_head: usize,
-    /// Most header fields in one request: 431 beyond.
-    pub max_headers: usize,
-    /// Longest request-target: 414 beyond.
-    pub max_target: usize,
-    /// Largest body collected in memory for a handler ([`BodyMode::Buffer`](super::BodyMode)):
-    /// 413 beyond.
-    pub max_body: u64,
-    /// Largest body streamed as it arrives (to a [`BodySink`](super::BodySink) such as a PUT
-    /// upload, or to a CGI script): 413 beyond.
-    pub max_upload: u64,
-    /// Time allowed to receive a whole request head once its first byte arrived (slowloris
-    /// defence): 408 and close.
-    pub header_timeout: Duration,
-    /// How long an idle keep-alive connection is kept open between requests.
-    pub keep_alive_timeout: Duration,
-    /// Longest pause while receiving a request body: 408 and close.
-    pub body_timeout: Duration,
-    /// Requests served on one connection before it is closed (`Connection: close` on the last).
-    pub max_requests_per_conn: u64,
-    /// Value of the `Server` header (empty: none).
-    pub server_name: String,
-    /// Document root for static files and CGI.
-    pub root: PathBuf,
-    /// CGI scripts directory under the root (e.g. `cgi-bin`), if CGI is on.
-    pub cgi_dir: Option<String>,
-    /// Time limit of one CGI script run.
-    pub cgi_timeout: Duration,
-    /// Whether PUT and DELETE may change files under the root.
-    pub writable: bool,
-    /// Keep small files in memory between requests (see `docs/http.md`: an answer is at most
-    /// a second older than the file, and never older than its status-change time).
-    pub file_cache: bool,
-}
-
-impl Default for ServerConfig {
-    fn default() -> ServerConfig {
-        ServerConfig {
-            max_head: 16 * 1024,
-            max_headers: 100,
-            max_target: 8 * 1024,
-            max_body: 8 * 1024 * 1024,
-            max_upload: 1024 * 1024 * 1024,
-            header_timeout: Duration::from_secs(10),
-            keep_alive_timeout: Duration::from_secs(60),
-            body_timeout: Duration::from_secs(30),
-            max_requests_per_conn: u64::MAX,
-            server_name: "netreactor".to_string(),
-            root: PathBuf::from("."),
-            cgi_dir: None,
-            cgi_timeout: Duration::from_secs(30),
-            writable: false,
-            file_cache: true,
-        }
-    }
-}
-
-/// What the connections of one listener share: the configuration, the handler, CGI.
-pub(crate) struct Shared {
-    pub(crate) config: ServerConfig,
-    pub(crate) handler: Box<dyn Handler>,
-    pub(crate) cgi: Option<CgiConfig>,
-    /// `Server: ...\r\n`, precomputed (empty when no server name).
-    pub(crate) server_line: Vec<u8>,
-    /// The canonical root (for CGI meta-variables).
-    pub(crate) root: PathBuf,
-    /// Per-request storage not lent to a connection at the moment.
-    pub(crate) spares: Spares,
-}
 
 /// An HTTP server: a configuration and a handler, ready to be attached to listeners.
 /// Cheap to clone (the state is shared within one reactor thread).
@@ -123,6 +50,7 @@ impl Server {
                 server_line,
                 root,
                 spares: Spares::default(),
+                cgi_running: Cell::new(0),
             }),
         }
     }
@@ -132,7 +60,8 @@ impl Server {
     pub fn static_files(config: ServerConfig) -> io::Result<Server> {
         let mut files = StaticFiles::new(&config.root)?
             .writable(config.writable)
-            .file_cache(config.file_cache);
+            .file_cache(config.file_cache)
+            .show_hidden(config.show_hidden);
         if let Some(dir) = &config.cgi_dir {
             files = files.hide(config.root.join(dir.trim_matches('/')));
         }

@@ -6,10 +6,19 @@
 //! Nothing outside the root is ever served or touched: targets with `..` segments (also
 //! percent-encoded), backslashes or NUL bytes are refused with 400, and every path is
 //! canonicalised (symlinks resolved) and must stay under the canonical root (403 otherwise).
+//! Dot-files and dot-directories are hidden (404, left out of listings) unless
+//! [`StaticFiles::show_hidden`] says otherwise.
+//!
+//! Paths are bytes: a request path is percent-decoded to bytes and mapped to an `OsStr`, so
+//! names that are not UTF-8 are served and listed. Nothing opened here can block the reactor:
+//! files are opened with `O_NONBLOCK` and refused (403) unless they are regular files (a
+//! FIFO, a device or a socket is never read nor written).
 
+use std::ffi::OsStr;
 use std::fs::{self, File, Metadata};
 use std::io::{self, Write};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,8 +28,12 @@ use bytes::Bytes;
 
 use super::file_cache::{CachedFile, FileCache};
 use super::handler::{
-    percent_decode, Body, BodyMode, BodyPart, BodySink, Handler, Request, Response,
+    strip_scheme_authority, Body, BodyMode, BodyPart, BodySink, Handler, Request, Response,
 };
+pub use super::listing::{html_escape, listing_html, percent_encode_segment, SortOrder};
+use super::mime;
+pub use super::mime::mime_type;
+use super::url::percent_decode_bytes;
 
 /// Where a file's bytes come from.
 enum Source {
@@ -36,6 +49,7 @@ pub struct StaticFiles {
     root: PathBuf,
     writable: bool,
     listing: bool,
+    show_hidden: bool,
     hidden: Vec<PathBuf>,
     /// Small files kept in memory while unchanged (shared by clones, on one thread); `None`
     /// when switched off.
@@ -57,12 +71,14 @@ impl StaticFiles {
             root,
             writable: false,
             listing: true,
+            show_hidden: false,
             hidden: Vec::new(),
             cache: Some(Rc::default()),
         })
     }
 
-    /// Keeps small files in memory between requests (on by default; see [`FileCache`]).
+    /// Keeps small files in memory between requests (on by default; see the small-file
+    /// cache in `docs/http.md`).
     pub fn file_cache(mut self, on: bool) -> StaticFiles {
         self.cache = on.then(Rc::default);
         self
@@ -77,6 +93,13 @@ impl StaticFiles {
     /// Turns HTML directory listings on or off (off: 403 for a directory without index).
     pub fn listing(mut self, listing: bool) -> StaticFiles {
         self.listing = listing;
+        self
+    }
+
+    /// Serves, lists and writes dot-files and dot-directories too (off by default: a name
+    /// starting with `.` anywhere in the path answers 404 and is not listed).
+    pub fn show_hidden(mut self, show: bool) -> StaticFiles {
+        self.show_hidden = show;
         self
     }
 
@@ -103,43 +126,61 @@ impl StaticFiles {
     }
 
     /// Maps a request-target's path to a path under the root, without following symlinks.
-    /// Err: the status to answer (400 for traversal attempts and forbidden bytes).
+    /// Err: the status to answer (400 for traversal attempts and forbidden bytes, 404 for a
+    /// hidden name).
     pub fn map_target(&self, raw_target: &[u8]) -> Result<PathBuf, u16> {
-        let mut raw = raw_target;
-        if let Some(i) = memchr::memchr2(b'?', b'#', raw) {
-            raw = &raw[..i];
-        }
-        if raw.first() != Some(&b'/') {
-            // Absolute-form: keep the path.
-            if let Some(i) = memchr::memmem::find(raw, b"://") {
-                let rest = &raw[i + 3..];
-                raw = match memchr::memchr(b'/', rest) {
-                    Some(j) => &rest[j..],
-                    None => b"/",
-                };
-            } else {
-                return Err(400);
-            }
-        }
-        let decoded = percent_decode(raw);
-        if decoded.contains(&0) || decoded.contains(&b'\\') {
-            return Err(400);
-        }
-        let text = std::str::from_utf8(&decoded).map_err(|_| 404u16)?;
-        let mut path = self.root.clone();
-        for seg in text.split('/') {
-            match seg {
-                "" | "." => {}
-                ".." => return Err(400),
-                s => path.push(s),
-            }
-        }
-        Ok(path)
+        self.map(raw_target).map(|m| m.0)
     }
 
-    /// True when `path` (resolved) lies under the root and not in a hidden directory.
+    /// [`map_target`](Self::map_target), and whether the path ends in `/` or `/.` (names a
+    /// directory).
+    fn map(&self, raw_target: &[u8]) -> Result<(PathBuf, bool), u16> {
+        // Absolute-form: keep the path; anything else must be origin-form.
+        let raw = strip_scheme_authority(target_path(raw_target));
+        if raw.first() != Some(&b'/') {
+            return Err(400);
+        }
+        let decoded = percent_decode_bytes(raw).map_err(|_| 400u16)?;
+        if decoded.contains(&b'\\') {
+            return Err(400);
+        }
+        let mut path = self.root.clone();
+        for seg in decoded.split(|&b| b == b'/') {
+            match seg {
+                b"" | b"." => {}
+                b".." => return Err(400),
+                s if s[0] == b'.' && !self.show_hidden => return Err(404),
+                s => path.push(OsStr::from_bytes(s)),
+            }
+        }
+        let trailing = decoded.ends_with(b"/") || decoded.ends_with(b"/.");
+        Ok((path, trailing))
+    }
+
+    /// The URL path (percent-encoded, from `/`) of a mapped path under the root.
+    fn url_of(&self, path: &Path) -> String {
+        let mut url = String::new();
+        if let Ok(below) = path.strip_prefix(&self.root) {
+            for comp in below.iter() {
+                url.push('/');
+                url.push_str(&percent_encode_segment(comp.as_bytes()));
+            }
+        }
+        if url.is_empty() {
+            url.push('/');
+        }
+        url
+    }
+
+    /// True when `path` (resolved) lies under the root, not in a hidden directory, and (unless
+    /// hidden names are shown) with no dot-name below the root: a symlink cannot lead into
+    /// `.git/`.
     fn inside(&self, path: &Path) -> bool {
-        path.starts_with(&self.root) && !self.hidden.iter().any(|h| path.starts_with(h))
+        let Ok(below) = path.strip_prefix(&self.root) else {
+            return false;
+        };
+        !self.hidden.iter().any(|h| path.starts_with(h))
+            && (self.show_hidden || !below.iter().any(|c| c.as_bytes().first() == Some(&b'.')))
     }
 
     /// Maps and canonicalises an existing path, with its metadata; 404 when missing, 403
@@ -150,8 +191,8 @@ impl StaticFiles {
     /// `/index.html`, one) answers both questions, where `realpath` would `readlink` every
     /// component from `/` and a `stat` would follow. A symbolic link anywhere takes the
     /// full `canonicalize` path.
-    fn resolve_existing(&self, raw_target: &[u8]) -> Result<(PathBuf, Metadata), u16> {
-        let mapped = self.map_target(raw_target)?;
+    fn resolve_existing(&self, mapped: &Path) -> Result<(PathBuf, Metadata), u16> {
+        let mapped = mapped.to_path_buf();
         let status_of = |e: io::Error| match e.kind() {
             io::ErrorKind::PermissionDenied => 403u16,
             _ => 404,
@@ -196,6 +237,10 @@ impl StaticFiles {
             return Err(405);
         }
         let name = mapped.file_name().ok_or(400u16)?.to_owned();
+        if name.as_bytes().iter().any(|&b| b < 0x20 || b == 0x7f) {
+            // A name with CR, LF, ESC...: forged lines in listings and logs.
+            return Err(400);
+        }
         let parent = mapped.parent().ok_or(400u16)?;
         let parent = match fs::canonicalize(parent) {
             Ok(p) => p,
@@ -217,18 +262,23 @@ impl StaticFiles {
     }
 
     fn get(&self, req: &Request) -> Response {
-        let (path, meta) = match self.resolve_existing(req.raw_target()) {
+        let (mapped, trailing) = match self.map(req.raw_target()) {
+            Ok(m) => m,
+            Err(status) => return Response::error(status),
+        };
+        let (path, meta) = match self.resolve_existing(&mapped) {
             Ok(found) => found,
             Err(status) => return Response::error(status),
         };
         if meta.is_dir() {
-            let raw_path = target_path(req.raw_target());
-            if !raw_path.ends_with(b"/") {
-                let mut location = raw_path.to_vec();
-                location.push(b'/');
+            if !trailing && mapped != self.root {
+                // Built from the mapped path, never the raw one: `//sub` gives `/sub/`, not a
+                // protocol-relative `//sub/`.
+                let mut location = self.url_of(&mapped);
+                location.push('/');
                 if let Some(q) = req.query() {
-                    location.push(b'?');
-                    location.extend_from_slice(q.as_bytes());
+                    location.push('?');
+                    location.push_str(q);
                 }
                 return Response::error(301).header("Location", location);
             }
@@ -241,10 +291,16 @@ impl StaticFiles {
             if !self.listing {
                 return Response::error(403);
             }
-            return match listing_html(&path, req.path()) {
+            let below = mapped.strip_prefix(&self.root).unwrap_or(Path::new(""));
+            let order = SortOrder::from_query(req.query());
+            return match listing_html(&path, below, order, self.show_hidden) {
                 Ok(html) => Response::html(200, html),
                 Err(_) => Response::error(403),
             };
+        }
+        if trailing {
+            // A file is not a directory: `/a.txt/` names nothing (as nginx and Python say).
+            return Response::error(404);
         }
         if !meta.is_file() {
             return Response::error(403);
@@ -253,7 +309,7 @@ impl StaticFiles {
     }
 
     fn serve_file(&self, req: &Request, path: &Path, meta: &Metadata) -> Response {
-        let open = || match File::open(path) {
+        let open = || match open_regular(path) {
             Ok(f) => Ok(Rc::new(f)),
             Err(e) if e.kind() == io::ErrorKind::PermissionDenied => Err(Response::error(403)),
             Err(_) => Err(Response::error(404)),
@@ -298,7 +354,20 @@ impl StaticFiles {
                 }
             }
         }
-        let mime = mime_type(path);
+        let mime = if mime::wants_sniff(path) {
+            let mut head = [0u8; mime::SNIFF_LEN];
+            let n = match &source {
+                Source::Cached(c) => {
+                    let n = c.body.len().min(head.len());
+                    head[..n].copy_from_slice(&c.body[..n]);
+                    n
+                }
+                Source::File(f) => f.read_at(&mut head, 0).unwrap_or(0),
+            };
+            mime::mime_for(path, &head[..n])
+        } else {
+            mime::mime_type(path)
+        };
         let base = |status: u16| {
             Response::new(status)
                 .header("Content-Type", mime)
@@ -381,12 +450,22 @@ impl StaticFiles {
         let entry = self
             .resolve_for_write(req.raw_target())
             .map_err(Response::error)?;
-        let existed = match fs::metadata(&entry) {
+        let existed = match fs::symlink_metadata(&entry).and_then(|m| {
+            // A symlink (checked to stay inside) is judged by what it points to.
+            if m.file_type().is_symlink() {
+                fs::metadata(&entry)
+            } else {
+                Ok(m)
+            }
+        }) {
             Ok(m) if m.is_dir() => return Err(Response::error(409)),
+            // A FIFO, a device or a socket is never replaced nor written.
+            Ok(m) if !m.is_file() => return Err(Response::error(403)),
             Ok(_) => true,
             Err(_) => false,
         };
-        PutSink::create(entry, existed).map_err(|e| {
+        let location = self.url_of(&entry);
+        PutSink::create(entry, existed, location).map_err(|e| {
             tracing::warn!(error = %e, "PUT: cannot create temp file");
             Response::error(if e.kind() == io::ErrorKind::PermissionDenied {
                 403
@@ -486,10 +565,12 @@ pub struct PutSink {
     target: PathBuf,
     file: Option<File>,
     existed: bool,
+    /// The target's URL path, for the `Location` of a 201.
+    location: String,
 }
 
 impl PutSink {
-    fn create(target: PathBuf, existed: bool) -> io::Result<PutSink> {
+    fn create(target: PathBuf, existed: bool, location: String) -> io::Result<PutSink> {
         let name = target
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -499,12 +580,14 @@ impl PutSink {
         let file = fs::OpenOptions::new()
             .write(true)
             .create_new(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
             .open(&temp)?;
         Ok(PutSink {
             temp,
             target,
             file: Some(file),
             existed,
+            location,
         })
     }
 }
@@ -534,7 +617,7 @@ impl BodySink for PutSink {
         if self.existed {
             Response::new(204)
         } else {
-            Response::new(201)
+            Response::new(201).header("Location", std::mem::take(&mut self.location))
         }
     }
 }
@@ -546,6 +629,23 @@ impl Drop for PutSink {
             let _ = fs::remove_file(&self.temp);
         }
     }
+}
+
+/// Opens `path` for reading without ever blocking (`O_NONBLOCK`: opening a FIFO with no
+/// writer returns at once) and only if it is a regular file (checked on the open file, so a
+/// swap after an earlier `stat` is caught too): `PermissionDenied` otherwise.
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "not a regular file",
+        ));
+    }
+    Ok(file)
 }
 
 /// The path part of a raw request-target (before `?`).
@@ -682,480 +782,6 @@ fn parse_one_range(spec: &str, len: u64) -> RangeSpec {
     RangeSpec::Single(start, end.min(len - 1))
 }
 
-/// The media type for a file name's extension.
-pub fn mime_type(path: &Path) -> &'static str {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(|e| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    match ext.as_str() {
-        "html" | "htm" => "text/html; charset=utf-8",
-        "css" => "text/css; charset=utf-8",
-        "js" | "mjs" => "text/javascript; charset=utf-8",
-        "json" => "application/json",
-        "txt" | "text" | "log" => "text/plain; charset=utf-8",
-        "md" => "text/markdown; charset=utf-8",
-        "csv" => "text/csv; charset=utf-8",
-        "xml" => "application/xml",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "svg" => "image/svg+xml",
-        "ico" => "image/x-icon",
-        "webp" => "image/webp",
-        "avif" => "image/avif",
-        "pdf" => "application/pdf",
-        "zip" => "application/zip",
-        "gz" => "application/gzip",
-        "tar" => "application/x-tar",
-        "wasm" => "application/wasm",
-        "mp4" => "video/mp4",
-        "webm" => "video/webm",
-        "mp3" => "audio/mpeg",
-        "wav" => "audio/wav",
-        "ogg" => "audio/ogg",
-        "woff" => "font/woff",
-        "woff2" => "font/woff2",
-        "ttf" => "font/ttf",
-        "otf" => "font/otf",
-        _ => "application/octet-stream",
-    }
-}
-
-/// Escapes text for HTML content and attribute values.
-pub fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Percent-encodes a path segment for use in a URL (unreserved characters kept).
-pub fn percent_encode_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// An HTML listing of directory `dir`, shown at URL path `url_path`; names are escaped.
-pub fn listing_html(dir: &Path, url_path: &str) -> io::Result<Bytes> {
-    let mut names: Vec<(String, bool)> = Vec::new();
-    for entry in fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false)
-            || fs::metadata(entry.path())
-                .map(|m| m.is_dir())
-                .unwrap_or(false);
-        names.push((name, is_dir));
-    }
-    names.sort();
-    let title = html_escape(url_path);
-    let mut html = format!(
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Index of {title}</title>\
-         </head>\n<body><h1>Index of {title}</h1>\n<ul>\n"
-    );
-    if url_path != "/" {
-        html.push_str("<li><a href=\"../\">../</a></li>\n");
-    }
-    for (name, is_dir) in names {
-        let slash = if is_dir { "/" } else { "" };
-        html.push_str(&format!(
-            "<li><a href=\"{}{slash}\">{}{slash}</a></li>\n",
-            percent_encode_segment(&name),
-            html_escape(&name)
-        ));
-    }
-    html.push_str("</ul></body></html>\n");
-    Ok(Bytes::from(html))
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::os::unix::fs::symlink;
-
-    struct TempDir(PathBuf);
-    impl TempDir {
-        fn new(tag: &str) -> TempDir {
-            let seq = UPLOAD_SEQ.fetch_add(1, Ordering::Relaxed);
-            let p =
-                std::env::temp_dir().join(format!("nr-static-{tag}-{}-{seq}", std::process::id()));
-            let _ = fs::remove_dir_all(&p);
-            fs::create_dir_all(&p).unwrap();
-            TempDir(p)
-        }
-    }
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
-
-    fn setup() -> (TempDir, TempDir, StaticFiles) {
-        let outer = TempDir::new("outer");
-        let root = TempDir::new("root");
-        fs::write(outer.0.join("secret.txt"), "SECRET").unwrap();
-        fs::write(root.0.join("a.txt"), "hello world").unwrap();
-        fs::create_dir(root.0.join("sub")).unwrap();
-        fs::write(root.0.join("sub/x.html"), "<p>x</p>").unwrap();
-        symlink(outer.0.join("secret.txt"), root.0.join("out.txt")).unwrap();
-        symlink(&outer.0, root.0.join("outdir")).unwrap();
-        symlink(root.0.join("a.txt"), root.0.join("in.txt")).unwrap();
-        let sf = StaticFiles::new(&root.0).unwrap().writable(true);
-        (outer, root, sf)
-    }
-
-    fn body_len(r: &Response) -> Option<u64> {
-        r.get_body().len()
-    }
-
-    #[test]
-    fn serves_a_file_with_type_length_and_validators() {
-        let (_o, _r, sf) = setup();
-        let resp = sf.handle(&Request::new("GET", "/a.txt"));
-        assert_eq!(resp.status(), 200);
-        assert_eq!(body_len(&resp), Some(11));
-        assert_eq!(
-            resp.get_header("content-type"),
-            Some(&b"text/plain; charset=utf-8"[..])
-        );
-        assert!(resp.get_header("etag").is_some());
-        assert!(resp.get_header("last-modified").is_some());
-    }
-
-    /// The bytes of a response body held in memory or in a file range.
-    fn body_bytes(r: &Response) -> Vec<u8> {
-        use std::os::unix::fs::FileExt;
-        match r.get_body() {
-            Body::Bytes(b) => b.to_vec(),
-            Body::File { file, offset, len } => {
-                let mut v = vec![0; *len as usize];
-                file.read_exact_at(&mut v, *offset).unwrap();
-                v
-            }
-            Body::Empty => Vec::new(),
-            Body::Parts(parts) => {
-                let mut v = Vec::new();
-                for part in parts {
-                    match part {
-                        BodyPart::Bytes(b) => v.extend_from_slice(b),
-                        BodyPart::File { file, offset, len } => {
-                            let start = v.len();
-                            v.resize(start + *len as usize, 0);
-                            file.read_exact_at(&mut v[start..], *offset).unwrap();
-                        }
-                    }
-                }
-                v
-            }
-            _ => panic!("unexpected body kind"),
-        }
-    }
-
-    #[test]
-    fn a_cached_small_file_answers_like_the_file_and_follows_its_changes() {
-        let (_o, root, sf) = setup();
-        let get = |target: &str, headers: &[(&str, &str)]| {
-            let mut req = Request::new("GET", target);
-            for (n, v) in headers {
-                req = req.with_header(n, v);
-            }
-            sf.handle(&req)
-        };
-        let first = get("/a.txt", &[]);
-        // Written just now: served from the file, not yet cached.
-        assert!(matches!(first.get_body(), Body::File { .. }));
-        std::thread::sleep(Duration::from_millis(1100));
-        let fill = get("/a.txt", &[]);
-        let hit = get("/a.txt", &[]);
-        for r in [&fill, &hit] {
-            assert!(matches!(r.get_body(), Body::Bytes(_)), "served from memory");
-            assert_eq!(body_bytes(r), b"hello world");
-            for h in ["etag", "last-modified", "content-type", "accept-ranges"] {
-                assert_eq!(r.get_header(h), first.get_header(h), "{h}");
-            }
-        }
-        let etag = String::from_utf8(hit.get_header("etag").unwrap().to_vec()).unwrap();
-        assert_eq!(get("/a.txt", &[("If-None-Match", &etag)]).status(), 304);
-        let part = get("/a.txt", &[("Range", "bytes=6-10")]);
-        assert_eq!(part.status(), 206);
-        assert_eq!(body_bytes(&part), b"world");
-        let two = get("/a.txt", &[("Range", "bytes=0-1,6-7")]);
-        assert_eq!(two.status(), 206);
-        let multi = String::from_utf8(body_bytes(&two)).unwrap();
-        assert!(
-            multi.contains("\r\n\r\nhe\r\n") && multi.contains("\r\n\r\nwo\r\n"),
-            "{multi}"
-        );
-        // Rewritten in place with the same length: the new bytes and a new validator.
-        fs::write(root.0.join("a.txt"), "HELLO WORLD").unwrap();
-        let changed = get("/a.txt", &[]);
-        assert_eq!(body_bytes(&changed), b"HELLO WORLD");
-        assert_ne!(changed.get_header("etag"), hit.get_header("etag"));
-        assert_eq!(get("/a.txt", &[("If-None-Match", &etag)]).status(), 200);
-        // Removed: 404.
-        fs::remove_file(root.0.join("a.txt")).unwrap();
-        assert_eq!(get("/a.txt", &[]).status(), 404);
-        // Switched off: the settled file comes from disk every time.
-        let uncached = StaticFiles::new(&root.0).unwrap().file_cache(false);
-        for _ in 0..2 {
-            let r = uncached.handle(&Request::new("GET", "/sub/x.html"));
-            assert!(matches!(r.get_body(), Body::File { .. }));
-            assert_eq!(body_bytes(&r), b"<p>x</p>");
-        }
-    }
-
-    #[test]
-    fn traversal_attempts_never_reach_outside_files() {
-        let (_o, _r, sf) = setup();
-        for t in [
-            "/../secret.txt",
-            "/%2e%2e/secret.txt",
-            "/%2E%2E%2fsecret.txt",
-            "/sub/../../secret.txt",
-            "/..%5csecret.txt",
-            "/sub\\..\\..\\secret.txt",
-            "/a.txt%00.html",
-            "/out.txt",
-            "/outdir/secret.txt",
-            "secret.txt",
-        ] {
-            let resp = sf.handle(&Request::new("GET", t));
-            assert!(
-                [400, 403, 404].contains(&resp.status()),
-                "{t} got {}",
-                resp.status()
-            );
-            assert!(
-                !matches!(resp.get_body(), Body::File { .. }),
-                "{t} served a file"
-            );
-        }
-        // A symlink that stays inside the root is fine.
-        assert_eq!(sf.handle(&Request::new("GET", "/in.txt")).status(), 200);
-    }
-
-    #[test]
-    fn resolution_without_realpath_keeps_every_answer() {
-        // The lstat walk (no symlink) and the canonicalize path (a symlink somewhere) must
-        // agree on status and content.
-        let (_o, root, sf) = setup();
-        symlink(root.0.join("sub"), root.0.join("insub")).unwrap();
-        fs::create_dir(root.0.join("private")).unwrap();
-        fs::write(root.0.join("private/p.txt"), "private").unwrap();
-        symlink(root.0.join("private"), root.0.join("toprivate")).unwrap();
-        let sf = sf.hide(root.0.join("private"));
-        for (target, status, len) in [
-            ("/sub/x.html", 200, Some(8)),
-            ("/insub/x.html", 200, Some(8)),
-            ("/a.txt/x", 404, None),
-            ("/missing/x.html", 404, None),
-            ("/sub/missing.html", 404, None),
-            ("/private/p.txt", 403, None),
-            ("/toprivate/p.txt", 403, None),
-            ("/./sub//x.html", 200, Some(8)),
-        ] {
-            let resp = sf.handle(&Request::new("GET", target));
-            assert_eq!(resp.status(), status, "{target}");
-            if let Some(n) = len {
-                assert_eq!(body_len(&resp), Some(n), "{target}");
-            }
-        }
-    }
-
-    #[test]
-    fn directory_redirects_lists_and_uses_index() {
-        let (_o, root, sf) = setup();
-        let resp = sf.handle(&Request::new("GET", "/sub"));
-        assert_eq!(resp.status(), 301);
-        assert_eq!(resp.get_header("location"), Some(&b"/sub/"[..]));
-        fs::write(root.0.join("sub/<b>&.txt"), "x").unwrap();
-        let resp = sf.handle(&Request::new("GET", "/sub/"));
-        assert_eq!(resp.status(), 200);
-        let Body::Bytes(html) = resp.get_body() else {
-            panic!()
-        };
-        let html = std::str::from_utf8(html).unwrap();
-        assert!(html.contains("&lt;b&gt;&amp;.txt"), "{html}");
-        assert!(html.contains("href=\"%3Cb%3E%26.txt\""), "{html}");
-        assert!(!html.contains("<b>"));
-        fs::write(root.0.join("sub/index.html"), "INDEX").unwrap();
-        let resp = sf.handle(&Request::new("GET", "/sub/"));
-        assert_eq!(body_len(&resp), Some(5));
-    }
-
-    #[test]
-    fn conditional_requests_get_304() {
-        let (_o, _r, sf) = setup();
-        let resp = sf.handle(&Request::new("GET", "/a.txt"));
-        let etag = std::str::from_utf8(resp.get_header("etag").unwrap())
-            .unwrap()
-            .to_string();
-        let lm = std::str::from_utf8(resp.get_header("last-modified").unwrap())
-            .unwrap()
-            .to_string();
-        let r = Request::new("GET", "/a.txt").with_header("If-None-Match", &etag);
-        assert_eq!(sf.handle(&r).status(), 304);
-        let r = Request::new("GET", "/a.txt").with_header("If-None-Match", "\"other\", W/x");
-        assert_eq!(sf.handle(&r).status(), 200);
-        let r = Request::new("GET", "/a.txt").with_header("If-Modified-Since", &lm);
-        assert_eq!(sf.handle(&r).status(), 304);
-        let r = Request::new("GET", "/a.txt")
-            .with_header("If-Modified-Since", "Thu, 01 Jan 1970 00:00:00 GMT");
-        assert_eq!(sf.handle(&r).status(), 200);
-    }
-
-    #[test]
-    fn ranges_give_206_and_416() {
-        let (_o, _r, sf) = setup();
-        let r = Request::new("GET", "/a.txt").with_header("Range", "bytes=6-");
-        let resp = sf.handle(&r);
-        assert_eq!(resp.status(), 206);
-        assert_eq!(
-            resp.get_header("content-range"),
-            Some(&b"bytes 6-10/11"[..])
-        );
-        assert!(matches!(
-            resp.get_body(),
-            Body::File {
-                offset: 6,
-                len: 5,
-                ..
-            }
-        ));
-        let r = Request::new("GET", "/a.txt").with_header("Range", "bytes=20-30");
-        let resp = sf.handle(&r);
-        assert_eq!(resp.status(), 416);
-        assert_eq!(resp.get_header("content-range"), Some(&b"bytes */11"[..]));
-        let r = Request::new("GET", "/a.txt")
-            .with_header("Range", "bytes=0-1")
-            .with_header("If-Range", "\"stale\"");
-        assert_eq!(sf.handle(&r).status(), 200);
-    }
-
-    #[test]
-    fn range_parser_cases() {
-        assert_eq!(parse_range(b"bytes=0-0", 10), RangeSpec::Single(0, 0));
-        assert_eq!(parse_range(b"bytes=-3", 10), RangeSpec::Single(7, 9));
-        assert_eq!(parse_range(b"bytes=-30", 10), RangeSpec::Single(0, 9));
-        assert_eq!(parse_range(b"bytes=5-100", 10), RangeSpec::Single(5, 9));
-        assert_eq!(parse_range(b"bytes=10-", 10), RangeSpec::Unsatisfiable);
-        assert_eq!(parse_range(b"bytes=-0", 10), RangeSpec::Unsatisfiable);
-        assert_eq!(parse_range(b"bytes=5-2", 10), RangeSpec::Ignore);
-        assert_eq!(parse_range(b"items=0-1", 10), RangeSpec::Ignore);
-        assert_eq!(
-            parse_range(b"bytes=0-1,3-4", 10),
-            RangeSpec::Multi(vec![(0, 1), (3, 4)])
-        );
-        assert_eq!(parse_range(b"bytes=0-1,50-60", 10), RangeSpec::Single(0, 1));
-        assert_eq!(parse_range(b"bytes=50-,60-", 10), RangeSpec::Unsatisfiable);
-        assert_eq!(
-            parse_range(b"bytes=0-5,3-4", 10),
-            RangeSpec::Ignore,
-            "overlap"
-        );
-        let many = format!("bytes={}", vec!["0-0"; 17].join(","));
-        assert_eq!(parse_range(many.as_bytes(), 10), RangeSpec::Ignore);
-        assert_eq!(parse_range(b"bytes=x-1", 10), RangeSpec::Ignore);
-        assert_eq!(
-            parse_range(b"bytes=99999999999999999999999-", 10),
-            RangeSpec::Unsatisfiable
-        );
-    }
-
-    #[test]
-    fn put_streams_to_temp_then_renames_and_delete_removes() {
-        let (_o, root, sf) = setup();
-        let req = Request::new("PUT", "/new.txt");
-        let BodyMode::Stream(mut sink) = sf.body_mode(&req) else {
-            panic!("expected a sink")
-        };
-        sink.data(b"part1 ").unwrap();
-        assert!(!root.0.join("new.txt").exists(), "visible before complete");
-        sink.data(b"part2").unwrap();
-        assert_eq!(sink.finish(&req).status(), 201);
-        assert_eq!(fs::read(root.0.join("new.txt")).unwrap(), b"part1 part2");
-        // Replace: 204.
-        let req = Request::new("PUT", "/new.txt").with_body("v2");
-        assert_eq!(sf.handle(&req).status(), 204);
-        assert_eq!(fs::read(root.0.join("new.txt")).unwrap(), b"v2");
-        // An abandoned upload leaves nothing behind.
-        let req = Request::new("PUT", "/gone.txt");
-        let BodyMode::Stream(mut sink) = sf.body_mode(&req) else {
-            panic!()
-        };
-        sink.data(b"half").unwrap();
-        drop(sink);
-        let left: Vec<_> = fs::read_dir(&root.0)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.contains("gone"))
-            .collect();
-        assert!(left.is_empty(), "{left:?}");
-        assert_eq!(sf.handle(&Request::new("DELETE", "/new.txt")).status(), 204);
-        assert!(!root.0.join("new.txt").exists());
-        assert_eq!(sf.handle(&Request::new("DELETE", "/new.txt")).status(), 404);
-    }
-
-    #[test]
-    fn writes_never_leave_the_root() {
-        let (outer, _root, sf) = setup();
-        for t in ["/../evil.txt", "/%2e%2e/evil.txt", "/outdir/evil.txt"] {
-            match sf.body_mode(&Request::new("PUT", t)) {
-                BodyMode::Reject(resp) => assert!([400, 403, 409].contains(&resp.status())),
-                _ => panic!("{t} accepted"),
-            }
-        }
-        assert_eq!(
-            sf.handle(&Request::new("DELETE", "/outdir/secret.txt"))
-                .status(),
-            403
-        );
-        assert_eq!(
-            sf.handle(&Request::new("DELETE", "/../secret.txt"))
-                .status(),
-            400
-        );
-        // Deleting an inside symlink pointing outside is refused; the target survives.
-        assert_eq!(sf.handle(&Request::new("DELETE", "/out.txt")).status(), 403);
-        assert!(outer.0.join("secret.txt").exists());
-        assert!(!outer.0.join("evil.txt").exists());
-    }
-
-    #[test]
-    fn read_only_refuses_put_and_delete_with_allow() {
-        let (_o, root, _) = setup();
-        let sf = StaticFiles::new(&root.0).unwrap();
-        let resp = sf.handle(&Request::new("DELETE", "/a.txt"));
-        assert_eq!(resp.status(), 405);
-        assert_eq!(resp.get_header("allow"), Some(&b"GET, HEAD, OPTIONS"[..]));
-        assert!(matches!(
-            sf.body_mode(&Request::new("PUT", "/a.txt")),
-            BodyMode::Reject(_)
-        ));
-        assert!(root.0.join("a.txt").exists());
-    }
-
-    #[test]
-    fn mime_types_by_extension() {
-        assert_eq!(mime_type(Path::new("x.HTML")), "text/html; charset=utf-8");
-        assert_eq!(mime_type(Path::new("x.png")), "image/png");
-        assert_eq!(mime_type(Path::new("noext")), "application/octet-stream");
-    }
-}
+#[path = "static_files_tests.rs"]
+mod tests;

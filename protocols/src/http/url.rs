@@ -473,7 +473,12 @@ pub enum DecodeError {
 /// assert_eq!(percent_decode("a%00"), Err(DecodeError::Nul));
 /// ```
 pub fn percent_decode(s: &str) -> Result<Vec<u8>, DecodeError> {
-    let b = s.as_bytes();
+    percent_decode_bytes(s.as_bytes())
+}
+
+/// [`percent_decode`] of raw bytes (a request-target as it arrived): the same rules, the
+/// one decoder the server uses for paths.
+pub fn percent_decode_bytes(b: &[u8]) -> Result<Vec<u8>, DecodeError> {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {

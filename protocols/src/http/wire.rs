@@ -7,7 +7,8 @@ use std::ops::Range;
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use super::server::ServerConfig;
+use super::config::ServerConfig;
+use super::parse::{Limits, Status};
 
 /// How the body of a request is framed (RFC 9112 section 6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,7 +46,16 @@ pub(crate) fn parse_head(
     cfg: &ServerConfig,
     headers: &mut Vec<(Range<usize>, Range<usize>)>,
 ) -> Result<Option<Head>, u16> {
-    super::parse::parse_head(buf, cfg, headers)
+    let limits = Limits {
+        max_head: cfg.max_head,
+        max_headers: cfg.max_headers,
+        max_target: cfg.max_target,
+    };
+    match super::parse::parse_head(buf, &limits, headers) {
+        Ok(Status::Complete(head)) => Ok(Some(head)),
+        Ok(Status::Partial) => Ok(None),
+        Err(e) => Err(e.status()),
+    }
 }
 
 /// The first, line-splitting head parser: slower, kept as the reference the differential
@@ -300,25 +310,16 @@ impl Chunked {
                     return Err(431);
                 }
                 let empty = line.is_empty();
+                if !empty && !is_field_line(line) {
+                    return Err(400);
+                }
                 input.advance(nl + 1);
                 if empty {
                     return Ok(ChunkStep::Done);
                 }
                 continue;
             }
-            let size_part = match memchr::memchr(b';', line) {
-                Some(i) => &line[..i],
-                None => line,
-            };
-            let size_part = size_part.trim_ascii_end();
-            if size_part.is_empty() || size_part.len() > 15 {
-                return Err(400);
-            }
-            let mut size: u64 = 0;
-            for &b in size_part {
-                let d = (b as char).to_digit(16).ok_or(400u16)? as u64;
-                size = size * 16 + d;
-            }
+            let size = chunk_size_line(line)?;
             input.advance(nl + 1);
             if size == 0 {
                 self.trailers = true;
@@ -327,6 +328,101 @@ impl Chunked {
             }
         }
     }
+}
+
+/// Reads a chunk-size line (without its CRLF) as RFC 9112 section 7.1 has it, strictly:
+///
+/// ```text
+/// chunk-size [ chunk-ext ]      chunk-size = 1*HEXDIG
+/// chunk-ext  = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+/// chunk-ext-name = token        chunk-ext-val = token / quoted-string
+/// ```
+///
+/// Stricter than the grammar in one place: no whitespace right after the size (`5 ;x`),
+/// which proxies read differently. A bare CR, a control character, an empty name or a bad
+/// quoted string is a 400; so is a size of more than 15 hex digits.
+fn chunk_size_line(line: &[u8]) -> Result<u64, u16> {
+    let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    if digits == 0 || digits > 15 {
+        return Err(400);
+    }
+    let mut size: u64 = 0;
+    for &b in &line[..digits] {
+        size = size * 16 + (b as char).to_digit(16).expect("hex digit") as u64;
+    }
+    let mut rest = &line[digits..];
+    let bws = |r: &mut &[u8]| {
+        while let [b' ' | b'\t', tail @ ..] = *r {
+            *r = tail;
+        }
+    };
+    while !rest.is_empty() {
+        // Each extension starts with ";" right after the size, or after BWS between two.
+        if rest[0] != b';' {
+            return Err(400);
+        }
+        rest = &rest[1..];
+        bws(&mut rest);
+        let name = rest.iter().take_while(|&&b| is_tchar(b)).count();
+        if name == 0 {
+            return Err(400);
+        }
+        rest = &rest[name..];
+        let mut after = rest;
+        bws(&mut after);
+        if after.first() == Some(&b'=') {
+            rest = &after[1..];
+            bws(&mut rest);
+            if rest.first() == Some(&b'"') {
+                rest = quoted_string_tail(&rest[1..]).ok_or(400u16)?;
+            } else {
+                let value = rest.iter().take_while(|&&b| is_tchar(b)).count();
+                if value == 0 {
+                    return Err(400);
+                }
+                rest = &rest[value..];
+            }
+            after = rest;
+            bws(&mut after);
+        }
+        if !after.is_empty() && after[0] != b';' {
+            return Err(400);
+        }
+        if after.is_empty() && after.len() != rest.len() {
+            // Whitespace at the end of the line with no extension after it.
+            return Err(400);
+        }
+        rest = after;
+    }
+    Ok(size)
+}
+
+/// After the opening `"` of a quoted-string: what follows its closing `"`, or `None` when
+/// it is not closed or holds a byte RFC 9110 section 5.6.4 does not allow (CR, LF, NUL,
+/// other controls but HTAB).
+fn quoted_string_tail(mut s: &[u8]) -> Option<&[u8]> {
+    let text = |b: u8| b == b'\t' || b == b' ' || (0x21..=0x7e).contains(&b) || b >= 0x80;
+    loop {
+        match *s {
+            [b'"', ref tail @ ..] => return Some(tail),
+            [b'\\', c, ref tail @ ..] if text(c) => s = tail,
+            [c, ref tail @ ..] if text(c) && c != b'\\' => s = tail,
+            _ => return None,
+        }
+    }
+}
+
+/// A trailer field line: `token ":" value` with no CR, LF, NUL or other control but HTAB
+/// in the value (and no obs-fold).
+fn is_field_line(line: &[u8]) -> bool {
+    let Some(colon) = memchr::memchr(b':', line) else {
+        return false;
+    };
+    colon > 0
+        && line[..colon].iter().all(|&b| is_tchar(b))
+        && line[colon + 1..]
+            .iter()
+            .all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f))
 }
 
 /// The `Date` line of this thread, valid until the next second begins.
@@ -460,6 +556,75 @@ mod tests {
             let mut d = Chunked::default();
             let mut input = BytesMut::from(bad);
             assert!(d.decode(&mut input, &mut |_| Ok(())).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn chunk_line_follows_rfc9112_strictly() {
+        for good in [
+            &b"3"[..],
+            b"0003",
+            b"3;a",
+            b"3;a=b",
+            b"3;a=b;c",
+            b"3;a=\"q \\\" \\x\"",
+            b"3;a = b ; c",
+            b"3; a",
+        ] {
+            assert_eq!(
+                chunk_size_line(good),
+                Ok(3),
+                "{:?}",
+                String::from_utf8_lossy(good)
+            );
+        }
+        for bad in [
+            &b"3;a\rb"[..],
+            b"3\r",
+            b"3 ",
+            b"3\t",
+            b"3 ;a",
+            b"3;a ",
+            b"3;",
+            b"3;=b",
+            b"3;a=",
+            b"3;a=\"open",
+            b"3;a=\"x\rq\"",
+            b"3;a=b c",
+            b"3x",
+            b"-3",
+            b"+3",
+            b"0x3",
+            b"",
+            b";a",
+            b"3;a\0",
+        ] {
+            assert_eq!(
+                chunk_size_line(bad),
+                Err(400),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn bare_cr_in_a_chunk_extension_or_trailer_is_refused() {
+        for bad in [
+            &b"3;a\rb\r\nabc\r\n0\r\n\r\n"[..],
+            b"3 \r\nabc\r\n0\r\n\r\n",
+            b"3\r\nabc\r\n0\r\nT: a\rb\r\n\r\n",
+            b"3\r\nabc\r\n0\r\n folded\r\n\r\n",
+            b"3\r\nabc\r\n0\r\nnocolon\r\n\r\n",
+        ] {
+            let mut d = Chunked::default();
+            let mut input = BytesMut::from(bad);
+            assert_eq!(
+                d.decode(&mut input, &mut |_| Ok(())).err(),
+                Some(400),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 }

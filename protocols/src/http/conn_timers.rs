@@ -1,0 +1,135 @@
+//! The connection's timers: one protocol deadline (header, idle or body) kept in a field
+//! and a wheel timer armed only when the deadline moves earlier, so that moving it later
+//! (every request on a keep-alive connection) sets no timer. A child module of [`super`].
+
+use std::time::Instant;
+
+use netreactor::{Context, Counter, TimerId};
+
+use super::{HttpConn, HttpTimer, State};
+
+/// What the connection's deadline is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Deadline {
+    /// Nothing pending.
+    None,
+    /// The request head must be complete by then (408).
+    Header,
+    /// An idle keep-alive connection closes then.
+    Idle,
+    /// The body must make progress by then (408).
+    Body,
+}
+
+/// The armed timer: its id and when it fires (its tag is [`HttpConn::deadline_tag`]).
+#[derive(Clone, Copy)]
+pub(super) struct Armed {
+    pub(super) id: TimerId,
+    pub(super) at: Instant,
+}
+
+impl HttpConn {
+    /// Sets the deadline; arms a timer only when none is armed to fire by then.
+    pub(super) fn set_deadline(
+        &mut self,
+        cx: &mut Context<'_, HttpTimer>,
+        kind: Deadline,
+        at: Instant,
+    ) {
+        self.deadline = at;
+        self.deadline_kind = kind;
+        match self.armed {
+            Some(a) if a.at <= at => {}
+            _ => {
+                if let Some(a) = self.armed.take() {
+                    cx.cancel_timer(a.id);
+                }
+                self.arm_for(cx, at);
+            }
+        }
+    }
+
+    pub(super) fn arm_for(&mut self, cx: &mut Context<'_, HttpTimer>, at: Instant) {
+        self.timer_seq = self.timer_seq.wrapping_add(1);
+        let after = at.saturating_duration_since(cx.now());
+        self.armed = Some(Armed {
+            id: cx.set_timer(after, self.deadline_tag()),
+            at,
+        });
+    }
+
+    /// The tag of the deadline timer armed last (a stale one that fires is told apart).
+    pub(super) fn deadline_tag(&self) -> HttpTimer {
+        HttpTimer::Deadline(self.timer_seq)
+    }
+
+    pub(super) fn clear_deadline(&mut self) {
+        self.deadline_kind = Deadline::None;
+    }
+
+    /// The head timer runs from the first byte of a head (or the connection's opening).
+    pub(super) fn start_header_timer(&mut self, cx: &mut Context<'_, HttpTimer>) {
+        if self.deadline_kind != Deadline::Header {
+            let now = cx.now();
+            let started = self
+                .ex
+                .as_mut()
+                .map_or(now, |ex| *ex.head_started.get_or_insert(now));
+            let at = started + self.shared.config.header_timeout;
+            self.set_deadline(cx, Deadline::Header, at);
+        }
+    }
+
+    /// Idle from now on: the keep-alive deadline moves to now + timeout.
+    pub(super) fn start_idle_timer(&mut self, cx: &mut Context<'_, HttpTimer>) {
+        let at = cx.now() + self.shared.config.keep_alive_timeout;
+        self.set_deadline(cx, Deadline::Idle, at);
+    }
+
+    pub(super) fn cancel_all_timers(&mut self, cx: &mut Context<'_, HttpTimer>) {
+        self.clear_deadline();
+        if let Some(a) = self.armed.take() {
+            cx.cancel_timer(a.id);
+        }
+        if let Some(run) = self.cgi.as_mut() {
+            if let Some(t) = run.timer.take() {
+                cx.cancel_timer(t);
+            }
+        }
+    }
+
+    /// The deadline timer fired: act if the deadline has passed, else re-arm for the rest.
+    pub(super) fn deadline_fired(&mut self, cx: &mut Context<'_, HttpTimer>) {
+        self.armed = None;
+        if self.deadline_kind == Deadline::None {
+            return;
+        }
+        if cx.now() < self.deadline {
+            let at = self.deadline;
+            self.arm_for(cx, at);
+            return;
+        }
+        let kind = self.deadline_kind;
+        self.clear_deadline();
+        match kind {
+            Deadline::Header => {
+                cx.count(Counter::Timeout);
+                tracing::debug!(conn = %cx.id(), "http: header timeout");
+                self.fail(cx, 408);
+            }
+            Deadline::Idle => {
+                self.state = State::Closing;
+                self.cancel_all_timers(cx);
+                self.flush_out(cx);
+                cx.close();
+            }
+            Deadline::Body => {
+                cx.count(Counter::Timeout);
+                tracing::debug!(conn = %cx.id(), "http: body timeout");
+                self.state = State::Head;
+                self.fail(cx, 408);
+            }
+            Deadline::None => {}
+        }
+    }
+}
