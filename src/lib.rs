@@ -6,14 +6,23 @@
 //!
 //! * [`Reactor`] owns the poll, the connections, the timers and the listeners; one thread.
 //!   Scale across cores with one reactor per thread and `SO_REUSEPORT` ([`run_workers`]).
-//! * [`Protocol`] is what you implement: `on_open`, `on_data`, `on_eof`, `on_close`, ...
-//! * [`Context`] is what a callback acts through: write `Bytes`, send file ranges, close,
-//!   pause reading, set timers, open child sockets, write to other connections.
+//! * [`Protocol`] is what you implement: `on_open`, `on_data`, `on_eof`, `on_timer`,
+//!   `on_idle`, `on_close`, ...; its type parameter is its own timer type.
+//! * [`Context`] is what a callback acts through: write `Bytes`, send file ranges, close
+//!   (after a flush) or abort, pause reading, set timers and the idle timeout, open child
+//!   sockets, switch the connection to another protocol, and act on other connections
+//!   through [`Context::conn`].
+//! * [`Reactor::channel`] gives other threads a [`Sender`] into the reactor;
+//!   [`Handle::call`] runs a closure there.
 //! * [`testing::Harness`] drives any protocol without sockets: feed bytes split anywhere,
 //!   advance a virtual clock, read what it wrote.
 //!
+//! Every action a callback asks for is recorded and applied after it returns; callbacks
+//! never nest (see [`reactor`] for the rules a protocol can rely on). `docs/guide.md` in the
+//! repository is the tour.
+//!
 //! ```no_run
-//! use bytes::BytesMut;
+//! use netreactor::bytes::BytesMut;
 //! use netreactor::{Context, Protocol, Reactor};
 //!
 //! struct Echo;
@@ -24,7 +33,7 @@
 //! }
 //!
 //! let mut reactor = Reactor::new()?;
-//! reactor.listen_tcp("127.0.0.1:7000".parse().unwrap(), || Echo)?;
+//! reactor.listen_tcp("127.0.0.1:7100".parse().unwrap(), || Echo)?;
 //! reactor.run()?;
 //! # Ok::<(), std::io::Error>(())
 //! ```

@@ -17,6 +17,7 @@
 pub mod ftp;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "loadgen")]
 pub mod loadgen;
 #[cfg(feature = "telnet")]
 pub mod telnet;

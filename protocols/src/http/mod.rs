@@ -4,6 +4,7 @@
 
 mod addrs;
 pub mod cgi;
+#[cfg(feature = "cli")]
 pub mod cli;
 mod config;
 pub mod conn;

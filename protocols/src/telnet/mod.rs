@@ -23,6 +23,7 @@
 //! ```
 
 pub mod chat;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod commands;
 pub mod conn;

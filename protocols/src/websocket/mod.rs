@@ -19,6 +19,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod conn;
 pub mod deflate;
