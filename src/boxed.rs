@@ -16,7 +16,7 @@ use bytes::BytesMut;
 
 use crate::context::Context;
 use crate::core::Core;
-use crate::{ChildEvent, CloseReason, ConnId, Protocol};
+use crate::{ChildEvent, CloseReason, ConnId, Protocol, Refusal};
 
 /// A timer value stored bitwise in a wheel entry: any `Copy` type of at most 8 bytes.
 #[derive(Clone, Copy)]
@@ -60,6 +60,7 @@ pub(crate) trait AnyProtocol {
     unsafe fn on_timer(&mut self, core: &mut Core, id: ConnId, timer: RawTimer);
     fn on_idle(&mut self, core: &mut Core, id: ConnId);
     fn on_child(&mut self, core: &mut Core, id: ConnId, child: ConnId, event: ChildEvent<'_>);
+    fn on_refused(&mut self, core: &mut Core, id: ConnId, why: Refusal);
     fn on_shutdown(&mut self, core: &mut Core, id: ConnId);
     fn on_close(&mut self, core: &mut Core, id: ConnId, reason: &CloseReason);
 }
@@ -108,6 +109,9 @@ impl<P: Protocol<T>, T: Copy + 'static> AnyProtocol for Typed<P, T> {
     fn on_child(&mut self, core: &mut Core, id: ConnId, child: ConnId, event: ChildEvent<'_>) {
         self.proto
             .on_child(&mut Context::new(core, id), child, event);
+    }
+    fn on_refused(&mut self, core: &mut Core, id: ConnId, why: Refusal) {
+        self.proto.on_refused(&mut Context::new(core, id), why);
     }
     fn on_shutdown(&mut self, core: &mut Core, id: ConnId) {
         self.proto.on_shutdown(&mut Context::new(core, id));

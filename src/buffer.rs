@@ -67,6 +67,17 @@ impl WriteQueue {
         self.len == 0
     }
 
+    /// Bytes of memory queued (file ranges not counted: they are read from the file as they
+    /// are sent). Walks the queue: for the rare checks against the output limits.
+    pub(crate) fn memory_len(&self) -> usize {
+        self.iter()
+            .map(|c| match c {
+                Chunk::Data(b) => b.len(),
+                Chunk::File { .. } => 0,
+            })
+            .sum()
+    }
+
     pub(crate) fn push_bytes(&mut self, data: Bytes) {
         if data.is_empty() {
             return;
@@ -276,39 +287,6 @@ pub(crate) fn read_into(fd: RawFd, buf: &mut BytesMut) -> io::Result<usize> {
     // SAFETY: read(2) initialised exactly `n <= cap` bytes of the spare capacity.
     unsafe { buf.advance_mut(n as usize) };
     Ok(n as usize)
-}
-
-/// A few spare read buffers, so a busy connection does not allocate per read and an idle one
-/// holds none.
-pub(crate) struct BufferPool {
-    spare: Vec<BytesMut>,
-    size: usize,
-}
-
-impl BufferPool {
-    const KEEP: usize = 32;
-
-    pub(crate) fn new(size: usize) -> BufferPool {
-        BufferPool {
-            spare: Vec::new(),
-            size: size.max(64),
-        }
-    }
-
-    /// A buffer with free capacity.
-    pub(crate) fn get(&mut self) -> BytesMut {
-        self.spare
-            .pop()
-            .unwrap_or_else(|| BytesMut::with_capacity(self.size))
-    }
-
-    /// Takes back an emptied buffer if it still has useful capacity; drops it otherwise.
-    pub(crate) fn put(&mut self, mut buf: BytesMut) {
-        if self.spare.len() < Self::KEEP && buf.capacity() >= self.size / 4 {
-            buf.clear();
-            self.spare.push(buf);
-        }
-    }
 }
 
 #[cfg(test)]

@@ -36,7 +36,10 @@ pub struct Config {
     pub low_watermark: usize,
     /// Connections accepted per listener per wake.
     pub accept_budget: usize,
-    /// Open connections (children included) above which listeners stop accepting.
+    /// Open connections (children included) beyond which new ones are refused
+    /// ([`Protocol::on_refused`](crate::Protocol::on_refused)); by default the process's
+    /// descriptor limit less 160, so the server never runs out of descriptors for files,
+    /// pipes and its refusals.
     pub max_connections: usize,
     /// How long accepting pauses after EMFILE/ENFILE (it also resumes as soon as any
     /// connection closes).
@@ -50,6 +53,35 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Readiness events fetched per `epoll_wait`.
     pub events_capacity: usize,
+    /// Queued output (bytes in memory; file ranges do not count) above which a connection is
+    /// closed with [`CloseReason::OutputLimit`](crate::CloseReason::OutputLimit), and a write
+    /// that would pass it is refused. Stops a peer that never reads from holding what others
+    /// broadcast to it. A protocol that must queue more lifts it with
+    /// [`Context::set_output_limited`](crate::Context::set_output_limited).
+    pub output_limit: usize,
+    /// Queued output a connection may hold for at most [`output_soft_time`](Self::output_soft_time):
+    /// still above it that long after going above, it is closed with
+    /// [`CloseReason::OutputLimit`](crate::CloseReason::OutputLimit) (Redis's soft client
+    /// output buffer limit).
+    pub output_soft_limit: usize,
+    /// See [`output_soft_limit`](Self::output_soft_limit).
+    pub output_soft_time: Duration,
+    /// Connections one source address (an IPv4 address, an IPv6 /64) may hold on one listener
+    /// at once; beyond it new ones are refused ([`Protocol::on_refused`](crate::Protocol::on_refused)).
+    pub max_per_source: usize,
+    /// Connections accepted beyond [`max_connections`](Self::max_connections) (or a
+    /// listener's or a source's cap) only to be refused politely: the protocol answers
+    /// ("503", "421") within [`refusal_time`](Self::refusal_time) and they close. Beyond
+    /// these, accepting pauses. A full server still tells new clients why.
+    pub refusal_reserve: usize,
+    /// How long a refused connection may take to say so.
+    pub refusal_time: Duration,
+}
+
+/// Descriptors the process may open (`RLIMIT_NOFILE`'s soft limit), for the default cap.
+fn descriptor_limit() -> usize {
+    nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .map_or(1024, |(soft, _)| soft as usize)
 }
 
 impl Default for Config {
@@ -61,11 +93,18 @@ impl Default for Config {
             high_watermark: 1024 * 1024,
             low_watermark: 256 * 1024,
             accept_budget: 256,
-            max_connections: 1 << 20,
+            // Room left for listeners, files, pipes and the refusals.
+            max_connections: descriptor_limit().saturating_sub(160).max(64),
             accept_backoff: Duration::from_millis(100),
             idle_timeout: None,
             shutdown_grace: Duration::from_secs(5),
             events_capacity: 1024,
+            output_limit: 16 * 1024 * 1024,
+            output_soft_limit: 1024 * 1024,
+            output_soft_time: Duration::from_secs(10),
+            max_per_source: 4096,
+            refusal_reserve: 64,
+            refusal_time: Duration::from_secs(2),
         }
     }
 }
@@ -107,6 +146,18 @@ builders! {
     shutdown_grace: Duration;
     /// Sets [`events_capacity`](Config#structfield.events_capacity).
     events_capacity: usize;
+    /// Sets [`output_limit`](Config#structfield.output_limit).
+    output_limit: usize;
+    /// Sets [`output_soft_limit`](Config#structfield.output_soft_limit).
+    output_soft_limit: usize;
+    /// Sets [`output_soft_time`](Config#structfield.output_soft_time).
+    output_soft_time: Duration;
+    /// Sets [`max_per_source`](Config#structfield.max_per_source).
+    max_per_source: usize;
+    /// Sets [`refusal_reserve`](Config#structfield.refusal_reserve).
+    refusal_reserve: usize;
+    /// Sets [`refusal_time`](Config#structfield.refusal_time).
+    refusal_time: Duration;
 }
 
 /// Options of a listening socket.
@@ -124,6 +175,9 @@ pub struct ListenOptions {
     /// `SO_OOBINLINE` (inherited by accepted sockets): TCP urgent data arrives in the normal
     /// stream. Telnet-style protocols (FTP's ABOR sends its Data Mark as urgent data) want it.
     pub oob_inline: bool,
+    /// Connections of this listener open at once (`None`: only the reactor's caps); beyond
+    /// it new ones are refused ([`Protocol::on_refused`](crate::Protocol::on_refused)).
+    pub max_connections: Option<usize>,
 }
 
 impl Default for ListenOptions {
@@ -134,6 +188,7 @@ impl Default for ListenOptions {
             nodelay: true,
             v6_only: true,
             oob_inline: false,
+            max_connections: None,
         }
     }
 }

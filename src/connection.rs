@@ -1,17 +1,16 @@
 //! One connection's state inside the reactor: its descriptor, its protocol (or its parent, for
 //! a child socket), its unconsumed input, its write queue and its flags.
 //!
-//! Kept small on purpose (144 bytes, 152 with its slot in the table): an idle connection
+//! Kept small on purpose (128 bytes, 136 with its slot in the table): an idle connection
 //! holds this, its protocol's own state, and no buffer. This module must not call
 //! protocols; `core` does.
 
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
-use bytes::BytesMut;
-
 use crate::boxed::AnyProtocol;
 use crate::buffer::WriteQueue;
+use crate::pool::InputBuf;
 use crate::ConnId;
 
 /// The descriptor behind a connection.
@@ -107,6 +106,18 @@ pub(crate) mod flag {
     /// The idle timeout ran out and nothing was read since: a close now is reported as
     /// [`CloseReason::IdleTimeout`](crate::CloseReason::IdleTimeout).
     pub const IDLE_EXPIRED: u32 = 1 << 14;
+    /// A write would have passed the output limit, or the soft limit held too long: closing
+    /// with [`CloseReason::OutputLimit`](crate::CloseReason::OutputLimit).
+    pub const OUTPUT_OVER: u32 = 1 << 16;
+    /// Above the soft output limit; a timer checks it again.
+    pub const SOFT_OVER: u32 = 1 << 17;
+    /// The protocol lifted the output limits for this connection.
+    pub const NO_OUTPUT_LIMIT: u32 = 1 << 18;
+    /// Accepted over a cap, only to be refused.
+    pub const REFUSED: u32 = 1 << 19;
+    /// The protocol saw its queue above the high watermark and stopped consuming input:
+    /// hand the rest over again once the queue is below it.
+    pub const YIELDED: u32 = 1 << 20;
     /// The peer's FIN, an error or urgent data was reported: read until `EAGAIN` or 0, no
     /// short-read shortcut (a FIN that came with the data raises no new edge, and a read
     /// stops short at the urgent mark).
@@ -128,13 +139,15 @@ pub(crate) struct Conn {
     pub io: Io,
     pub owner: Owner,
     /// Unconsumed input; `None` when there is none (the buffer went back to the pool).
-    pub input: Option<BytesMut>,
+    pub input: Option<InputBuf>,
     pub out: WriteQueue,
     pub flags: u32,
     /// Last read or write, in ms since the reactor started (for the idle timeout).
     pub last_active: u32,
     /// Child sockets (slot indices), closed with this connection.
     pub children: Children,
+    /// Where it is counted against the per-source cap (`u32::MAX`: it is not).
+    pub origin: u32,
 }
 
 /// The slot indices of a connection's child sockets. Boxed: few connections have children
@@ -178,6 +191,7 @@ impl Conn {
             flags: 0,
             last_active: now_ms,
             children: Children::default(),
+            origin: u32::MAX,
         }
     }
 

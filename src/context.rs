@@ -27,7 +27,7 @@ use bytes::Bytes;
 use crate::boxed::{BoxedProtocol, RawTimer, Typed};
 use crate::core::{Core, SlotId};
 use crate::stats::{Counter, Stats};
-use crate::{ConnId, Protocol, TimerId};
+use crate::{ConnId, Protocol, SlowConsumer, TimerId};
 
 /// The handle a [`Protocol`] callback acts through; `T` is the protocol's timer type. See the
 /// [module docs](self).
@@ -129,8 +129,8 @@ impl<'a, T: Copy + 'static> Context<'a, T> {
     /// True while this connection's write queue is above the high watermark: reading is
     /// paused and no buffered input is handed over until it drains below the low one. A
     /// protocol handling pipelined requests checks it between them.
-    pub fn is_backpressured(&self) -> bool {
-        self.core.is_backpressured(self.id)
+    pub fn is_backpressured(&mut self) -> bool {
+        self.core.yield_if_backpressured(self.id)
     }
 
     /// Stops reading, writes everything queued, then closes ([`Protocol::on_close`] follows
@@ -149,6 +149,13 @@ impl<'a, T: Copy + 'static> Context<'a, T> {
     /// goes on.
     pub fn shutdown_write(&mut self) {
         self.core.request_shutdown_write(self.id);
+    }
+
+    /// Lifts (`false`) or restores (`true`, the default) this connection's output limits
+    /// ([`Config::output_limit`](crate::Config::output_limit) and the soft limit), for a
+    /// protocol that must queue more than they allow and bounds its output itself.
+    pub fn set_output_limited(&mut self, limited: bool) {
+        self.core.set_output_limited(self.id, limited);
     }
 
     /// Stops reading from this connection until [`resume_read`](Self::resume_read).
@@ -175,6 +182,19 @@ impl<'a, T: Copy + 'static> Context<'a, T> {
             core: self.core,
             id,
         }
+    }
+
+    /// Sends `data` to every connection of `ids` (encoded once, shared by every receiver)
+    /// that keeps up; one whose queue is above the high watermark is skipped or disconnected,
+    /// as `policy` says, so one slow reader cannot make the server hold a copy of everything
+    /// for it. Returns how many got it.
+    pub fn broadcast(
+        &mut self,
+        ids: impl IntoIterator<Item = ConnId>,
+        data: impl Into<Bytes>,
+        policy: SlowConsumer,
+    ) -> usize {
+        self.core.broadcast(ids, &data.into(), policy)
     }
 
     /// Sets a one-shot timer; [`Protocol::on_timer`] gets `timer` after `after`. O(1).
@@ -419,6 +439,17 @@ impl<'a> FdContext<'a> {
             core: self.core,
             id,
         }
+    }
+
+    /// [`Context::broadcast`] from a handler: a message from another thread to many
+    /// connections.
+    pub fn broadcast(
+        &mut self,
+        ids: impl IntoIterator<Item = ConnId>,
+        data: impl Into<Bytes>,
+        policy: SlowConsumer,
+    ) -> usize {
+        self.core.broadcast(ids, &data.into(), policy)
     }
 
     /// Deregisters and closes this descriptor (or channel) after the callback.

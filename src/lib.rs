@@ -49,6 +49,7 @@ pub mod context;
 mod core;
 mod id;
 mod listener;
+mod pool;
 pub mod protocol;
 pub mod reactor;
 mod stats;
@@ -61,7 +62,9 @@ pub use crate::channel::{MessageHandler, SendError, Sender};
 pub use crate::config::{Config, ListenOptions};
 pub use crate::context::{ConnRef, Context, FdContext};
 pub use crate::id::{ConnId, TimerId};
-pub use crate::protocol::{ChildEvent, CloseReason, DatagramProtocol, FdHandler, Protocol};
+pub use crate::protocol::{
+    ChildEvent, CloseReason, DatagramProtocol, FdHandler, Protocol, Refusal, SlowConsumer,
+};
 pub use crate::reactor::{Handle, Reactor};
 pub use crate::stats::{Counter, Stats};
 pub use crate::workers::run_workers;

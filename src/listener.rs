@@ -38,6 +38,10 @@ pub(crate) struct Listener {
     pub nodelay: bool,
     /// Accepting paused (fd exhaustion back-off or the connection limit).
     pub paused: bool,
+    /// Connections of this listener open now, and its cap
+    /// ([`ListenOptions::max_connections`](crate::ListenOptions::max_connections)).
+    pub open: u32,
+    pub max: u32,
 }
 
 /// Creates a nonblocking TCP listener with the given options.

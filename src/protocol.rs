@@ -126,6 +126,17 @@ pub trait Protocol<T: Copy + 'static = ()>: 'static {
         cx.conn(child).abort();
     }
 
+    /// The connection was accepted over a cap ([`Config::max_connections`](crate::Config::max_connections),
+    /// [`ListenOptions::max_connections`](crate::ListenOptions::max_connections),
+    /// [`Config::max_per_source`](crate::Config::max_per_source)) only to be told so; it runs
+    /// in place of [`on_open`](Protocol::on_open). Answer in protocol terms (HTTP 503, FTP
+    /// 421) and [`close`](Context::close); the connection is aborted after
+    /// [`Config::refusal_time`](crate::Config::refusal_time) in any case. Default: abort.
+    fn on_refused(&mut self, cx: &mut Context<'_, T>, why: Refusal) {
+        let _ = why;
+        cx.abort();
+    }
+
     /// The reactor is shutting down gracefully: finish what is in flight and close.
     /// Default: [`close`](Context::close). Connections still open at the shutdown deadline are
     /// closed with [`CloseReason::Shutdown`].
@@ -168,6 +179,32 @@ pub enum ChildEvent<'a> {
     Closed(&'a CloseReason),
 }
 
+/// What [`Context::broadcast`] does with a receiver that does not keep up: its write queue
+/// is above the high watermark (it stopped reading, or reads slower than it is sent to).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SlowConsumer {
+    /// It misses this message (a chat line, a ticker value: the next one supersedes it).
+    Skip,
+    /// It is disconnected ([`CloseReason::OutputLimit`]): for streams that must not have
+    /// gaps.
+    Disconnect,
+}
+
+/// Why a new connection is refused ([`Protocol::on_refused`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The reactor holds [`Config::max_connections`](crate::Config::max_connections).
+    ServerFull,
+    /// The listener holds its
+    /// [`ListenOptions::max_connections`](crate::ListenOptions::max_connections).
+    ListenerFull,
+    /// The peer's address holds [`Config::max_per_source`](crate::Config::max_per_source)
+    /// connections on this listener.
+    SourceFull,
+}
+
 /// Why a connection closed.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -185,6 +222,10 @@ pub enum CloseReason {
     /// The peer sent more than [`Config::max_input`](crate::Config::max_input) that the
     /// protocol did not consume.
     InputLimit,
+    /// Its queued output passed [`Config::output_limit`](crate::Config::output_limit), or
+    /// stayed above [`Config::output_soft_limit`](crate::Config::output_soft_limit) too long:
+    /// the peer does not read what it is sent.
+    OutputLimit,
     /// A protocol callback panicked; the message is logged.
     Panic,
     /// The reactor shut down (or the shutdown deadline passed).
@@ -198,7 +239,10 @@ impl CloseReason {
     pub fn is_error(&self) -> bool {
         matches!(
             self,
-            CloseReason::Io(_) | CloseReason::InputLimit | CloseReason::Panic
+            CloseReason::Io(_)
+                | CloseReason::InputLimit
+                | CloseReason::OutputLimit
+                | CloseReason::Panic
         )
     }
 }

@@ -202,6 +202,7 @@ impl Reactor {
             ListenIo::Tcp(l),
             Acceptor::Factory(Box::new(move || Typed::boxed(factory()))),
             opts.nodelay,
+            opts.max_connections,
         )?;
         tracing::debug!(%local, "listening (tcp)");
         Ok(local)
@@ -225,6 +226,7 @@ impl Reactor {
             ListenIo::Unix(l),
             Acceptor::Factory(Box::new(move || Typed::boxed(factory()))),
             false,
+            None,
         )?;
         Ok(())
     }

@@ -26,6 +26,11 @@ pub struct Stats {
     pub parse_errors: u64,
     /// Accepts refused for lack of descriptors (EMFILE/ENFILE) or the connection limit.
     pub accept_backoffs: u64,
+    /// Connections accepted over a cap and refused ([`Protocol::on_refused`](crate::Protocol::on_refused)).
+    pub refused: u64,
+    /// Connections closed for not reading their output
+    /// ([`CloseReason::OutputLimit`](crate::CloseReason::OutputLimit)).
+    pub output_limit_closes: u64,
 }
 
 /// A counter a protocol may bump with [`Context::count`](crate::Context::count).

@@ -93,3 +93,33 @@ fn curl_passive_data_ports_come_from_the_configured_range() {
         assert!((47310..=47319).contains(&port), "{flag}: port {port}");
     }
 }
+
+/// A reactor at its connection cap answers a new FTP client `421` (curl reports it) instead
+/// of going silent.
+#[test]
+fn a_client_over_the_reactor_cap_gets_421() {
+    use netreactor::{Config, ListenOptions};
+    use netreactor_protocols::ftp::{self, FtpConfig};
+    let server = common::spawn_with(Config::default().max_connections(1), |r| {
+        let addr = ftp::listen(
+            r,
+            "127.0.0.1:0".parse().unwrap(),
+            &ListenOptions::default(),
+            FtpConfig::default(),
+        )?;
+        Ok(vec![addr])
+    });
+    let mut held = std::net::TcpStream::connect(server.addr()).unwrap();
+    held.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let mut banner = [0u8; 3];
+    std::io::Read::read_exact(&mut held, &mut banner).unwrap();
+    assert_eq!(&banner, b"220");
+    let out = curl()
+        .args(["-v", &format!("ftp://{}/", server.addr())])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("421 Too many connections"), "curl said: {err}");
+}

@@ -112,3 +112,35 @@ fn oversized_header_section_gets_431() {
     let out = raw(f.addr(), &req);
     assert_eq!(status_of(&out), 431, "{}", String::from_utf8_lossy(&out));
 }
+
+/// A server at its connection cap answers a new client with 503 (curl reads it whole) instead
+/// of going silent, and the clients it holds are still served.
+#[test]
+fn a_client_over_the_connection_cap_gets_503_and_the_others_are_served() {
+    use netreactor::Config;
+    use netreactor_protocols::http::{Response, Server, ServerConfig};
+    let server = common::spawn_with(Config::default().max_connections(1), |r| {
+        let http = Server::new(
+            ServerConfig::default(),
+            |_: &netreactor_protocols::http::Request| Response::text(200, "ok\n"),
+        );
+        Ok(vec![r.listen_tcp(
+            "127.0.0.1:0".parse().unwrap(),
+            http.factory(),
+        )?])
+    });
+    let mut held = TcpStream::connect(server.addr()).unwrap();
+    held.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert!(read_until(&mut held, "ok\n").starts_with("HTTP/1.1 200"));
+    let url = format!("http://{}/", server.addr());
+    let (body, code) = support::curl(&["-s", "-w", "%{http_code}", &url]);
+    let out = String::from_utf8_lossy(&body);
+    assert_eq!(code, 0, "curl failed: {out}");
+    assert!(out.ends_with("503"), "curl saw {out:?}");
+    assert!(out.contains("Too many connections"));
+    held.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert!(read_until(&mut held, "ok\n").starts_with("HTTP/1.1 200"));
+    assert_eq!(server.handle().stats().refused, 1);
+}

@@ -5,9 +5,9 @@ use std::net::SocketAddr;
 
 use mio::{Interest, Token};
 
-use super::{Core, Kind, Slot, TimerKind};
+use super::{Core, Kind, Slot, TimerKind, NIL};
 use crate::boxed::RawTimer;
-use crate::connection::{Io, Owner};
+use crate::connection::{flag, Io, Owner};
 use crate::listener::{self, Acceptor, ListenIo, Listener};
 use crate::{ChildEvent, ConnId};
 
@@ -17,6 +17,7 @@ impl Core {
         io: ListenIo,
         acceptor: Acceptor,
         nodelay: bool,
+        max: Option<usize>,
     ) -> io::Result<ConnId> {
         let parent = match &acceptor {
             Acceptor::Parent(p) => Some(*p),
@@ -27,6 +28,8 @@ impl Core {
             acceptor,
             nodelay,
             paused: false,
+            open: 0,
+            max: max.map_or(u32::MAX, |m| m.min(u32::MAX as usize) as u32),
         }));
         if let (
             Some(reg),
@@ -57,7 +60,7 @@ impl Core {
     /// Accepts until `WouldBlock`, the per-wake budget, or a resource limit.
     pub(crate) fn do_accept(&mut self, slot: usize) {
         for _ in 0..self.config.accept_budget {
-            let at_limit = self.conns >= self.config.max_connections;
+            let at_limit = self.conns >= self.config.max_connections + self.config.refusal_reserve;
             let Some(Slot {
                 gen,
                 kind: Kind::Listener(l),
@@ -132,6 +135,12 @@ impl Core {
         peer: Option<SocketAddr>,
     ) -> Option<ConnId> {
         self.stats.accepted += 1;
+        let counted = match self.slots.get(listener_slot).map(|s| &s.kind) {
+            Some(Kind::Listener(l)) if matches!(l.acceptor, Acceptor::Factory(_)) => {
+                Some(self.admit(listener_slot, peer))
+            }
+            _ => None,
+        };
         let Some(Slot {
             kind: Kind::Listener(l),
             ..
@@ -142,13 +151,34 @@ impl Core {
         match &mut l.acceptor {
             Acceptor::Factory(factory) => {
                 let proto = factory();
-                match self.add_conn(io, Owner::Proto(Some(proto)), 0) {
-                    Ok(id) => {
-                        tracing::debug!(conn = %id, ?peer, "accepted");
-                        self.open_proto(id);
-                        Some(id)
-                    }
+                let admitted = counted.unwrap_or(Ok(NIL));
+                let flags = if admitted.is_err() { flag::REFUSED } else { 0 };
+                match self.add_conn(io, Owner::Proto(Some(proto)), flags) {
+                    Ok(id) => match admitted {
+                        Ok(origin) => {
+                            if let Some(c) = self.conn_mut(id) {
+                                c.origin = origin;
+                            }
+                            tracing::debug!(conn = %id, ?peer, "accepted");
+                            self.open_proto(id);
+                            Some(id)
+                        }
+                        Err(why) => {
+                            self.stats.refused += 1;
+                            tracing::debug!(conn = %id, ?peer, ?why, "refused");
+                            let limit = Some(self.config.refusal_time);
+                            self.set_idle_timeout(id, limit);
+                            self.with_proto(id.slot(), |p, core, id| p.on_refused(core, id, why));
+                            self.process_dirty();
+                            Some(id)
+                        }
+                    },
                     Err(e) => {
+                        if let Ok(origin) = admitted {
+                            if origin != NIL {
+                                self.release(origin);
+                            }
+                        }
                         tracing::warn!(error = %e, "registering an accepted connection failed");
                         None
                     }
@@ -182,7 +212,8 @@ impl Core {
 
     /// A descriptor was freed: listeners that backed off try again.
     pub(super) fn resume_waiting_listeners(&mut self) {
-        if self.waiting_listeners.is_empty() || self.conns >= self.config.max_connections {
+        let limit = self.config.max_connections + self.config.refusal_reserve;
+        if self.waiting_listeners.is_empty() || self.conns >= limit {
             return;
         }
         for (slot, gen) in std::mem::take(&mut self.waiting_listeners) {

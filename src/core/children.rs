@@ -56,7 +56,7 @@ impl Core {
             };
             (ListenIo::Virtual(local), local)
         };
-        let id = self.add_listener(io, Acceptor::Parent(parent), true)?;
+        let id = self.add_listener(io, Acceptor::Parent(parent), true, None)?;
         Ok((id, local))
     }
 

@@ -3,7 +3,7 @@
 use std::os::fd::AsRawFd;
 use std::panic::{self, AssertUnwindSafe};
 
-use super::{Core, Kind, TimerKind};
+use super::{Core, Kind, TimerKind, NIL};
 use crate::boxed::RawTimer;
 use crate::connection::{flag, Io, Owner};
 use crate::listener::Acceptor;
@@ -36,6 +36,9 @@ impl Core {
                     let _ = reg.deregister(&mut mio::unix::SourceFd(&f.as_raw_fd()));
                 }
                 self.conns -= 1;
+                if c.origin != NIL {
+                    self.release(c.origin);
+                }
                 self.stats.open = self.conns as u64;
                 self.stats.closed += 1;
                 if reason.is_error() {

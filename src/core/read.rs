@@ -2,12 +2,11 @@
 
 use std::io;
 
-use bytes::BytesMut;
-
 use super::calls::Called;
 use super::{Core, Kind, Slot};
 use crate::buffer::read_into;
 use crate::connection::flag;
+use crate::pool::InputBuf;
 use crate::{ChildEvent, CloseReason, ConnId};
 
 impl Core {
@@ -130,7 +129,7 @@ impl Core {
     }
 
     /// Harness path: enforce the input limit as real reads do, then deliver.
-    pub(super) fn deliver_checked(&mut self, slot: usize, id: ConnId, buf: BytesMut) {
+    pub(super) fn deliver_checked(&mut self, slot: usize, id: ConnId, buf: InputBuf) {
         if buf.len() > self.config.max_input {
             self.restore_input(id, buf);
             self.close_now(slot, CloseReason::InputLimit);
@@ -140,7 +139,7 @@ impl Core {
         self.process_dirty();
     }
 
-    pub(super) fn deliver_data(&mut self, slot: usize, id: ConnId, mut buf: BytesMut) {
+    pub(super) fn deliver_data(&mut self, slot: usize, id: ConnId, mut buf: InputBuf) {
         match self.owner_of(id) {
             Some(None) => {
                 // A protocol that switched the connection to another hands it what it left
@@ -157,7 +156,7 @@ impl Core {
         self.restore_input(id, buf);
     }
 
-    pub(super) fn restore_input(&mut self, id: ConnId, buf: BytesMut) {
+    pub(super) fn restore_input(&mut self, id: ConnId, buf: InputBuf) {
         if buf.is_empty() {
             self.pool.put(buf);
         } else if let Some(c) = self.conn_mut(id) {

@@ -9,6 +9,7 @@ use super::{Core, Kind, Slot, SlotId};
 use crate::boxed::AnyProtocol;
 use crate::connection::flag;
 use crate::ConnId;
+use crate::SlowConsumer;
 
 impl Core {
     pub(super) fn mark_dirty(&mut self, slot: usize) {
@@ -24,14 +25,68 @@ impl Core {
         }
     }
 
+    /// Queues `data`, unless the queue would pass the output limit: then nothing is queued
+    /// and the connection closes with [`CloseReason::OutputLimit`](crate::CloseReason).
     pub(crate) fn write(&mut self, id: ConnId, data: Bytes) -> bool {
+        let limit = self.config.output_limit;
         match self.conn_mut(id) {
             Some(c) if !c.has(flag::CLOSE_NOW | flag::CLOSING | flag::WRITE_SHUT) => {
-                c.out.push_bytes(data);
+                let over = c.out.len() + data.len() > limit
+                    && !c.has(flag::NO_OUTPUT_LIMIT)
+                    && c.out.memory_len() + data.len() > limit;
+                if over {
+                    if !c.has(flag::OUTPUT_OVER) {
+                        c.flags |= flag::OUTPUT_OVER | flag::CLOSE_NOW;
+                        self.stats.output_limit_closes += 1;
+                        tracing::debug!(conn = %id, "output limit passed; closing");
+                    }
+                } else {
+                    c.out.push_bytes(data);
+                }
                 self.mark_dirty(id.slot());
-                true
+                !over
             }
             _ => false,
+        }
+    }
+
+    /// Queues `data` for each of `ids` that keeps up; what happens to one that does not (its
+    /// queue above the high watermark) is `policy`'s. Returns how many got it.
+    pub(crate) fn broadcast(
+        &mut self,
+        ids: impl IntoIterator<Item = ConnId>,
+        data: &Bytes,
+        policy: SlowConsumer,
+    ) -> usize {
+        let mut sent = 0;
+        for id in ids {
+            if self.is_backpressured(id) {
+                if policy == SlowConsumer::Disconnect {
+                    if let Some(c) = self.conn_mut(id) {
+                        if !c.has(flag::CLOSING) {
+                            c.flags |= flag::OUTPUT_OVER | flag::CLOSE_NOW;
+                            self.stats.output_limit_closes += 1;
+                            self.mark_dirty(id.slot());
+                        }
+                    }
+                }
+                continue;
+            }
+            if self.write(id, data.clone()) {
+                sent += 1;
+            }
+        }
+        sent
+    }
+
+    /// Lifts (`false`) or restores the output limits of connection `id`.
+    pub(crate) fn set_output_limited(&mut self, id: ConnId, limited: bool) {
+        if let Some(c) = self.conn_mut(id) {
+            if limited {
+                c.flags &= !flag::NO_OUTPUT_LIMIT;
+            } else {
+                c.flags |= flag::NO_OUTPUT_LIMIT;
+            }
         }
     }
 
@@ -48,6 +103,18 @@ impl Core {
 
     pub(crate) fn queued(&self, id: ConnId) -> usize {
         self.conn(id).map_or(0, |c| c.out.len())
+    }
+
+    /// [`is_backpressured`](Self::is_backpressured) asked by the connection itself, which
+    /// stops consuming when it is: remembered, so its input is handed over again.
+    pub(crate) fn yield_if_backpressured(&mut self, id: ConnId) -> bool {
+        let pressed = self.is_backpressured(id);
+        if pressed {
+            if let Some(c) = self.conn_mut(id) {
+                c.flags |= flag::YIELDED;
+            }
+        }
+        pressed
     }
 
     /// Above the high watermark now (what the running callback queued counts), or not yet

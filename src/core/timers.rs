@@ -22,7 +22,12 @@ impl Core {
         if Duration::from_millis(ms) < after {
             ms += 1; // never early
         }
-        let when = self.now_ms() + ms;
+        // From the clock rounded up: a deadline counted from a truncated millisecond would
+        // fire up to a millisecond early.
+        let elapsed = self.now.duration_since(self.start);
+        let now_ms =
+            elapsed.as_millis() as u64 + u64::from(elapsed.subsec_nanos() % 1_000_000 != 0);
+        let when = now_ms + ms;
         let head = self.slots.get(owner).map_or(NIL, |s| s.timers);
         let (key, gen) = self.timers.insert(
             when,
@@ -187,6 +192,7 @@ impl Core {
                     self.idle_check(slot, Duration::from_millis(ms));
                 }
                 TimerKind::AcceptResume if alive => self.resume_listener(slot),
+                TimerKind::OutputSoft if alive => self.soft_limit_check(slot),
                 TimerKind::ShutdownDeadline => {
                     tracing::info!(open = self.conns, "shutdown deadline passed; closing");
                     self.close_all(|| CloseReason::Shutdown);
@@ -197,6 +203,30 @@ impl Core {
             self.process_dirty();
         }
         self.due = due;
+    }
+
+    /// Arms the soft output limit's check for connection `slot`.
+    pub(super) fn arm_soft_limit(&mut self, slot: usize) {
+        let after = self.config.output_soft_time;
+        self.insert_timer(slot, after, TimerKind::OutputSoft, RawTimer::new(()));
+    }
+
+    /// The soft output limit's time ran out: a connection still above it does not read.
+    fn soft_limit_check(&mut self, slot: usize) {
+        let soft = self.config.output_soft_limit;
+        let Some(Slot {
+            kind: Kind::Conn(c),
+            ..
+        }) = self.slots.get_mut(slot)
+        else {
+            return;
+        };
+        c.flags &= !flag::SOFT_OVER;
+        if c.out.len() > soft && c.out.memory_len() > soft && !c.has(flag::NO_OUTPUT_LIMIT) {
+            tracing::debug!(slot, "output above the soft limit for too long");
+            self.stats.output_limit_closes += 1;
+            self.close_now(slot, CloseReason::OutputLimit);
+        }
     }
 
     /// An idle timer ran out: the connection was idle for `timeout`, or was active since the
@@ -220,7 +250,7 @@ impl Core {
             return;
         }
         self.stats.timeouts += 1;
-        let closing = c.has(flag::CLOSE_AFTER_FLUSH | flag::CLOSE_NOW);
+        let closing = c.has(flag::CLOSE_AFTER_FLUSH | flag::CLOSE_NOW | flag::REFUSED);
         if closing || matches!(c.owner, Owner::Child(_)) {
             tracing::debug!(conn = %id, "idle timeout");
             self.close_now(slot, CloseReason::IdleTimeout);

@@ -42,6 +42,8 @@ impl Core {
         if c.has(flag::CLOSE_NOW) {
             let reason = if c.has(flag::PANICKED) {
                 CloseReason::Panic
+            } else if c.has(flag::OUTPUT_OVER) {
+                CloseReason::OutputLimit
             } else if c.has(flag::IDLE_EXPIRED) {
                 CloseReason::IdleTimeout
             } else {
@@ -86,16 +88,35 @@ impl Core {
                 }
             }
         }
+        let soft = self.config.output_soft_limit;
         let Some(c) = self.conn_mut(id) else { return };
         let queued = c.out.len();
+        let arm_soft = queued > soft
+            && !c.has(flag::SOFT_OVER | flag::NO_OUTPUT_LIMIT)
+            && c.out.memory_len() > soft;
+        if arm_soft {
+            c.flags |= flag::SOFT_OVER;
+        }
         let mut pressure_event = None;
+        let mut resume = false;
         if !c.has(flag::PRESSURE) && queued > high {
             c.flags |= flag::PRESSURE;
             pressure_event = Some(true);
         } else if c.has(flag::PRESSURE) && queued <= low {
             c.flags &= !flag::PRESSURE;
             pressure_event = Some(false);
+        } else if c.has(flag::YIELDED) && !c.has(flag::PRESSURE) {
+            // It stopped for a queue that has drained already: go on with its input.
+            c.flags &= !flag::YIELDED;
+            resume = true;
         }
+        if pressure_event == Some(false) {
+            c.flags &= !flag::YIELDED;
+        }
+        if arm_soft {
+            self.arm_soft_limit(slot);
+        }
+        let Some(c) = self.conn_mut(id) else { return };
         let mut drained = false;
         if queued == 0 {
             c.out.release();
@@ -132,6 +153,9 @@ impl Core {
             Some(p) => p,
             None => return,
         };
+        if resume {
+            self.schedule_read(id);
+        }
         if let Some(paused) = pressure_event {
             // A child's pressure pauses its own reading only.
             if parent.is_none() {

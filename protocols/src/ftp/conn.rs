@@ -20,7 +20,7 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use bytes::BytesMut;
-use netreactor::{ChildEvent, CloseReason, ConnId, Context, Counter, Protocol, TimerId};
+use netreactor::{ChildEvent, CloseReason, ConnId, Context, Counter, Protocol, Refusal, TimerId};
 
 use super::config::Shared;
 use super::data::{Channel, Transfer};
@@ -154,7 +154,7 @@ impl FtpConn {
 
     /// True when no further command should run in this turn: enough output is waiting for
     /// the client, or the last command asked for it.
-    fn must_yield(&self, cx: &Context<'_, FtpTimer>) -> bool {
+    fn must_yield(&self, cx: &mut Context<'_, FtpTimer>) -> bool {
         self.yield_now || cx.is_backpressured() || cx.queued() >= OUTPUT_BUDGET
     }
 
@@ -202,6 +202,18 @@ impl FtpConn {
 }
 
 impl Protocol<FtpTimer> for FtpConn {
+    /// Over a connection cap of the reactor: `421` (RFC 959 §4.2: service not available,
+    /// closing), then the write half is shut so the client reads it whole.
+    fn on_refused(&mut self, cx: &mut Context<'_, FtpTimer>, why: Refusal) {
+        tracing::debug!(?why, "ftp: refusing a connection");
+        self.reply(
+            cx,
+            Code::ServiceNotAvailable,
+            "Too many connections; try again later.",
+        );
+        cx.shutdown_write();
+    }
+
     fn on_open(&mut self, cx: &mut Context<'_, FtpTimer>) {
         self.last_command = cx.now();
         let ip = cx

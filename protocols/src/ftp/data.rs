@@ -491,18 +491,12 @@ impl FtpConn {
                 }
             }
             ChildEvent::Data(buf) => self.on_data_in(cx, child, buf),
-            ChildEvent::Eof => {
-                if self.transfer_conn() == Some(child) {
-                    if let Some(Job::Receive { .. }) = self.transfer.as_ref().map(|t| &t.job) {
-                        self.finish(cx);
-                    }
+            ChildEvent::Eof if self.transfer_conn() == Some(child) => {
+                if let Some(Job::Receive { .. }) = self.transfer.as_ref().map(|t| &t.job) {
+                    self.finish(cx);
                 }
             }
-            ChildEvent::Drained => {
-                if self.transfer_conn() == Some(child) {
-                    self.send_next(cx);
-                }
-            }
+            ChildEvent::Drained if self.transfer_conn() == Some(child) => self.send_next(cx),
             ChildEvent::Closed(reason) => self.on_child_closed(cx, child, reason),
             _ => {}
         }

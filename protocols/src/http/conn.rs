@@ -21,7 +21,9 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use netreactor::{BoxedProtocol, ChildEvent, CloseReason, ConnId, Context, Counter, Protocol};
+use netreactor::{
+    BoxedProtocol, ChildEvent, CloseReason, ConnId, Context, Counter, Protocol, Refusal,
+};
 
 use super::addrs::Addrs;
 use super::config::Shared;
@@ -627,6 +629,19 @@ impl Protocol<HttpTimer> for HttpConn {
         // The first request must arrive within the header timeout.
         let at = cx.now() + self.shared.config.header_timeout;
         self.set_deadline(cx, Deadline::Header, at);
+    }
+
+    /// Over a connection cap: `503` at once, then the write half is shut so the client reads
+    /// it whole (closing with its request unread could reset the connection under it); the
+    /// core aborts it after its refusal time.
+    fn on_refused(&mut self, cx: &mut Context<'_, HttpTimer>, why: Refusal) {
+        tracing::debug!(?why, "http: refusing a connection");
+        const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n\
+            Content-Length: 34\r\nRetry-After: 1\r\nConnection: close\r\n\r\n\
+            Too many connections; try again.\r\n";
+        self.state = State::Closing;
+        cx.write(Bytes::from_static(BUSY));
+        cx.shutdown_write();
     }
 
     fn on_data(&mut self, cx: &mut Context<'_, HttpTimer>, input: &mut BytesMut) {

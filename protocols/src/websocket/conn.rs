@@ -250,7 +250,7 @@ impl<'a, 'b> Ws<'a, 'b> {
     }
 
     /// True while the write queue is above the high watermark.
-    pub fn is_backpressured(&self) -> bool {
+    pub fn is_backpressured(&mut self) -> bool {
         self.cx.is_backpressured()
     }
 
