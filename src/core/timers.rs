@@ -25,8 +25,7 @@ impl Core {
         // From the clock rounded up: a deadline counted from a truncated millisecond would
         // fire up to a millisecond early.
         let elapsed = self.now.duration_since(self.start);
-        let now_ms =
-            elapsed.as_millis() as u64 + u64::from(elapsed.subsec_nanos() % 1_000_000 != 0);
+        let now_ms = (elapsed.as_nanos() as u64).div_ceil(1_000_000);
         let when = now_ms + ms;
         let head = self.slots.get(owner).map_or(NIL, |s| s.timers);
         let (key, gen) = self.timers.insert(
