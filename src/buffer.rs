@@ -117,7 +117,10 @@ impl WriteQueue {
     ///
     /// Returns `blocked` as soon as a call is short (the kernel buffer is full), without the
     /// extra call that would only return `EAGAIN`.
-    pub(crate) fn flush_to_fd(&mut self, fd: RawFd) -> io::Result<Flushed> {
+    /// `portable_io`: file ranges go out by `pread` + `write` ([`Config::portable_io`]).
+    ///
+    /// [`Config::portable_io`]: crate::Config::portable_io
+    pub(crate) fn flush_to_fd(&mut self, fd: RawFd, portable_io: bool) -> io::Result<Flushed> {
         let mut written = 0;
         loop {
             let (n, offered) = match self.front() {
@@ -150,12 +153,12 @@ impl WriteQueue {
                 }
                 Some(Chunk::File { file, offset, len }) => {
                     let want = (*len).min(SENDFILE_MAX) as usize;
-                    let mut off = *offset as libc::off_t;
-                    match nix::sys::sendfile::sendfile(
-                        borrow(fd),
-                        file.as_ref(),
-                        Some(&mut off),
+                    match crate::sys::sendfile::send_file_range(
+                        fd,
+                        file,
+                        *offset,
                         want,
+                        portable_io,
                     ) {
                         // The file is shorter than promised (truncated meanwhile): the
                         // connection can no longer be framed correctly.
@@ -166,8 +169,7 @@ impl WriteQueue {
                             )
                         }
                         Ok(n) => (n, want),
-                        Err(nix::errno::Errno::EINTR) => continue,
-                        Err(e) => return finish(written, io::Error::from(e)),
+                        Err(e) => return finish(written, e),
                     }
                 }
             };
@@ -326,7 +328,7 @@ mod tests {
             q.push_bytes(Bytes::from(vec![i; 3]));
         }
         assert_eq!(q.len(), 600);
-        let f = q.flush_to_fd(a.as_raw_fd()).unwrap();
+        let f = q.flush_to_fd(a.as_raw_fd(), false).unwrap();
         assert_eq!(f.written, 600);
         assert!(q.is_empty());
         let mut got = vec![0; 600];
@@ -351,7 +353,7 @@ mod tests {
         assert_eq!(sink, b"<23456>");
         let (a, mut b) = UnixStream::pair().unwrap();
         q.push_file(file, 0, 10);
-        q.flush_to_fd(a.as_raw_fd()).unwrap();
+        q.flush_to_fd(a.as_raw_fd(), false).unwrap();
         drop(a);
         let mut got = Vec::new();
         b.read_to_end(&mut got).unwrap();
@@ -365,7 +367,7 @@ mod tests {
         a.set_nonblocking(true).unwrap();
         let mut q = WriteQueue::default();
         q.push_bytes(Bytes::from(vec![7u8; 8 << 20]));
-        let f = q.flush_to_fd(a.as_raw_fd()).unwrap();
+        let f = q.flush_to_fd(a.as_raw_fd(), false).unwrap();
         assert!(f.blocked);
         assert!(f.written > 0);
         assert_eq!(q.len(), (8 << 20) - f.written);

@@ -31,6 +31,13 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Readiness events fetched per `epoll_wait`.
     pub events_capacity: usize,
+    /// Use the portable I/O paths even where the kernel offers a faster one: file ranges go
+    /// out with `pread` + `write` instead of `sendfile(2)`, and TCP urgent data is found by
+    /// asking the socket after a short read (`SIOCATMARK`) instead of by Linux's priority
+    /// event. These are the paths FreeBSD, macOS and other Unixes take in part or in full
+    /// (see `docs/platforms.md`); turning this on under Linux tests them there. Default
+    /// `false`; [`Config::from_env`] sets it from `NETREACTOR_PORTABLE_IO=1`.
+    pub portable_io: bool,
 }
 
 impl Default for Config {
@@ -47,6 +54,28 @@ impl Default for Config {
             idle_timeout: None,
             shutdown_grace: Duration::from_secs(5),
             events_capacity: 1024,
+            portable_io: false,
+        }
+    }
+}
+
+impl Config {
+    /// The environment variable [`Config::from_env`] reads.
+    pub const PORTABLE_IO_ENV: &'static str = "NETREACTOR_PORTABLE_IO";
+
+    /// `Config::default()`, with [`portable_io`](Config::portable_io) on when the environment
+    /// variable `NETREACTOR_PORTABLE_IO` is `1`. The shipped servers and tests build their
+    /// reactors with it, so one test run can take the portable paths on Linux:
+    ///
+    /// ```
+    /// let config = netreactor::Config::from_env();
+    /// let on = std::env::var("NETREACTOR_PORTABLE_IO").is_ok_and(|v| v == "1");
+    /// assert_eq!(config.portable_io, on);
+    /// ```
+    pub fn from_env() -> Config {
+        Config {
+            portable_io: std::env::var(Self::PORTABLE_IO_ENV).is_ok_and(|v| v == "1"),
+            ..Config::default()
         }
     }
 }
@@ -54,8 +83,10 @@ impl Default for Config {
 /// Options of a listening socket.
 #[derive(Clone, Debug)]
 pub struct ListenOptions {
-    /// `SO_REUSEPORT`: several reactors (threads or processes) share the port and the kernel
-    /// balances connections between them.
+    /// `SO_REUSEPORT`: several reactors (threads or processes) bind the same port. Linux
+    /// balances connections between them; on FreeBSD `SO_REUSEPORT_LB` is set as well so it
+    /// does too; macOS does not balance, so [`run_workers`](crate::run_workers) shares one
+    /// socket between its reactors there instead (see `docs/platforms.md`).
     pub reuse_port: bool,
     /// `listen(2)` backlog.
     pub backlog: i32,

@@ -29,6 +29,7 @@ use crate::connection::{flag, Conn, Io, Owner, VirtualPeer};
 use crate::context::{Context, FdContext};
 use crate::listener::{self, Acceptor, ListenIo, Listener};
 use crate::stats::Stats;
+use crate::sys;
 use crate::timer::{Key, Wheel};
 use crate::{
     ChildEvent, CloseReason, Config, ConnId, DatagramProtocol, FdHandler, ListenOptions, Protocol,
@@ -38,20 +39,6 @@ use crate::{
 pub(crate) type SlotId = usize;
 
 const NIL: u32 = u32::MAX;
-
-/// Readiness a connection is registered for, once: read, write, and on Linux priority
-/// (TCP urgent data makes `read` stop short at the urgent mark; the priority event tells the
-/// reader not to take a short read for "drained").
-fn conn_interest() -> Interest {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        Interest::READABLE | Interest::WRITABLE | Interest::PRIORITY
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    {
-        Interest::READABLE | Interest::WRITABLE
-    }
-}
 
 /// What lives in a slot of the table.
 pub(crate) enum Kind {
@@ -259,7 +246,11 @@ impl Core {
             unreachable!()
         };
         let mut io = std::mem::replace(&mut c.io, Io::Virtual(Box::default()));
-        let res = self.register(id.slot(), &mut io, conn_interest());
+        let res = self.register(
+            id.slot(),
+            &mut io,
+            sys::conn_interest(self.config.portable_io),
+        );
         if let Some(c) = self.conn_mut(id) {
             c.io = io;
         }
@@ -727,11 +718,15 @@ impl Core {
                     self.deliver_data(slot, id, buf);
                     self.process_dirty();
                     let hup = self.conn(id).is_some_and(|c| c.has(flag::HUP_SEEN));
-                    if n < offered && !hup {
+                    if n < offered
+                        && !hup
+                        && !sys::urgent::read_again_after_short_read(fd, self.config.portable_io)
+                    {
                         // A short read drained the socket: skip the read that would only
                         // return EAGAIN. The next arrival raises a new edge. (Not when the
                         // event also reported the peer's FIN: that FIN raises no new edge,
-                        // so read on until 0.)
+                        // so read on until 0; nor when the read stopped at the urgent mark
+                        // and no priority event said so.)
                         return;
                     }
                     budget = budget.saturating_sub(n);
@@ -844,6 +839,7 @@ impl Core {
     fn settle(&mut self, slot: usize) {
         let Some(id) = self.id_of(slot) else { return };
         let (high, low) = (self.config.high_watermark, self.config.low_watermark);
+        let portable_io = self.config.portable_io;
         let Some(Slot {
             kind: Kind::Conn(c),
             ..
@@ -877,7 +873,9 @@ impl Core {
                 }
                 io => {
                     let fd = io.raw_fd().expect("real descriptor");
-                    c.out.flush_to_fd(fd).map(|f| (f.written, f.blocked))
+                    c.out
+                        .flush_to_fd(fd, portable_io)
+                        .map(|f| (f.written, f.blocked))
                 }
             };
             match res {

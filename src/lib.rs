@@ -5,7 +5,8 @@
 //! [`Protocol`] trait, with zero-copy buffers from [`bytes`].
 //!
 //! * [`Reactor`] owns the poll, the connections, the timers and the listeners; one thread.
-//!   Scale across cores with one reactor per thread and `SO_REUSEPORT` ([`run_workers`]).
+//!   Scale across cores with one reactor per thread ([`run_workers`]: kernel-balanced
+//!   `SO_REUSEPORT` listeners on Linux and FreeBSD, one shared listener on macOS).
 //! * [`Protocol`] is what you implement: `on_open`, `on_data`, `on_eof`, `on_close`, ...
 //! * [`Context`] is what a callback acts through: write `Bytes`, send file ranges, close,
 //!   pause reading, set timers, open child sockets, write to other connections.
@@ -41,6 +42,7 @@ mod listener;
 mod protocol;
 mod reactor;
 mod stats;
+mod sys;
 pub mod testing;
 mod timer;
 mod workers;
