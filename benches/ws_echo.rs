@@ -54,7 +54,7 @@ const CONNECTIONS: usize = 100;
 struct Server {
     addr: SocketAddr,
     /// The CPU-time clock of the server's thread.
-    cpu_clock: libc::clockid_t,
+    cpu_clock: cpu_clock::CpuClock,
     /// The server thread's kernel id, for its user/system split in `/proc`.
     tid: ThreadKey,
 }

@@ -263,6 +263,7 @@ fn out_of_descriptors_the_server_keeps_serving_and_does_not_spin() {
         newly >= 30,
         "only {newly} waiting connections were accepted after 40 closed"
     );
+    drop(server);
 }
 
 #[test]
