@@ -362,6 +362,34 @@ mod tests {
     }
 
     #[test]
+    fn the_portable_path_sends_file_ranges_between_bytes_in_order() {
+        let path = std::env::temp_dir().join(format!("nr-buf-portable-{}", std::process::id()));
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        let file = Rc::new(File::open(&path).unwrap());
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            b.read_to_end(&mut got).unwrap();
+            got
+        });
+        let mut q = WriteQueue::default();
+        q.push_bytes(Bytes::from_static(b"<"));
+        q.push_file(file, 5, 150_000);
+        q.push_bytes(Bytes::from_static(b">"));
+        while !q.is_empty() {
+            q.flush_to_fd(a.as_raw_fd(), true).unwrap();
+        }
+        drop(a);
+        let got = reader.join().unwrap();
+        assert_eq!(got.len(), 150_002);
+        assert_eq!(got[0], b'<');
+        assert!(got[1..150_001] == data[5..150_005]);
+        assert_eq!(got[150_001], b'>');
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
     fn a_full_socket_reports_blocked_and_keeps_the_rest() {
         let (a, _b) = UnixStream::pair().unwrap();
         a.set_nonblocking(true).unwrap();

@@ -64,8 +64,9 @@ impl Config {
     pub const PORTABLE_IO_ENV: &'static str = "NETREACTOR_PORTABLE_IO";
 
     /// `Config::default()`, with [`portable_io`](Config::portable_io) on when the environment
-    /// variable `NETREACTOR_PORTABLE_IO` is `1`. The shipped servers and tests build their
-    /// reactors with it, so one test run can take the portable paths on Linux:
+    /// variable `NETREACTOR_PORTABLE_IO` is `1`. The test servers in `tests/` honour it, so one
+    /// test run can take the portable paths on Linux; `Config::default()` never reads the
+    /// environment.
     ///
     /// ```
     /// let config = netreactor::Config::from_env();
