@@ -21,7 +21,8 @@ const FALLBACK_CHUNK: usize = 64 * 1024;
 /// when the file has no byte at `offset` (it shrank), or `WouldBlock` when nothing could be
 /// written. `EINTR` is retried. With `portable` (or where no `sendfile` exists) the
 /// `pread` + `write` fallback is used; it is also used whenever `sendfile` refuses the
-/// descriptor (`EINVAL`, `ENOTSOCK`, `EOPNOTSUPP`: pipes, and Unix sockets on some kernels).
+/// descriptor (`EINVAL`, `ENOTSOCK`, `EOPNOTSUPP`/`ENOTSUP`, `ENOSYS`: pipes, and Unix sockets on some
+/// kernels).
 pub(crate) fn send_file_range(
     fd: RawFd,
     file: &File,
@@ -48,13 +49,26 @@ enum Native {
     Refused,
 }
 
-/// Errors by which `sendfile` says "not this kind of descriptor".
+/// Errors by which `sendfile` says "not this kind of descriptor" (`ENOTSUP` and
+/// `EOPNOTSUPP` are one value on Linux, two on macOS).
+#[cfg_attr(
+    not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_vendor = "apple"
+    )),
+    allow(dead_code)
+)]
 fn refuses(errno: nix::errno::Errno) -> bool {
-    use nix::errno::Errno;
-    matches!(
-        errno,
-        Errno::EINVAL | Errno::ENOTSOCK | Errno::EOPNOTSUPP | Errno::ENOSYS
-    )
+    [
+        libc::EINVAL,
+        libc::ENOTSOCK,
+        libc::EOPNOTSUPP,
+        libc::ENOTSUP,
+        libc::ENOSYS,
+    ]
+    .contains(&(errno as i32))
 }
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
