@@ -1,15 +1,18 @@
 //! Core pinning and another thread's user-mode CPU time, for `ws_echo.rs` (included with
-//! `#[path]`). Both are Linux-only (`sched_setaffinity`, `/proc/self/task/TID/stat`); on
-//! other systems pinning does nothing and the user-mode time is absent (the bench prints NaN
-//! for that figure rather than a made-up one).
+//! `#[path]`). Pinning is Linux-only (`sched_setaffinity`) and does nothing elsewhere. The
+//! user-mode time comes from `/proc/self/task/TID/stat` on Linux and `thread_info` on macOS;
+//! elsewhere it is absent (the bench prints NaN for that figure rather than a made-up one).
 
 use std::time::Duration;
 
 /// The calling thread's id as [`user_time`] wants it.
 #[cfg(target_os = "linux")]
 pub type ThreadKey = libc::pid_t;
+/// The calling thread's id as [`user_time`] wants it (its Mach thread port).
+#[cfg(target_vendor = "apple")]
+pub type ThreadKey = libc::mach_port_t;
 /// The calling thread's id as [`user_time`] wants it.
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(any(target_os = "linux", target_vendor = "apple")))]
 pub type ThreadKey = ();
 
 /// Pins the calling thread to `core`.
@@ -34,8 +37,15 @@ pub fn current_thread() -> ThreadKey {
     unsafe { libc::gettid() }
 }
 
+/// The calling thread's Mach port.
+#[cfg(target_vendor = "apple")]
+pub fn current_thread() -> ThreadKey {
+    // SAFETY: pthread_self() is the calling thread, alive for the call.
+    unsafe { libc::pthread_mach_thread_np(libc::pthread_self()) }
+}
+
 /// The calling thread (no id is needed where [`user_time`] has no answer).
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(any(target_os = "linux", target_vendor = "apple")))]
 pub fn current_thread() -> ThreadKey {}
 
 /// User-mode CPU time of thread `tid` of this process (`/proc`, clock-tick resolution).
@@ -50,8 +60,29 @@ pub fn user_time(tid: ThreadKey) -> Option<Duration> {
     Some(Duration::from_micros(ticks * 1_000_000 / hz))
 }
 
+/// User-mode CPU time of the thread behind `port` (`thread_info`, microsecond resolution).
+#[cfg(target_vendor = "apple")]
+pub fn user_time(port: ThreadKey) -> Option<Duration> {
+    // SAFETY: a zeroed thread_basic_info is plain data; thread_info writes at most `count`
+    // integers into it and says how many.
+    unsafe {
+        let mut info: libc::thread_basic_info = std::mem::zeroed();
+        let mut count = libc::THREAD_BASIC_INFO_COUNT;
+        let rc = libc::thread_info(
+            port,
+            libc::THREAD_BASIC_INFO as libc::thread_flavor_t,
+            &mut info as *mut libc::thread_basic_info as libc::thread_info_t,
+            &mut count,
+        );
+        (rc == 0).then(|| {
+            Duration::from_secs(info.user_time.seconds as u64)
+                + Duration::from_micros(info.user_time.microseconds as u64)
+        })
+    }
+}
+
 /// User-mode CPU time of another thread: not readable here.
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(any(target_os = "linux", target_vendor = "apple")))]
 pub fn user_time(_tid: ThreadKey) -> Option<Duration> {
     None
 }
