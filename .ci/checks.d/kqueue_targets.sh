@@ -2,9 +2,10 @@
 # Type-checks the workspace (lib, bins, examples, tests, benches) for the kqueue targets:
 # x86_64-unknown-freebsd, aarch64-apple-darwin and x86_64-apple-darwin, with Debian's
 # toolchain and a standard library built from source (no SDK needed for `cargo check`).
-# The std builds are cached in $CARGO_TARGET_DIR/xcheck, so after the first run each target
-# takes well under a minute. Skipped, with a message, only when the Debian packages cannot
-# be installed. See docs/platforms.md.
+# The first run checks three standard libraries and every dependency (several minutes on two
+# cores); all of it is cached in $CARGO_TARGET_DIR/xcheck, so later runs only check what
+# changed (seconds). Skipped, with a message, only when the Debian packages cannot be
+# installed. See docs/platforms.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 packages="rustc-web rust-web-src cargo-web"
