@@ -42,7 +42,7 @@ impl Protocol for Echo {
 struct Server {
     addr: SocketAddr,
     /// The CPU-time clock of the server's thread.
-    cpu_clock: libc::clockid_t,
+    cpu_clock: cpu_clock::CpuClock,
     stop: Box<dyn Fn()>,
     thread: Option<JoinHandle<()>>,
 }
@@ -57,7 +57,7 @@ impl Drop for Server {
 }
 
 fn netreactor_server() -> Server {
-    let (tx, rx) = std::sync::mpsc::channel::<(SocketAddr, Handle, libc::clockid_t)>();
+    let (tx, rx) = std::sync::mpsc::channel::<(SocketAddr, Handle, cpu_clock::CpuClock)>();
     let thread = std::thread::spawn(move || {
         let mut r = Reactor::new().unwrap();
         let addr = r

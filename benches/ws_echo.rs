@@ -16,7 +16,7 @@
 //!   consumed in the same window (`pthread_getcpuclockid`), i.e. the server's own cost, user
 //!   and kernel, per message. This is the figure that says how far one core would go.
 //! * **msgs per server user-mode CPU-second** — the same with only user-mode time
-//!   (`/proc/self/task/TID/stat`): at depth 1 every server makes one `read` and one
+//!   (`/proc/self/task/TID/stat`; `thread_info` on macOS; NaN elsewhere): at depth 1 every server makes one `read` and one
 //!   `write`/`writev` per message (check with `perf trace -s`) and the kernel's share of the
 //!   server core is about 90%, so the first two figures converge; this one isolates what
 //!   the library itself costs per message.
@@ -43,43 +43,20 @@ use cpu_clock::{cpu_time, thread_cpu_clock};
 #[path = "support/blocking_write.rs"]
 mod blocking_write;
 use blocking_write::write_all;
+#[path = "support/thread_user_time.rs"]
+mod thread_user_time;
+use thread_user_time::{current_thread, pin_to_core, user_time, ThreadKey};
 
 const CONNECTIONS: usize = 100;
-
-fn pin_to_core(core: usize) {
-    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET writes inside it.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(core, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
-    }
-}
 
 /// An echo server running on its own thread (for the life of the process).
 #[derive(Clone, Copy)]
 struct Server {
     addr: SocketAddr,
     /// The CPU-time clock of the server's thread.
-    cpu_clock: libc::clockid_t,
+    cpu_clock: cpu_clock::CpuClock,
     /// The server thread's kernel id, for its user/system split in `/proc`.
-    tid: libc::pid_t,
-}
-
-/// The calling thread's kernel id.
-fn gettid() -> libc::pid_t {
-    // SAFETY: gettid has no arguments and cannot fail.
-    unsafe { libc::gettid() }
-}
-
-/// User-mode CPU time of thread `tid` of this process (`/proc`, clock-tick resolution).
-fn user_time(tid: libc::pid_t) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).unwrap();
-    // Fields after the parenthesised command name: state is field 3, utime field 14.
-    let after = &stat[stat.rfind(')').unwrap() + 2..];
-    let ticks: u64 = after.split(' ').nth(11).unwrap().parse().unwrap();
-    // SAFETY: sysconf only reads a configuration value.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
-    Duration::from_micros(ticks * 1_000_000 / hz)
+    tid: ThreadKey,
 }
 
 /// Runs `serve` on a new thread pinned to core 0; `serve` calls its argument once with the
@@ -90,7 +67,10 @@ fn spawn_server(serve: impl FnOnce(&dyn Fn(SocketAddr)) + Send + 'static) -> Ser
         .name("ws-server".into())
         .spawn(move || {
             pin_to_core(0);
-            serve(&|addr| tx.send((addr, thread_cpu_clock(), gettid())).unwrap());
+            serve(&|addr| {
+                tx.send((addr, thread_cpu_clock(), current_thread()))
+                    .unwrap()
+            });
         })
         .unwrap();
     let (addr, cpu_clock, tid) = rx.recv().unwrap();
@@ -276,7 +256,7 @@ fn drive(server: Server, size: usize, depth: usize, secs: f64) -> Sample {
     let stop_at = measure_from + Duration::from_secs_f64(secs);
     let mut measuring = false;
     let mut cpu0 = Duration::ZERO;
-    let mut user0 = Duration::ZERO;
+    let mut user0 = None;
     let mut messages = 0u64;
     let mut latencies_ns: Vec<u64> = Vec::new();
     loop {
@@ -323,7 +303,7 @@ fn drive(server: Server, size: usize, depth: usize, secs: f64) -> Sample {
         }
     }
     let server_cpu = cpu_time(server.cpu_clock) - cpu0;
-    let server_user = user_time(server.tid) - user0;
+    let server_user = user_time(server.tid).zip(user0).map(|(t, t0)| t - t0);
     drop(socks);
     latencies_ns.sort_unstable();
     let pct = |p: f64| {
@@ -336,7 +316,7 @@ fn drive(server: Server, size: usize, depth: usize, secs: f64) -> Sample {
     Sample {
         msgs_per_sec: messages as f64 / secs,
         msgs_per_server_cpu_sec: messages as f64 / server_cpu.as_secs_f64(),
-        msgs_per_user_cpu_sec: messages as f64 / server_user.as_secs_f64(),
+        msgs_per_user_cpu_sec: server_user.map_or(f64::NAN, |u| messages as f64 / u.as_secs_f64()),
         p50_us: pct(0.50),
         p99_us: pct(0.99),
     }

@@ -60,13 +60,7 @@ impl FdHandler for Pinger {
                 .iter()
                 .map(|b| unsafe { b.assume_init() })
                 .collect();
-            // A raw socket hands us the IPv4 header too; a datagram socket does not.
-            let icmp = if self.raw {
-                let ihl = ((data[0] & 0x0f) as usize) * 4;
-                &data[ihl.min(data.len())..]
-            } else {
-                &data[..]
-            };
+            let icmp = strip_ip_header(&data);
             // Type 0 = echo reply. The kernel rewrites the id of datagram sockets.
             if icmp.len() < 8 || icmp[0] != 0 || (self.raw && id_of(icmp) != self.ident) {
                 continue;
@@ -103,6 +97,17 @@ impl FdHandler for Pinger {
             );
             cx.shutdown_reactor();
         }
+    }
+}
+
+/// A raw socket hands us the IPv4 header too, and so does the ICMP datagram socket of macOS
+/// and the BSDs; Linux's datagram socket does not. An ICMP message starts with its type (0
+/// for an echo reply), an IPv4 header with version 4 in the high nibble, so the first byte
+/// tells which we got.
+fn strip_ip_header(data: &[u8]) -> &[u8] {
+    match data.first() {
+        Some(&b) if b >> 4 == 4 => &data[(((b & 0x0f) as usize) * 4).min(data.len())..],
+        _ => data,
     }
 }
 

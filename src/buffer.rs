@@ -128,7 +128,10 @@ impl WriteQueue {
     ///
     /// Returns `blocked` as soon as a call is short (the kernel buffer is full), without the
     /// extra call that would only return `EAGAIN`.
-    pub(crate) fn flush_to_fd(&mut self, fd: RawFd) -> io::Result<Flushed> {
+    /// `portable_io`: file ranges go out by `pread` + `write` ([`Config::portable_io`]).
+    ///
+    /// [`Config::portable_io`]: crate::Config::portable_io
+    pub(crate) fn flush_to_fd(&mut self, fd: RawFd, portable_io: bool) -> io::Result<Flushed> {
         let mut written = 0;
         loop {
             let (n, offered) = match self.front() {
@@ -161,12 +164,12 @@ impl WriteQueue {
                 }
                 Some(Chunk::File { file, offset, len }) => {
                     let want = (*len).min(SENDFILE_MAX) as usize;
-                    let mut off = *offset as libc::off_t;
-                    match nix::sys::sendfile::sendfile(
-                        borrow(fd),
-                        file.as_ref(),
-                        Some(&mut off),
+                    match crate::sys::sendfile::send_file_range(
+                        fd,
+                        file,
+                        *offset,
                         want,
+                        portable_io,
                     ) {
                         // The file is shorter than promised (truncated meanwhile): the
                         // connection can no longer be framed correctly.
@@ -177,8 +180,7 @@ impl WriteQueue {
                             )
                         }
                         Ok(n) => (n, want),
-                        Err(nix::errno::Errno::EINTR) => continue,
-                        Err(e) => return finish(written, io::Error::from(e)),
+                        Err(e) => return finish(written, e),
                     }
                 }
             };
@@ -304,7 +306,7 @@ mod tests {
             q.push_bytes(Bytes::from(vec![i; 3]));
         }
         assert_eq!(q.len(), 600);
-        let f = q.flush_to_fd(a.as_raw_fd()).unwrap();
+        let f = q.flush_to_fd(a.as_raw_fd(), false).unwrap();
         assert_eq!(f.written, 600);
         assert!(q.is_empty());
         let mut got = vec![0; 600];
@@ -329,11 +331,39 @@ mod tests {
         assert_eq!(sink, b"<23456>");
         let (a, mut b) = UnixStream::pair().unwrap();
         q.push_file(file, 0, 10);
-        q.flush_to_fd(a.as_raw_fd()).unwrap();
+        q.flush_to_fd(a.as_raw_fd(), false).unwrap();
         drop(a);
         let mut got = Vec::new();
         b.read_to_end(&mut got).unwrap();
         assert_eq!(got, b"0123456789");
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn the_portable_path_sends_file_ranges_between_bytes_in_order() {
+        let path = std::env::temp_dir().join(format!("nr-buf-portable-{}", std::process::id()));
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        let file = Rc::new(File::open(&path).unwrap());
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            b.read_to_end(&mut got).unwrap();
+            got
+        });
+        let mut q = WriteQueue::default();
+        q.push_bytes(Bytes::from_static(b"<"));
+        q.push_file(file, 5, 150_000);
+        q.push_bytes(Bytes::from_static(b">"));
+        while !q.is_empty() {
+            q.flush_to_fd(a.as_raw_fd(), true).unwrap();
+        }
+        drop(a);
+        let got = reader.join().unwrap();
+        assert_eq!(got.len(), 150_002);
+        assert_eq!(got[0], b'<');
+        assert!(got[1..150_001] == data[5..150_005]);
+        assert_eq!(got[150_001], b'>');
         std::fs::remove_file(path).unwrap();
     }
 
@@ -343,7 +373,7 @@ mod tests {
         a.set_nonblocking(true).unwrap();
         let mut q = WriteQueue::default();
         q.push_bytes(Bytes::from(vec![7u8; 8 << 20]));
-        let f = q.flush_to_fd(a.as_raw_fd()).unwrap();
+        let f = q.flush_to_fd(a.as_raw_fd(), false).unwrap();
         assert!(f.blocked);
         assert!(f.written > 0);
         assert_eq!(q.len(), (8 << 20) - f.written);

@@ -76,6 +76,13 @@ pub struct Config {
     pub refusal_reserve: usize,
     /// How long a refused connection may take to say so.
     pub refusal_time: Duration,
+    /// Use the portable I/O paths even where the kernel offers a faster one: file ranges go
+    /// out with `pread` + `write` instead of `sendfile(2)`, and TCP urgent data is found by
+    /// asking the socket after a short read (`SIOCATMARK`) instead of by Linux's priority
+    /// event. These are the paths FreeBSD, macOS and other Unixes take in part or in full
+    /// (see `docs/platforms.md`); turning this on under Linux tests them there. Default
+    /// `false`; [`Config::from_env`] sets it from `NETREACTOR_PORTABLE_IO=1`.
+    pub portable_io: bool,
 }
 
 /// Descriptors the process may open (`RLIMIT_NOFILE`'s soft limit), for the default cap.
@@ -105,6 +112,29 @@ impl Default for Config {
             max_per_source: 4096,
             refusal_reserve: 64,
             refusal_time: Duration::from_secs(2),
+            portable_io: false,
+        }
+    }
+}
+
+impl Config {
+    /// The environment variable [`Config::from_env`] reads.
+    pub const PORTABLE_IO_ENV: &'static str = "NETREACTOR_PORTABLE_IO";
+
+    /// `Config::default()`, with [`portable_io`](Config::portable_io) on when the environment
+    /// variable `NETREACTOR_PORTABLE_IO` is `1`. The test servers in `tests/` honour it, so one
+    /// test run can take the portable paths on Linux; `Config::default()` never reads the
+    /// environment.
+    ///
+    /// ```
+    /// let config = netreactor::Config::from_env();
+    /// let on = std::env::var("NETREACTOR_PORTABLE_IO").is_ok_and(|v| v == "1");
+    /// assert_eq!(config.portable_io, on);
+    /// ```
+    pub fn from_env() -> Config {
+        Config {
+            portable_io: std::env::var(Self::PORTABLE_IO_ENV).is_ok_and(|v| v == "1"),
+            ..Config::default()
         }
     }
 }
@@ -158,13 +188,17 @@ builders! {
     refusal_reserve: usize;
     /// Sets [`refusal_time`](Config#structfield.refusal_time).
     refusal_time: Duration;
+    /// Sets [`portable_io`](Config#structfield.portable_io).
+    portable_io: bool;
 }
 
 /// Options of a listening socket.
 #[derive(Clone, Debug)]
 pub struct ListenOptions {
-    /// `SO_REUSEPORT`: several reactors (threads or processes) share the port and the kernel
-    /// balances connections between them.
+    /// `SO_REUSEPORT`: several reactors (threads or processes) bind the same port. Linux
+    /// balances connections between them; on FreeBSD `SO_REUSEPORT_LB` is set as well so it
+    /// does too; macOS does not balance, so [`run_workers`](crate::run_workers) shares one
+    /// socket between its reactors there instead (see `docs/platforms.md`).
     pub reuse_port: bool,
     /// `listen(2)` backlog.
     pub backlog: i32,

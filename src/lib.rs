@@ -5,7 +5,8 @@
 //! [`Protocol`] trait, with zero-copy buffers from [`bytes`].
 //!
 //! * [`Reactor`] owns the poll, the connections, the timers and the listeners; one thread.
-//!   Scale across cores with one reactor per thread and `SO_REUSEPORT` ([`run_workers`]).
+//!   Scale across cores with one reactor per thread ([`run_workers`]: kernel-balanced
+//!   `SO_REUSEPORT` listeners on Linux and FreeBSD, one shared listener on macOS).
 //! * [`Protocol`] is what you implement: `on_open`, `on_data`, `on_eof`, `on_timer`,
 //!   `on_idle`, `on_close`, ...; its type parameter is its own timer type.
 //! * [`Context`] is what a callback acts through: write `Bytes`, send file ranges, close
@@ -53,6 +54,7 @@ mod pool;
 pub mod protocol;
 pub mod reactor;
 mod stats;
+mod sys;
 pub mod testing;
 mod timer;
 mod workers;

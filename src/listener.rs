@@ -44,15 +44,24 @@ pub(crate) struct Listener {
     pub max: u32,
 }
 
-/// Creates a nonblocking TCP listener with the given options.
+/// Creates a nonblocking TCP listener with the given options. With `reuse_port` inside
+/// [`run_workers`](crate::run_workers) on a kernel that does not balance, every reactor gets
+/// a duplicate of one shared socket (see `sys::shared_listen`).
 pub(crate) fn bind_tcp(
     addr: SocketAddr,
     opts: &ListenOptions,
 ) -> io::Result<std::net::TcpListener> {
+    if opts.reuse_port {
+        return crate::sys::shared_listen::bind_shared(addr, || bind_tcp_new(addr, opts));
+    }
+    bind_tcp_new(addr, opts)
+}
+
+fn bind_tcp_new(addr: SocketAddr, opts: &ListenOptions) -> io::Result<std::net::TcpListener> {
     let sock = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
     sock.set_reuse_address(true)?;
     if opts.reuse_port {
-        sock.set_reuse_port(true)?;
+        set_reuse_port(&sock)?;
     }
     if addr.is_ipv6() {
         sock.set_only_v6(opts.v6_only)?;
@@ -71,7 +80,7 @@ pub(crate) fn bind_tcp(
 pub(crate) fn bind_udp(addr: SocketAddr, reuse_port: bool) -> io::Result<std::net::UdpSocket> {
     let sock = Socket::new(Domain::for_address(addr), Type::DGRAM, None)?;
     if reuse_port {
-        sock.set_reuse_port(true)?;
+        set_reuse_port(&sock)?;
     }
     if addr.is_ipv6() {
         sock.set_only_v6(true)?;
@@ -80,6 +89,15 @@ pub(crate) fn bind_udp(addr: SocketAddr, reuse_port: bool) -> io::Result<std::ne
     sock.set_cloexec(true)?;
     sock.bind(&addr.into())?;
     Ok(sock.into())
+}
+
+/// `SO_REUSEPORT`, and on FreeBSD `SO_REUSEPORT_LB` as well: plain `SO_REUSEPORT` there
+/// lets sockets share a port without balancing between them.
+fn set_reuse_port(sock: &Socket) -> io::Result<()> {
+    sock.set_reuse_port(true)?;
+    #[cfg(target_os = "freebsd")]
+    sock.set_reuse_port_lb(true)?;
+    Ok(())
 }
 
 /// Errors that mean "out of descriptors or kernel memory": back off instead of spinning.

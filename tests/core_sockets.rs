@@ -477,6 +477,16 @@ impl Protocol<u64> for LateEcho {
 
 #[test]
 fn urgent_data_does_not_stall_reading() {
+    urgent_data_is_read_through_the_mark(Config::default());
+}
+
+#[test]
+fn urgent_data_does_not_stall_reading_without_a_priority_event() {
+    // The kqueue path: no priority event, the reactor asks the socket about the mark.
+    urgent_data_is_read_through_the_mark(Config::default().portable_io(true));
+}
+
+fn urgent_data_is_read_through_the_mark(config: Config) {
     // A Telnet-style client (ftplib's ABOR) sends bytes, one urgent byte, then more bytes,
     // all queued before the server reads. A read stops short at the urgent mark; the reactor
     // must go on reading what follows instead of waiting for an edge that never comes.
@@ -484,8 +494,9 @@ fn urgent_data_does_not_stall_reading() {
         oob_inline: true,
         ..netreactor::ListenOptions::default()
     };
-    let server =
-        common::spawn(move |r| Ok(vec![r.listen_tcp_with(any_port(), &opts, || LateEcho)?]));
+    let server = common::spawn_with(config, move |r| {
+        Ok(vec![r.listen_tcp_with(any_port(), &opts, || LateEcho)?])
+    });
     let s = connect(server.addr());
     let sock = socket2::SockRef::from(&s);
     sock.send(b"\xff\xf4\xff").unwrap();

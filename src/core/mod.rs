@@ -16,7 +16,7 @@ use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mio::{Interest, Registry};
+use mio::Registry;
 use slab::Slab;
 
 use crate::boxed::{AnyProtocol, RawTimer};
@@ -31,20 +31,6 @@ use crate::{CloseReason, Config, ConnId, DatagramProtocol, FdHandler};
 pub(crate) type SlotId = usize;
 
 const NIL: u32 = u32::MAX;
-
-/// Readiness a connection is registered for, once: read, write, and on Linux priority
-/// (TCP urgent data makes `read` stop short at the urgent mark; the priority event tells the
-/// reader not to take a short read for "drained").
-fn conn_interest() -> Interest {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        Interest::READABLE | Interest::WRITABLE | Interest::PRIORITY
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    {
-        Interest::READABLE | Interest::WRITABLE
-    }
-}
 
 /// What lives in a slot of the table.
 pub(crate) enum Kind {

@@ -96,11 +96,19 @@ impl Core {
                     self.deliver_data(slot, id, buf);
                     self.process_dirty();
                     let hup = self.conn(id).is_some_and(|c| c.has(flag::HUP_SEEN));
-                    if n < offered && !hup {
+                    // Only while the connection lives: a callback may have closed it, and
+                    // its descriptor number may already belong to another socket.
+                    let portable_io = self.config.portable_io;
+                    let at_urgent_mark = || {
+                        self.conn(id).is_some()
+                            && crate::sys::urgent::read_again_after_short_read(fd, portable_io)
+                    };
+                    if n < offered && !hup && !at_urgent_mark() {
                         // A short read drained the socket: skip the read that would only
                         // return EAGAIN. The next arrival raises a new edge. (Not when the
                         // event also reported the peer's FIN: that FIN raises no new edge,
-                        // so read on until 0.)
+                        // so read on until 0; nor when the read stopped at the urgent mark
+                        // and no priority event said so.)
                         return;
                     }
                     budget = budget.saturating_sub(n);

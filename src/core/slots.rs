@@ -5,7 +5,7 @@ use std::os::fd::AsRawFd;
 
 use mio::{Interest, Token};
 
-use super::{conn_interest, Core, Kind, Slot, TimerKind, NIL};
+use super::{Core, Kind, Slot, TimerKind, NIL};
 use crate::boxed::RawTimer;
 use crate::connection::{Conn, Io, Owner};
 use crate::ConnId;
@@ -87,7 +87,11 @@ impl Core {
             unreachable!()
         };
         let mut io = std::mem::replace(&mut c.io, Io::Virtual(Box::default()));
-        let res = self.register(id.slot(), &mut io, conn_interest());
+        let res = self.register(
+            id.slot(),
+            &mut io,
+            crate::sys::conn_interest(self.config.portable_io),
+        );
         if let Some(c) = self.conn_mut(id) {
             c.io = io;
         }

@@ -32,6 +32,7 @@ impl Core {
     pub(super) fn settle(&mut self, slot: usize) {
         let Some(id) = self.id_of(slot) else { return };
         let (high, low) = (self.config.high_watermark, self.config.low_watermark);
+        let portable_io = self.config.portable_io;
         let Some(Slot {
             kind: Kind::Conn(c),
             ..
@@ -69,7 +70,9 @@ impl Core {
                 }
                 io => {
                     let fd = io.raw_fd().expect("real descriptor");
-                    c.out.flush_to_fd(fd).map(|f| (f.written, f.blocked))
+                    c.out
+                        .flush_to_fd(fd, portable_io)
+                        .map(|f| (f.written, f.blocked))
                 }
             };
             match res {

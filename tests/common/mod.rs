@@ -30,11 +30,14 @@ impl Server {
 }
 
 /// Starts a reactor with `config` on a new thread; `setup` registers listeners and returns
-/// the addresses to hand back.
-pub fn spawn_with<S>(config: Config, setup: S) -> Server
+/// the addresses to hand back. `NETREACTOR_PORTABLE_IO=1` turns on
+/// [`Config::portable_io`] for every test server, so `.ci/run` can run the socket tests
+/// through the paths FreeBSD and macOS take.
+pub fn spawn_with<S>(mut config: Config, setup: S) -> Server
 where
     S: FnOnce(&mut Reactor) -> io::Result<Vec<SocketAddr>> + Send + 'static,
 {
+    config.portable_io |= Config::from_env().portable_io;
     let (tx, rx) = mpsc::channel();
     let thread = std::thread::spawn(move || {
         let mut reactor = Reactor::with_config(config)?;

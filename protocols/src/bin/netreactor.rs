@@ -17,7 +17,9 @@ use netreactor_protocols::{ftp, http, telnet, websocket};
     about = "HTTP, WebSocket, FTP, Telnet and TCP echo servers on the netreactor event loop"
 )]
 struct Cli {
-    /// Reactor threads; each has its own SO_REUSEPORT listeners (thread-per-core).
+    /// Reactor threads (thread-per-core). Linux and FreeBSD: each has its own listeners and
+    /// the kernel balances (SO_REUSEPORT, SO_REUSEPORT_LB); macOS: they share one listening
+    /// socket per address (see docs/platforms.md).
     #[arg(long, value_name = "N", default_value_t = 1)]
     workers: usize,
     /// Address of the TCP echo server.
