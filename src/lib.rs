@@ -74,3 +74,7 @@ pub use crate::workers::run_workers;
 /// Re-exported so users need not depend on `bytes` and `mio` separately.
 pub use bytes;
 pub use mio::Interest;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/isolation.md")]
+struct IsolationDoctests;
