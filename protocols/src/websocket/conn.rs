@@ -13,16 +13,32 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use netreactor::{CloseReason, ConnId, Context, Counter, Protocol, TimerId};
 
-use super::deflate::{DeflateParams, Deflater, Inflater};
+use super::deflate::{DeflateConfig, DeflateParams, Deflater, Inflater};
 use super::encode::{close_payload, Writer};
 use super::handshake::{self, Accepted, ClientHandshakeError};
 use super::parse::{Limits, Message, Opcode, ProtocolError, Reader, Role};
-use super::server::ServerConfig;
+use super::server::{ServerConfig, DEFAULT_INFLATE_SLICE};
 
 /// Timer tag of the close handshake's deadline (tags from `u64::MAX - 15` up are reserved).
 const CLOSE_TIMER: u64 = u64::MAX;
 /// Timer tag of the opening handshake's deadline.
 const HANDSHAKE_TIMER: u64 = u64::MAX - 1;
+/// Timer tag of the idle check (every quarter of the idle timeout).
+const IDLE_TIMER: u64 = u64::MAX - 2;
+/// Timer tag of the deadline of the message being assembled.
+const MESSAGE_TIMER: u64 = u64::MAX - 3;
+/// Timer tag of the next slice of a message whose inflation yielded.
+const YIELD_TIMER: u64 = u64::MAX - 4;
+
+mod guards;
+
+/// Bits of [`Link::flags`].
+mod flag {
+    /// Bytes arrived since the last idle check.
+    pub const ACTIVE: u8 = 1;
+    /// A [`YIELD_TIMER`](super::YIELD_TIMER) is set.
+    pub const YIELD_ARMED: u8 = 2;
+}
 
 /// Close code reported to [`Handler::on_close`] when the close frame had no code.
 pub const NO_STATUS: u16 = 1005;
@@ -142,6 +158,13 @@ struct Link {
     close_timer: Option<TimerId>,
     /// Code and reason of a close the application started, for [`Handler::on_close`].
     local_close: Option<Box<(u16, String)>>,
+    /// [`Handler::on_close`] was called (kept here, with the next two, to fill the struct's
+    /// padding: every byte counts on an idle connection).
+    told_close: bool,
+    /// [`flag`] bits.
+    flags: u8,
+    /// Idle checks in a row that saw no bytes from the peer.
+    quiet: u8,
 }
 
 impl Link {
@@ -322,8 +345,19 @@ pub struct WsConn<H: Handler> {
     reader: Reader,
     link: Link,
     handler: H,
-    told_close: bool,
-    handshake_timer: Option<TimerId>,
+    /// The opening handshake's deadline while connecting; the deadline of the message being
+    /// assembled once open.
+    deadline: Option<TimerId>,
+    /// Idle timeout in whole seconds, rounded up (0: none); checked every quarter of it.
+    idle_secs: u16,
+    /// Time allowed for a data message from its first frame to its last, in whole seconds,
+    /// rounded up (0: unlimited).
+    message_secs: u16,
+}
+
+/// `d` in whole seconds rounded up, at most `u16::MAX` (18 hours).
+fn secs(d: Duration) -> u16 {
+    d.as_millis().div_ceil(1000).min(u16::MAX.into()) as u16
 }
 
 impl<H: Handler> WsConn<H> {
@@ -331,7 +365,6 @@ impl<H: Handler> WsConn<H> {
     /// standalone `--ws` listener).
     pub fn server(config: Rc<ServerConfig>, handler: H) -> WsConn<H> {
         WsConn {
-            reader: Reader::new(Role::Server, config.limits),
             link: Link {
                 role: Role::Server,
                 state: State::Connecting,
@@ -339,11 +372,16 @@ impl<H: Handler> WsConn<H> {
                 close_timeout_ms: millis(config.close_timeout),
                 close_timer: None,
                 local_close: None,
+                told_close: false,
+                flags: 0,
+                quiet: 0,
             },
+            idle_secs: config.idle_timeout.map_or(0, secs),
+            message_secs: secs(config.message_timeout),
+            reader: Reader::new(Role::Server, config.limits),
             phase: Phase::ServerHandshake(config),
             handler,
-            told_close: false,
-            handshake_timer: None,
+            deadline: None,
         }
     }
 
@@ -353,11 +391,7 @@ impl<H: Handler> WsConn<H> {
         let mut c = WsConn::server(Rc::new(config.clone()), handler);
         c.phase = Phase::Frames;
         c.link.state = State::Open;
-        c.enable_deflate(
-            accepted.deflate,
-            config.deflate.level,
-            config.deflate.min_size,
-        );
+        c.enable_deflate(accepted.deflate, &config.deflate, config.inflate_slice);
         c
     }
 
@@ -372,14 +406,18 @@ impl<H: Handler> WsConn<H> {
                 close_timeout_ms: millis(config.close_timeout),
                 close_timer: None,
                 local_close: None,
+                told_close: false,
+                flags: 0,
+                quiet: 0,
             },
             phase: Phase::ClientHandshake(Box::new(ClientRequest {
                 config,
                 key: String::new(),
             })),
             handler,
-            told_close: false,
-            handshake_timer: None,
+            deadline: None,
+            idle_secs: 0,
+            message_secs: 0,
         }
     }
 
@@ -393,7 +431,12 @@ impl<H: Handler> WsConn<H> {
         self.link.state
     }
 
-    fn enable_deflate(&mut self, params: Option<DeflateParams>, level: u32, min_size: usize) {
+    fn enable_deflate(
+        &mut self,
+        params: Option<DeflateParams>,
+        config: &DeflateConfig,
+        inflate_slice: usize,
+    ) {
         let Some(p) = params else { return };
         let (ours, ours_nct, theirs_nct) = match self.link.role {
             Role::Server => (
@@ -405,9 +448,10 @@ impl<H: Handler> WsConn<H> {
             Role::Client => (p.client_max_window_bits, true, p.server_no_context_takeover),
         };
         self.reader.set_inflater(Inflater::new(theirs_nct));
-        self.link
-            .writer
-            .set_deflater(Deflater::new(ours, ours_nct, level), min_size);
+        self.reader.set_inflate_slice(inflate_slice);
+        let deflater =
+            Deflater::new(ours, ours_nct, config.level).with_memory_limit(config.memory_limit);
+        self.link.writer.set_deflater(deflater, config.min_size);
     }
 
     fn ws<'a, 'b>(link: &'a mut Link, cx: &'a mut Context<'b>) -> Ws<'a, 'b> {
@@ -415,8 +459,8 @@ impl<H: Handler> WsConn<H> {
     }
 
     fn tell_close(&mut self, cx: &mut Context<'_>, code: u16, reason: &str) {
-        if !self.told_close {
-            self.told_close = true;
+        if !self.link.told_close {
+            self.link.told_close = true;
             let mut ws = Self::ws(&mut self.link, cx);
             self.handler.on_close(&mut ws, code, reason);
         }
@@ -425,9 +469,10 @@ impl<H: Handler> WsConn<H> {
     fn open(&mut self, cx: &mut Context<'_>) {
         self.phase = Phase::Frames;
         self.link.state = State::Open;
-        if let Some(t) = self.handshake_timer.take() {
+        if let Some(t) = self.deadline.take() {
             cx.cancel_timer(t);
         }
+        self.start_idle(cx);
         let mut ws = Self::ws(&mut self.link, cx);
         self.handler.on_open(&mut ws);
         self.after_callback(cx);
@@ -435,7 +480,7 @@ impl<H: Handler> WsConn<H> {
 
     /// A handler may have called [`Ws::close`]: tell it (once) that the connection closed.
     fn after_callback(&mut self, cx: &mut Context<'_>) {
-        if self.link.state != State::Open && !self.told_close {
+        if self.link.state != State::Open && !self.link.told_close {
             let (code, reason) = self
                 .link
                 .local_close
@@ -450,14 +495,21 @@ impl<H: Handler> WsConn<H> {
     fn fail(&mut self, cx: &mut Context<'_>, e: ProtocolError) {
         cx.count(Counter::ParseError);
         tracing::debug!(conn = %cx.id(), error = %e, "websocket connection failed");
+        self.fail_with(cx, e.close_code(), e.reason());
+    }
+
+    /// Fails the connection with `code` (see [`fail`](Self::fail)); the message being
+    /// assembled is dropped at once.
+    fn fail_with(&mut self, cx: &mut Context<'_>, code: u16, reason: &str) {
         if self.link.state == State::Open {
             self.link
-                .send(cx, Opcode::Close, close_payload(e.close_code(), e.reason()));
+                .send(cx, Opcode::Close, close_payload(code, reason));
         }
         self.link.state = State::Closed;
+        self.reader.discard_message();
         self.link.arm_close_timer(cx);
         cx.shutdown_write();
-        self.tell_close(cx, e.close_code(), e.reason());
+        self.tell_close(cx, code, reason);
     }
 
     /// Both close frames went by: the server closes TCP first (RFC 6455 7.1.1), the client
@@ -512,6 +564,9 @@ impl<H: Handler> WsConn<H> {
         self.after_callback(cx);
     }
 
+    /// Reads messages until the input runs out or this turn's inflate budget does; then
+    /// reading pauses and a timer continues in a later turn, after the other ready
+    /// connections (the rest of the input stays unconsumed meanwhile).
     fn read_frames(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
         loop {
             if self.link.state == State::Closed {
@@ -520,12 +575,19 @@ impl<H: Handler> WsConn<H> {
             }
             match self.reader.read(input) {
                 Ok(Some(m)) => self.on_message(cx, m),
-                Ok(None) => return,
+                Ok(None) => break,
                 Err(e) => {
                     self.fail(cx, e);
                     input.clear();
                     return;
                 }
+            }
+        }
+        if self.reader.is_yielding() {
+            cx.pause_read();
+            if self.link.flags & flag::YIELD_ARMED == 0 {
+                self.link.flags |= flag::YIELD_ARMED;
+                cx.set_timer(Duration::ZERO, YIELD_TIMER);
             }
         }
     }
@@ -555,11 +617,7 @@ impl<H: Handler> WsConn<H> {
         let protocol = config.select_protocol.as_ref().and_then(|f| f(&hs));
         let accepted = handshake::accept(&hs, protocol, &config.deflate);
         cx.write(accepted.response());
-        self.enable_deflate(
-            accepted.deflate,
-            config.deflate.level,
-            config.deflate.min_size,
-        );
+        self.enable_deflate(accepted.deflate, &config.deflate, config.inflate_slice);
         self.open(cx);
         self.read_frames(cx, input);
     }
@@ -571,7 +629,7 @@ impl<H: Handler> WsConn<H> {
         input.clear();
         self.phase = Phase::Rejected;
         self.link.state = State::Closed;
-        self.told_close = true;
+        self.link.told_close = true;
     }
 
     fn client_handshake(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
@@ -590,7 +648,11 @@ impl<H: Handler> WsConn<H> {
         let _ = input.split_to(end + 4);
         match result {
             Ok(acc) => {
-                self.enable_deflate(acc.deflate, 6, 0);
+                let config = DeflateConfig {
+                    level: 6,
+                    ..DeflateConfig::default()
+                };
+                self.enable_deflate(acc.deflate, &config, DEFAULT_INFLATE_SLICE);
                 self.open(cx);
                 self.read_frames(cx, input);
             }
@@ -617,7 +679,7 @@ impl<H: Handler> Protocol for WsConn<H> {
         match &mut self.phase {
             Phase::ServerHandshake(config) => {
                 let t = config.handshake_timeout;
-                self.handshake_timer = Some(cx.set_timer(t, HANDSHAKE_TIMER));
+                self.deadline = Some(cx.set_timer(t, HANDSHAKE_TIMER));
             }
             Phase::ClientHandshake(req) => {
                 let mut key = [0u8; 16];
@@ -637,10 +699,11 @@ impl<H: Handler> Protocol for WsConn<H> {
                 req.key = k;
                 cx.write(head);
                 let t = req.config.close_timeout.max(Duration::from_secs(10));
-                self.handshake_timer = Some(cx.set_timer(t, HANDSHAKE_TIMER));
+                self.deadline = Some(cx.set_timer(t, HANDSHAKE_TIMER));
             }
             Phase::Frames => {
                 // Upgraded from HTTP: the 101 is already written.
+                self.start_idle(cx);
                 let mut ws = Self::ws(&mut self.link, cx);
                 self.handler.on_open(&mut ws);
                 self.after_callback(cx);
@@ -656,9 +719,14 @@ impl<H: Handler> Protocol for WsConn<H> {
                 self.server_handshake(cx, input, config)
             }
             Phase::ClientHandshake(_) => self.client_handshake(cx, input),
-            Phase::Frames => self.read_frames(cx, input),
+            Phase::Frames => {
+                self.link.flags |= flag::ACTIVE;
+                self.reader.new_turn();
+                self.read_frames(cx, input);
+            }
             Phase::Rejected => input.clear(),
         }
+        self.settle(cx);
     }
 
     fn on_eof(&mut self, cx: &mut Context<'_>) {
@@ -677,6 +745,7 @@ impl<H: Handler> Protocol for WsConn<H> {
             let mut ws = Self::ws(&mut self.link, cx);
             self.handler.on_backpressure(&mut ws, paused);
             self.after_callback(cx);
+            self.settle(cx);
         }
     }
 
@@ -688,7 +757,7 @@ impl<H: Handler> Protocol for WsConn<H> {
                 cx.close();
             }
             HANDSHAKE_TIMER => {
-                self.handshake_timer = None;
+                self.deadline = None;
                 if self.link.state == State::Connecting {
                     cx.count(Counter::Timeout);
                     self.link.state = State::Closed;
@@ -696,12 +765,22 @@ impl<H: Handler> Protocol for WsConn<H> {
                     cx.close();
                 }
             }
+            IDLE_TIMER => self.idle_check(cx),
+            MESSAGE_TIMER => {
+                self.deadline = None;
+                if self.reader.in_message() && self.link.state == State::Open {
+                    cx.count(Counter::Timeout);
+                    self.fail_with(cx, 1008, "message not completed in time");
+                }
+            }
+            YIELD_TIMER => self.continue_message(cx),
             _ => {
                 let mut ws = Self::ws(&mut self.link, cx);
                 self.handler.on_timer(&mut ws, tag);
                 self.after_callback(cx);
             }
         }
+        self.settle(cx);
     }
 
     fn on_shutdown(&mut self, cx: &mut Context<'_>) {

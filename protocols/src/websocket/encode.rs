@@ -130,6 +130,21 @@ impl Writer {
         self.deflater.is_some()
     }
 
+    /// Gives the compressor's state back between messages: always when `quiet` (the
+    /// connection went quiet), otherwise only when it resets after each message anyway.
+    pub fn release_compression(&mut self, quiet: bool) {
+        if let Some(d) = self.deflater.as_mut() {
+            if quiet || d.no_context_takeover() {
+                d.release();
+            }
+        }
+    }
+
+    /// True while the compressor's zlib state is allocated.
+    pub fn compression_allocated(&self) -> bool {
+        self.deflater.as_ref().is_some_and(|d| d.is_allocated())
+    }
+
     /// Encodes one message (or control frame) as a single frame; `emit` receives one or two
     /// `Bytes` to queue in order.
     pub fn encode(&mut self, opcode: Opcode, payload: Bytes, mut emit: impl FnMut(Bytes)) {
@@ -137,8 +152,9 @@ impl Writer {
         if let (true, Some(d)) = (data, self.deflater.as_mut()) {
             if payload.len() >= self.compress_min {
                 let mut body = BytesMut::with_capacity(payload.len() / 2 + 16);
-                d.compress(&payload, &mut body);
-                return self.emit_frame(opcode, true, body.freeze(), &mut emit);
+                if d.compress(&payload, &mut body) {
+                    return self.emit_frame(opcode, true, body.freeze(), &mut emit);
+                }
             }
         }
         self.emit_frame(opcode, false, payload, &mut emit)

@@ -33,6 +33,8 @@ pub mod utf8;
 #[cfg(test)]
 mod conn_tests;
 #[cfg(test)]
+mod isolation_tests;
+#[cfg(test)]
 mod reader_tests;
 
 pub use conn::{ClientConfig, Handler, State, Text, Ws, WsConn};

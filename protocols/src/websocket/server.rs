@@ -20,6 +20,9 @@ pub type ProtocolSelector = Rc<dyn Fn(&Handshake) -> Option<String>>;
 /// Accepts (`true`) or refuses with 403 (`false`) a handshake, typically by its `Origin`.
 pub type OriginCheck = Rc<dyn Fn(&Handshake) -> bool>;
 
+/// Default [`ServerConfig::inflate_slice`]: 256 KiB of inflated data per turn.
+pub const DEFAULT_INFLATE_SLICE: usize = 256 * 1024;
+
 /// Limits, timeouts, compression and handshake hooks of a WebSocket server.
 #[derive(Clone)]
 pub struct ServerConfig {
@@ -31,6 +34,17 @@ pub struct ServerConfig {
     pub close_timeout: Duration,
     /// Time allowed for the opening handshake.
     pub handshake_timeout: Duration,
+    /// A connection with no byte from the peer for this long is closed with 1001 "idle
+    /// timeout" (checked every quarter of it, so the close comes within 1.25 times it);
+    /// after half of it a ping asks for a sign of life, which a live peer's pong gives.
+    /// Quiet connections also give back their compression state. `None`: never.
+    pub idle_timeout: Option<Duration>,
+    /// Time a data message may take from its first frame to its last; a message still
+    /// unfinished then fails the connection with 1008.
+    pub message_timeout: Duration,
+    /// Inflated bytes of a compressed message processed per turn: a larger message
+    /// continues in later turns, after the other ready connections (CPU fairness).
+    pub inflate_slice: usize,
     /// Largest upgrade request head (400 beyond).
     pub max_head: usize,
     /// Subprotocol selection hook.
@@ -46,6 +60,9 @@ impl Default for ServerConfig {
             deflate: DeflateConfig::default(),
             close_timeout: Duration::from_secs(5),
             handshake_timeout: Duration::from_secs(10),
+            idle_timeout: Some(Duration::from_secs(300)),
+            message_timeout: Duration::from_secs(30),
+            inflate_slice: DEFAULT_INFLATE_SLICE,
             max_head: 8 * 1024,
             select_protocol: None,
             check_origin: None,
@@ -60,6 +77,9 @@ impl std::fmt::Debug for ServerConfig {
             .field("deflate", &self.deflate)
             .field("close_timeout", &self.close_timeout)
             .field("handshake_timeout", &self.handshake_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("message_timeout", &self.message_timeout)
+            .field("inflate_slice", &self.inflate_slice)
             .field("max_head", &self.max_head)
             .finish_non_exhaustive()
     }

@@ -1,0 +1,99 @@
+//! The connection's guards: the idle check, the deadline of a message being assembled,
+//! inflation in slices, and compression state given back between messages.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use netreactor::{Context, Counter};
+
+use super::{flag, Handler, Phase, State, WsConn, IDLE_TIMER, MESSAGE_TIMER};
+use crate::websocket::encode::close_payload;
+use crate::websocket::parse::Opcode;
+
+impl<H: Handler> WsConn<H> {
+    /// Arms the first idle check (server connections with an idle timeout).
+    pub(super) fn start_idle(&mut self, cx: &mut Context<'_>) {
+        if self.idle_secs > 0 {
+            cx.set_timer(self.idle_quarter(), IDLE_TIMER);
+        }
+    }
+
+    pub(super) fn idle_quarter(&self) -> Duration {
+        Duration::from_millis(u64::from(self.idle_secs) * 250)
+    }
+
+    /// An idle check: after half the idle timeout without a byte from the peer a ping asks
+    /// for a sign of life (a live peer's pong is traffic); after all of it the connection
+    /// is closed with 1001. A quiet connection gives its compression state back.
+    pub(super) fn idle_check(&mut self, cx: &mut Context<'_>) {
+        if self.link.state != State::Open {
+            return;
+        }
+        if self.link.flags & flag::ACTIVE != 0 {
+            self.link.flags &= !flag::ACTIVE;
+            self.link.quiet = 0;
+        } else {
+            self.link.quiet = self.link.quiet.saturating_add(1);
+            if !self.reader.in_message() {
+                self.reader.release_compression();
+                self.link.writer.release_compression(true);
+            }
+        }
+        match self.link.quiet {
+            4.. => {
+                cx.count(Counter::Timeout);
+                self.link
+                    .send_close(cx, close_payload(1001, "idle timeout"), State::Closing);
+                self.tell_close(cx, 1001, "idle timeout");
+                return;
+            }
+            2 => self.link.send(cx, Opcode::Ping, Bytes::new()),
+            _ => {}
+        }
+        cx.set_timer(self.idle_quarter(), IDLE_TIMER);
+    }
+
+    /// Arms the deadline of a message that did not complete in one read; cancels it once
+    /// the message is complete.
+    pub(super) fn watch_message(&mut self, cx: &mut Context<'_>) {
+        if self.phase_is_frames() {
+            let in_message = self.reader.in_message() && self.link.state == State::Open;
+            if in_message && self.deadline.is_none() && self.message_secs > 0 {
+                let after = Duration::from_secs(self.message_secs.into());
+                self.deadline = Some(cx.set_timer(after, MESSAGE_TIMER));
+            } else if !in_message {
+                if let Some(t) = self.deadline.take() {
+                    cx.cancel_timer(t);
+                }
+            }
+        }
+    }
+
+    pub(super) fn phase_is_frames(&self) -> bool {
+        matches!(self.phase, Phase::Frames)
+    }
+
+    /// The end of a callback: compression state of a direction without context takeover
+    /// goes back between messages.
+    pub(super) fn settle(&mut self, cx: &mut Context<'_>) {
+        self.watch_message(cx);
+        if !self.reader.in_message() {
+            self.reader.release_compression();
+        }
+        self.link.writer.release_compression(false);
+    }
+
+    /// The next slice of a message whose inflation yielded; reading resumes (and input that
+    /// waited is delivered again) once the message is through.
+    pub(super) fn continue_message(&mut self, cx: &mut Context<'_>) {
+        self.link.flags &= !flag::YIELD_ARMED;
+        if self.link.state == State::Closed || !self.phase_is_frames() {
+            return;
+        }
+        self.reader.new_turn();
+        self.read_frames(cx, &mut BytesMut::new());
+        if !self.reader.is_yielding() && self.link.state != State::Closed {
+            cx.resume_read();
+        }
+    }
+}
