@@ -1,5 +1,7 @@
 //! A chat room: every line one client sends goes to every other client.
-//! `cargo run --example line_chat [ADDR]` (default 127.0.0.1:7001), then `nc 127.0.0.1 7001`.
+//! `cargo run --example line_chat [ADDR]` (default 127.0.0.1:7001), then `telnet 127.0.0.1 7001`
+//! in two terminals (Debian's `inetutils-telnet`, which `.ci/run` installs; `nc 127.0.0.1
+//! 7001` works too, from `netcat-openbsd`).
 //!
 //! Shows the reactor's broadcast pattern: the room is shared state of one thread
 //! (`Rc<RefCell<..>>`, no locks), each line is encoded once and the same `Bytes` is cloned
@@ -14,6 +16,10 @@ use netreactor::{CloseReason, ConnId, Context, Protocol, Reactor};
 /// Longest line accepted; a longer one closes the connection (no unbounded buffering).
 const MAX_LINE: usize = 4096;
 
+/// A member with more than this queued and unread misses lines (a slow consumer must not
+/// make the server hold unbounded output for it).
+const MAX_QUEUED: usize = 64 * 1024;
+
 #[derive(Default)]
 struct Room {
     members: Vec<ConnId>,
@@ -22,7 +28,9 @@ struct Room {
 impl Room {
     fn broadcast(&self, cx: &mut Context<'_>, from: ConnId, msg: Bytes) {
         for &member in self.members.iter().filter(|&&m| m != from) {
-            cx.write_to(member, msg.clone());
+            if cx.queued_of(member) <= MAX_QUEUED {
+                cx.write_to(member, msg.clone());
+            }
         }
     }
 }

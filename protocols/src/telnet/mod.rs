@@ -33,3 +33,4 @@ pub mod parse;
 pub mod server;
 #[cfg(test)]
 mod session_tests;
+pub mod width;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use netreactor::{ListenOptions, Reactor};
 
-use super::chat::Room;
+use super::chat::{QueueLimits, Room};
 use super::conn::TelnetConn;
 
 /// Limits and timeouts, with defaults for a public chat.
@@ -28,6 +28,9 @@ pub struct TelnetConfig {
     pub burst: u32,
     /// Longest subnegotiation accepted (bytes).
     pub max_subnegotiation: usize,
+    /// Output queued for a member above which chat lines skip them, and above which they are
+    /// disconnected (slow consumers).
+    pub queue_limits: QueueLimits,
 }
 
 impl Default for TelnetConfig {
@@ -40,6 +43,7 @@ impl Default for TelnetConfig {
             rate: 2048,
             burst: 8192,
             max_subnegotiation: 256,
+            queue_limits: QueueLimits::default(),
         }
     }
 }
@@ -61,7 +65,7 @@ pub fn listen(
     config: TelnetConfig,
 ) -> io::Result<SocketAddr> {
     let shared = Rc::new(Shared {
-        room: RefCell::new(Room::new(config.max_nick)),
+        room: RefCell::new(Room::new(config.max_nick).with_queue_limits(config.queue_limits)),
         config,
     });
     // The Telnet Data Mark may come as TCP urgent data: take it inline.
@@ -75,7 +79,7 @@ pub fn listen(
 /// Shared state for tests and fuzzing (one room).
 pub fn shared(config: TelnetConfig) -> Rc<Shared> {
     Rc::new(Shared {
-        room: RefCell::new(Room::new(config.max_nick)),
+        room: RefCell::new(Room::new(config.max_nick).with_queue_limits(config.queue_limits)),
         config,
     })
 }
