@@ -174,6 +174,8 @@ impl Link {
 
     /// Sends a close frame and moves to `next`; arms the close timeout.
     fn send_close(&mut self, cx: &mut Context<'_>, payload: Bytes, next: State) {
+        // A message part-way through compression is cut: no data follows a close frame.
+        self.writer.abandon_backlog();
         self.send(cx, Opcode::Close, payload);
         self.state = next;
         self.arm_close_timer(cx);
@@ -501,6 +503,7 @@ impl<H: Handler> WsConn<H> {
     /// Fails the connection with `code` (see [`fail`](Self::fail)); the message being
     /// assembled is dropped at once.
     fn fail_with(&mut self, cx: &mut Context<'_>, code: u16, reason: &str) {
+        self.link.writer.abandon_backlog();
         if self.link.state == State::Open {
             self.link
                 .send(cx, Opcode::Close, close_payload(code, reason));
@@ -583,13 +586,7 @@ impl<H: Handler> WsConn<H> {
                 }
             }
         }
-        if self.reader.is_yielding() {
-            cx.pause_read();
-            if self.link.flags & flag::YIELD_ARMED == 0 {
-                self.link.flags |= flag::YIELD_ARMED;
-                cx.set_timer(Duration::ZERO, YIELD_TIMER);
-            }
-        }
+        self.schedule_slices(cx);
     }
 
     fn server_handshake(

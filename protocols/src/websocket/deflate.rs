@@ -550,6 +550,15 @@ impl Deflater {
     /// written) when the state is not allocated and the thread's budget has no room for it:
     /// send the message uncompressed.
     pub fn compress(&mut self, input: &[u8], out: &mut BytesMut) -> bool {
+        self.compress_part(input, true, out)
+    }
+
+    /// Compresses a part of a message onto `out`: `last` ends the message (sync flush, the
+    /// tail stripped, the context reset without context takeover); other parts emit what
+    /// the compressor has ready, possibly nothing. Parts of one message go out as its
+    /// fragments. False as for [`compress`](Self::compress) (only ever for a first part:
+    /// the state stays allocated until the message ends).
+    pub fn compress_part(&mut self, input: &[u8], last: bool, out: &mut BytesMut) -> bool {
         if self.inner.is_none() {
             if !try_charge(deflate_cost(self.window_bits), self.memory_limit) {
                 return false;
@@ -561,6 +570,11 @@ impl Deflater {
             ));
         }
         let d = self.inner.as_mut().expect("allocated above");
+        let flush = if last {
+            FlushCompress::Sync
+        } else {
+            FlushCompress::None
+        };
         let start = out.len();
         let mut input = input;
         loop {
@@ -569,7 +583,7 @@ impl Deflater {
             out.resize(at + room, 0);
             let before_in = d.total_in();
             let before_out = d.total_out();
-            d.compress(input, &mut out[at..], FlushCompress::Sync)
+            d.compress(input, &mut out[at..], flush)
                 .expect("deflate cannot fail on memory input");
             let used = (d.total_in() - before_in) as usize;
             let made = (d.total_out() - before_out) as usize;
@@ -578,6 +592,9 @@ impl Deflater {
             if input.is_empty() && made < room {
                 break;
             }
+        }
+        if !last {
+            return true;
         }
         if out.len() - start >= 4 && out[out.len() - 4..] == TAIL {
             out.truncate(out.len() - 4);

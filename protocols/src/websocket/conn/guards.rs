@@ -6,7 +6,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use netreactor::{Context, Counter};
 
-use super::{flag, Handler, Phase, State, WsConn, IDLE_TIMER, MESSAGE_TIMER};
+use super::{flag, Handler, Phase, State, WsConn, IDLE_TIMER, MESSAGE_TIMER, YIELD_TIMER};
 use crate::websocket::encode::close_payload;
 use crate::websocket::parse::Opcode;
 
@@ -77,22 +77,53 @@ impl<H: Handler> WsConn<H> {
     /// goes back between messages.
     pub(super) fn settle(&mut self, cx: &mut Context<'_>) {
         self.watch_message(cx);
+        self.schedule_slices(cx);
         if !self.reader.in_message() {
             self.reader.release_compression();
         }
         self.link.writer.release_compression(false);
     }
 
-    /// The next slice of a message whose inflation yielded; reading resumes (and input that
-    /// waited is delivered again) once the message is through.
+    /// True while a message is part-way through inflation or compression.
+    fn has_slices_left(&self) -> bool {
+        self.reader.is_yielding() || self.link.writer.has_backlog()
+    }
+
+    /// A message is part-way through inflation (or compression): reading pauses (the input
+    /// stays unconsumed) and a zero-delay timer continues in a later turn, after the other
+    /// ready connections. Compression waits while the write queue is backpressured
+    /// ([`Protocol::on_backpressure`](netreactor::Protocol::on_backpressure) schedules it
+    /// again).
+    pub(super) fn schedule_slices(&mut self, cx: &mut Context<'_>) {
+        if self.link.state == State::Closed || !self.has_slices_left() {
+            return;
+        }
+        cx.pause_read();
+        let writer_waits = !self.reader.is_yielding() && cx.is_backpressured();
+        if self.link.flags & flag::YIELD_ARMED == 0 && !writer_waits {
+            self.link.flags |= flag::YIELD_ARMED;
+            cx.set_timer(Duration::ZERO, YIELD_TIMER);
+        }
+    }
+
+    /// The next slice of the message being inflated and of the one being compressed;
+    /// reading resumes (and input that waited is delivered again) once both are through.
     pub(super) fn continue_message(&mut self, cx: &mut Context<'_>) {
         self.link.flags &= !flag::YIELD_ARMED;
         if self.link.state == State::Closed || !self.phase_is_frames() {
             return;
         }
-        self.reader.new_turn();
-        self.read_frames(cx, &mut BytesMut::new());
-        if !self.reader.is_yielding() && self.link.state != State::Closed {
+        if self.reader.is_yielding() {
+            self.reader.new_turn();
+            self.read_frames(cx, &mut BytesMut::new());
+        }
+        if self.link.state == State::Open
+            && self.link.writer.has_backlog()
+            && !cx.is_backpressured()
+        {
+            self.link.writer.pump(|b| cx.write(b));
+        }
+        if !self.has_slices_left() && self.link.state != State::Closed {
             cx.resume_read();
         }
     }
