@@ -6,6 +6,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -49,6 +50,9 @@ fn live() -> isize {
     LIVE.load(Ordering::Relaxed)
 }
 
+/// The counter is process-wide: the tests take turns.
+static SERIAL: Mutex<()> = Mutex::new(());
+
 const UPGRADE: &[u8] =
     b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
 Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
@@ -76,6 +80,7 @@ fn compressed_text(text: &[u8]) -> Vec<u8> {
 
 #[test]
 fn an_idle_connection_that_negotiated_deflate_holds_at_most_1_kib() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     const N: usize = 1000;
     let config = Rc::new(ServerConfig {
         idle_timeout: Some(Duration::from_secs(40)),
@@ -138,6 +143,7 @@ fn an_idle_connection_that_negotiated_deflate_holds_at_most_1_kib() {
 }
 #[test]
 fn the_compression_budget_counts_what_zlib_really_allocates() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     for bits in [9u8, 12, 15] {
         let mut out = BytesMut::with_capacity(1024);
         let (heap, counted) = (live(), deflate::memory_in_use());

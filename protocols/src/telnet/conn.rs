@@ -8,10 +8,10 @@ use netreactor::{CloseReason, Context, Counter, Protocol, TimerId};
 
 use super::chat::{line, sanitize};
 use super::commands::{self, Command, HELP};
+use super::config::Shared;
 use super::line::{Edit, LineEditor};
 use super::options::Options;
 use super::parse::{cmd, opt, Event, Parser, Verb};
-use super::server::Shared;
 
 const IDLE: u64 = 1;
 const RESUME: u64 = 2;

@@ -13,11 +13,12 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use netreactor::{CloseReason, ConnId, Context, Counter, Protocol, TimerId};
 
+pub use super::config::ClientConfig;
+use super::config::{ServerConfig, DEFAULT_INFLATE_SLICE};
 use super::deflate::{DeflateConfig, DeflateParams, Deflater, Inflater};
 use super::encode::{close_payload, Writer};
 use super::handshake::{self, Accepted, ClientHandshakeError};
-use super::parse::{Limits, Message, Opcode, ProtocolError, Reader, Role};
-use super::server::{ServerConfig, DEFAULT_INFLATE_SLICE};
+use super::parse::{Message, Opcode, ProtocolError, Reader, Role};
 
 /// Timer tag of the close handshake's deadline (tags from `u64::MAX - 15` up are reserved).
 const CLOSE_TIMER: u64 = u64::MAX;
@@ -304,36 +305,6 @@ enum Phase {
     Frames,
     /// The handshake was refused; the answer is being flushed.
     Rejected,
-}
-
-/// What a client asks for in its handshake.
-#[derive(Clone, Debug)]
-pub struct ClientConfig {
-    /// `Host` header value.
-    pub host: String,
-    /// Request target, e.g. `/`.
-    pub target: String,
-    /// Subprotocols to offer.
-    pub protocols: Vec<String>,
-    /// Offer permessage-deflate.
-    pub compress: bool,
-    /// Limits on what the server sends.
-    pub limits: Limits,
-    /// How long to wait for the server's close after ours.
-    pub close_timeout: Duration,
-}
-
-impl Default for ClientConfig {
-    fn default() -> ClientConfig {
-        ClientConfig {
-            host: "localhost".into(),
-            target: "/".into(),
-            protocols: Vec::new(),
-            compress: false,
-            limits: Limits::default(),
-            close_timeout: Duration::from_secs(5),
-        }
-    }
 }
 
 struct ClientRequest {

@@ -5,8 +5,9 @@
 //!   [`mask`], incremental UTF-8 checks by [`utf8`]); [`deflate`] for compression.
 //! * [`handshake`]: the opening handshake (checks, `101`, refusals) for both roles.
 //! * [`conn`]: the state machine implementing [`netreactor::Protocol`], driving a [`Handler`].
-//! * [`server`]: configuration, the standalone listener, [`Echo`], and [`upgrade`] for the
-//!   HTTP server's handlers.
+//! * [`config`]: [`ServerConfig`] and [`ClientConfig`] (limits, timeouts, compression, hooks).
+//! * [`server`]: the standalone listener, [`Echo`], and [`upgrade`] for the HTTP server's
+//!   handlers.
 //!
 //! ```no_run
 //! use netreactor::{ListenOptions, Reactor};
@@ -20,6 +21,7 @@
 //! ```
 
 pub mod cli;
+pub mod config;
 pub mod conn;
 pub mod deflate;
 pub mod encode;
