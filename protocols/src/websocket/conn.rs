@@ -170,13 +170,24 @@ struct Link {
 
 impl Link {
     fn send(&mut self, cx: &mut Context<'_>, opcode: Opcode, payload: Bytes) {
+        let before = self.writer.has_backlog();
         self.writer.encode(opcode, payload, |b| cx.write(b));
+        if !before && self.writer.has_backlog() {
+            guards::set_fragmenting(cx.id(), true);
+        }
+    }
+
+    /// Drops a message part-way through compression: no data follows a close frame.
+    fn abandon_backlog(&mut self, cx: &mut Context<'_>) {
+        if self.writer.has_backlog() {
+            self.writer.abandon_backlog();
+            guards::set_fragmenting(cx.id(), false);
+        }
     }
 
     /// Sends a close frame and moves to `next`; arms the close timeout.
     fn send_close(&mut self, cx: &mut Context<'_>, payload: Bytes, next: State) {
-        // A message part-way through compression is cut: no data follows a close frame.
-        self.writer.abandon_backlog();
+        self.abandon_backlog(cx);
         self.send(cx, Opcode::Close, payload);
         self.state = next;
         self.arm_close_timer(cx);
@@ -272,8 +283,10 @@ impl<'a, 'b> Ws<'a, 'b> {
     /// Queues one encoded frame (see [`encode::frame`](super::encode::frame)) on every
     /// connection in `to` — encode once, share the `Bytes`. Receivers whose queue already
     /// holds more than `max_queued` bytes are skipped (slow consumers lose messages rather
-    /// than grow memory). Returns how many received it. Only pass ids of open WebSocket
-    /// connections (remove them in [`Handler::on_close`]).
+    /// than grow memory), and so are receivers part-way through sending a large compressed
+    /// message in fragments (a frame must not land between them). Returns how many received
+    /// it. Only pass ids of open WebSocket connections (remove them in
+    /// [`Handler::on_close`]).
     pub fn broadcast(
         &mut self,
         to: impl IntoIterator<Item = ConnId>,
@@ -282,7 +295,10 @@ impl<'a, 'b> Ws<'a, 'b> {
     ) -> usize {
         let mut n = 0;
         for id in to {
-            if self.cx.queued_of(id) <= max_queued && self.cx.write_to(id, frame.clone()) {
+            if self.cx.queued_of(id) <= max_queued
+                && !guards::is_fragmenting(id)
+                && self.cx.write_to(id, frame.clone())
+            {
                 n += 1;
             }
         }
@@ -474,7 +490,7 @@ impl<H: Handler> WsConn<H> {
     /// Fails the connection with `code` (see [`fail`](Self::fail)); the message being
     /// assembled is dropped at once.
     fn fail_with(&mut self, cx: &mut Context<'_>, code: u16, reason: &str) {
-        self.link.writer.abandon_backlog();
+        self.link.abandon_backlog(cx);
         if self.link.state == State::Open {
             self.link
                 .send(cx, Opcode::Close, close_payload(code, reason));
@@ -766,6 +782,9 @@ impl<H: Handler> Protocol for WsConn<H> {
 
     fn on_close(&mut self, cx: &mut Context<'_>, reason: &CloseReason) {
         let _ = reason;
+        if self.link.writer.has_backlog() {
+            guards::set_fragmenting(cx.id(), false);
+        }
         self.link.state = State::Closed;
         self.tell_close(cx, ABNORMAL, "connection closed");
     }

@@ -313,3 +313,53 @@ fn offers_are_declined_once_the_compression_budget_is_spent() {
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
     assert!(!head.contains("permessage-deflate"), "{head}");
 }
+
+#[test]
+fn a_broadcast_skips_a_receiver_part_way_through_a_fragmented_message() {
+    use super::conn::{Handler, Text, Ws};
+    use std::cell::RefCell;
+    type Members = Rc<RefCell<Vec<ConnId>>>;
+    struct Chat(Members, Rc<Cell<usize>>);
+    impl Handler for Chat {
+        fn on_open(&mut self, ws: &mut Ws<'_, '_>) {
+            self.0.borrow_mut().push(ws.id());
+        }
+        fn on_binary(&mut self, ws: &mut Ws<'_, '_>, data: Bytes) {
+            ws.send_binary(data);
+        }
+        fn on_text(&mut self, ws: &mut Ws<'_, '_>, t: Text) {
+            let f = super::encode::frame(Opcode::Text, t.as_bytes());
+            let members = self.0.borrow().clone();
+            self.1.set(ws.broadcast(members, &f, usize::MAX));
+        }
+    }
+    let (members, reached): (Members, _) = (Rc::default(), Rc::new(Cell::new(0)));
+    let config = Rc::new(ServerConfig::default());
+    let mut h = Harness::new();
+    let [a, b] = [0, 1].map(|_| {
+        let c = h.open(WsConn::server(
+            config.clone(),
+            Chat(members.clone(), reached.clone()),
+        ));
+        h.feed(c, UPGRADE_DEFLATE);
+        h.take_output(c);
+        c
+    });
+    // A's echo of 1 MiB goes out compressed in 256 KiB slices: its first fragment now.
+    let big: Vec<u8> = (0..1usize << 20).map(|i| (i % 251) as u8).collect();
+    h.feed_chunks(a, &masked(0x82, &big), 64 * 1024);
+    h.feed(b, &masked(0x81, b"hi"));
+    assert_eq!(reached.get(), 1, "only B: A is between fragments");
+    h.advance(Duration::from_millis(1));
+    let got = frames(&h.take_output(a));
+    assert!(
+        got == vec![Message::Binary(Bytes::from(big))],
+        "A's echo whole, alone"
+    );
+    h.feed(b, &masked(0x81, b"again"));
+    assert_eq!(reached.get(), 2);
+    assert_eq!(
+        frames(&h.take_output(a)),
+        vec![Message::Text(Bytes::from_static(b"again"))]
+    );
+}

@@ -1,14 +1,42 @@
 //! The connection's guards: the idle check, the deadline of a message being assembled,
 //! inflation in slices, and compression state given back between messages.
 
+use std::cell::RefCell;
+use std::collections::HashSet;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use netreactor::{Context, Counter};
+use netreactor::{ConnId, Context, Counter};
 
 use super::{flag, Handler, Phase, State, WsConn, IDLE_TIMER, MESSAGE_TIMER, YIELD_TIMER};
 use crate::websocket::encode::close_payload;
 use crate::websocket::parse::Opcode;
+
+thread_local! {
+    /// Connections of this thread part-way through sending a message in fragments: a frame
+    /// broadcast to them now would land between the fragments.
+    static FRAGMENTING: RefCell<HashSet<ConnId>> = RefCell::new(HashSet::new());
+}
+
+/// Records whether `id` is part-way through a fragmented message.
+pub(super) fn set_fragmenting(id: ConnId, on: bool) {
+    FRAGMENTING.with(|f| {
+        let mut f = f.borrow_mut();
+        if on {
+            f.insert(id);
+        } else if !f.is_empty() {
+            f.remove(&id);
+        }
+    });
+}
+
+/// True while `id` is part-way through a fragmented message.
+pub(super) fn is_fragmenting(id: ConnId) -> bool {
+    FRAGMENTING.with(|f| {
+        let f = f.borrow();
+        !f.is_empty() && f.contains(&id)
+    })
+}
 
 impl<H: Handler> WsConn<H> {
     /// Arms the first idle check (server connections with an idle timeout).
@@ -122,6 +150,9 @@ impl<H: Handler> WsConn<H> {
             && !cx.is_backpressured()
         {
             self.link.writer.pump(|b| cx.write(b));
+            if !self.link.writer.has_backlog() {
+                set_fragmenting(cx.id(), false);
+            }
         }
         if !self.has_slices_left() && self.link.state != State::Closed {
             cx.resume_read();
