@@ -33,10 +33,12 @@ pub struct ServerConfig {
     /// A connection with no byte from the peer for this long is closed with 1001 "idle
     /// timeout" (checked every quarter of it, so the close comes within 1.25 times it);
     /// after half of it a ping asks for a sign of life, which a live peer's pong gives.
-    /// Quiet connections also give back their compression state. `None`: never.
+    /// Quiet connections also give back their compression state. Whole seconds, rounded up;
+    /// `None`: never.
     pub idle_timeout: Option<Duration>,
     /// Time a data message may take from its first frame to its last; a message still
-    /// unfinished then fails the connection with 1008.
+    /// unfinished then fails the connection with 1008. Whole seconds, rounded up;
+    /// `Duration::ZERO`: no limit.
     pub message_timeout: Duration,
     /// Inflated bytes of a compressed message processed per turn: a larger message
     /// continues in later turns, after the other ready connections (CPU fairness).
