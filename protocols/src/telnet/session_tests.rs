@@ -252,16 +252,34 @@ fn a_member_whose_own_output_passes_the_hard_limit_is_disconnected() {
     let sender = h.open(TelnetConn::new(room.clone()));
     let hog = h.open(TelnetConn::new(room.clone()));
     h.set_write_capacity(hog, Some(0));
-    for _ in 0..10_000 {
-        if h.queued(hog) > 1024 * 1024 {
-            break;
-        }
-        h.feed(hog, b"/help\r\n");
-    }
-    assert!(h.queued(hog) > 1024 * 1024);
-    h.feed(sender, b"hello\r\n");
-    assert!(!h.is_open(hog), "disconnected at the next line for it");
+    // 21 KB of `/help` in one read: its answers pass 1 MiB part-way through.
+    h.feed(hog, &b"/help\r\n".repeat(3000));
+    assert!(
+        !h.is_open(hog),
+        "disconnected at the hard limit ({} queued)",
+        h.queued(hog)
+    );
     assert!(h.is_open(sender));
+    // With small limits: a member who does not read misses lines but stays.
+    let limits = super::chat::QueueLimits {
+        skip_above: 1024,
+        disconnect_above: 4096,
+    };
+    let strict = shared(TelnetConfig {
+        queue_limits: limits,
+        ..unlimited_rate()
+    });
+    let a = h.open(TelnetConn::new(strict.clone()));
+    let b = h.open(TelnetConn::new(strict));
+    h.set_write_capacity(b, Some(0));
+    for _ in 0..100 {
+        h.feed(a, b"flood flood flood flood flood flood flood flood\r\n");
+    }
+    assert!(h.queued(b) <= 1024 + 128, "{} queued", h.queued(b));
+    assert!(
+        h.is_open(b),
+        "skipped, not disconnected: under the hard limit"
+    );
 }
 
 #[test]
