@@ -1,5 +1,7 @@
 //! A chat room: every line one client sends goes to every other client.
-//! `cargo run --example line_chat [ADDR]` (default 127.0.0.1:7001), then `nc 127.0.0.1 7001`.
+//! `cargo run --example line_chat [ADDR]` (default 127.0.0.1:7001), then `telnet 127.0.0.1 7001`
+//! in two terminals (Debian's `inetutils-telnet`, which `.ci/run` installs; `nc 127.0.0.1
+//! 7001` works too, from `netcat-openbsd`).
 //!
 //! Shows the reactor's broadcast pattern: the room is shared state of one thread
 //! (`Rc<RefCell<..>>`, no locks), each line is encoded once and the same `Bytes` is cloned
@@ -8,8 +10,8 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use bytes::{Bytes, BytesMut};
-use netreactor::{CloseReason, ConnId, Context, Protocol, Reactor};
+use netreactor::bytes::{Bytes, BytesMut};
+use netreactor::{CloseReason, ConnId, Context, Protocol, Reactor, SlowConsumer};
 
 /// Longest line accepted; a longer one closes the connection (no unbounded buffering).
 const MAX_LINE: usize = 4096;
@@ -20,10 +22,12 @@ struct Room {
 }
 
 impl Room {
+    /// Sends `msg` to everyone but `from`. A member that stopped reading (its queue above the
+    /// high watermark) misses lines: a slow consumer must not make the server hold unbounded
+    /// output for it.
     fn broadcast(&self, cx: &mut Context<'_>, from: ConnId, msg: Bytes) {
-        for &member in self.members.iter().filter(|&&m| m != from) {
-            cx.conn(member).write(msg.clone());
-        }
+        let others = self.members.iter().copied().filter(|&m| m != from);
+        cx.broadcast(others, msg, SlowConsumer::Skip);
     }
 }
 

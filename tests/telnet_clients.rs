@@ -50,10 +50,13 @@ struct Tmux {
 
 impl Tmux {
     fn start(name: &str, addr: SocketAddr) -> Tmux {
+        Tmux::start_cmd(name, &format!("telnet {} {}", addr.ip(), addr.port()))
+    }
+
+    fn start_cmd(name: &str, cmd: &str) -> Tmux {
         let _ = Command::new("tmux")
             .args(["kill-session", "-t", name])
             .status();
-        let cmd = format!("telnet {} {}", addr.ip(), addr.port());
         let ok = Command::new("tmux")
             .args([
                 "new-session",
@@ -64,7 +67,7 @@ impl Tmux {
                 "120",
                 "-y",
                 "30",
-                &cmd,
+                cmd,
             ])
             .status()
             .unwrap()
@@ -136,4 +139,46 @@ fn the_debian_telnet_client_chats_in_character_mode_with_line_editing() {
     a.wait_for("*dave* hi");
     a.keys(&["/quit", "Enter"]);
     b.wait_for("* carol left");
+}
+
+#[test]
+fn backspace_over_wide_characters_leaves_the_screen_showing_the_buffer() {
+    common::require_tool("telnet");
+    common::require_tool("tmux");
+    let server = server();
+    let id = std::process::id();
+    // An 8-bit clean client (`-8`) in a UTF-8 terminal.
+    let cmd = format!(
+        "env LANG=C.UTF-8 LC_ALL=C.UTF-8 telnet -8 {} {}",
+        server.addr().ip(),
+        server.addr().port()
+    );
+    let a = Tmux::start_cmd(&format!("nr-telnet-wide-a-{id}"), &cmd);
+    let b = Tmux::start(&format!("nr-telnet-wide-b-{id}"), server.addr());
+    a.wait_for("/help lists the commands");
+    b.wait_for("/help lists the commands");
+    a.keys(&["-l", "日本語"]);
+    a.wait_for("日本語");
+    a.keys(&["BSpace", "BSpace"]);
+    // The screen shows what the buffer holds: one character left on the line.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let screen = a.screen();
+        let last = screen
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
+        if last.trim_end() == "日" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the line should read 日; screen:\n{screen}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    a.keys(&["-l", "!"]);
+    a.keys(&["Enter"]);
+    b.wait_for("日!");
 }

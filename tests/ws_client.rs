@@ -28,7 +28,7 @@ fn python_echo_server(mode: &str) -> (PythonServer, u16) {
         .arg(mode)
         .stdout(Stdio::piped())
         .spawn()
-        .expect("python3 runs");
+        .expect("the Python interpreter runs (install it with .ci/run)");
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)

@@ -86,3 +86,8 @@ fn uncompressed_when_not_offered() {
 fn compression_parameters_are_negotiated() {
     run("compression_params");
 }
+
+#[test]
+fn every_combination_of_deflate_parameters_is_accepted() {
+    run("every_offer");
+}

@@ -9,6 +9,10 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 target="${CARGO_TARGET_DIR:-target}"
 port="${WS_AUTOBAHN_PORT:-9301}"
+# kosoku and the tally run from the virtual environment .ci/run creates.
+py="${NETREACTOR_PYTHON:-$target/ci-venv/bin/python}"
+[ -x "$py" ] || { echo "no Python venv at $py: run .ci/run --install-only" >&2; exit 1; }
+venv_bin="$(dirname "$py")"
 cargo build --release --example ws_echo --example ws_autobahn_client
 out="$(mktemp -d)"
 "$target/release/examples/ws_echo" "127.0.0.1:$port" 2>"$out/server.log" &
@@ -32,11 +36,11 @@ else
     for i in 1 2 3 4 5 11; do cases+=(-i "$j.$i"); done
   done
 fi
-kosoku -m fuzzingclient -o "$out/report" "${cases[@]}" "127.0.0.1:$port" >"$out/kosoku.log" 2>&1 || {
+"$venv_bin/kosoku" -m fuzzingclient -o "$out/report" "${cases[@]}" "127.0.0.1:$port" >"$out/kosoku.log" 2>&1 || {
   tail -20 "$out/kosoku.log"
   exit 1
 }
-python3 tests/ws/autobahn_tally.py "$out/report"
+"$py" tests/ws/autobahn_tally.py "$out/report"
 
 # Our client against kosoku's fuzzing server.
 cport=$((port + 1))
@@ -44,7 +48,7 @@ client_cases=(-i '1.*' -i '2.*' -i '3.*' -i '4.*' -i '5.*' -i '6.*' -i '7.*' -i 
 if [ "${WS_AUTOBAHN_FULL:-0}" = 1 ]; then
   client_cases+=(-i '9.*' -i '12.*' -i '13.*')
 fi
-kosoku -m fuzzingserver -o "$out/client-report" "${client_cases[@]}" "127.0.0.1:$cport" >"$out/kosoku-server.log" 2>&1 &
+"$venv_bin/kosoku" -m fuzzingserver -o "$out/client-report" "${client_cases[@]}" "127.0.0.1:$cport" >"$out/kosoku-server.log" 2>&1 &
 pids="$pids $!"
 for _ in $(seq 50); do
   if (exec 3<>"/dev/tcp/127.0.0.1/$cport") 2>/dev/null; then break; fi
@@ -55,4 +59,4 @@ for _ in $(seq 50); do
   [ -f "$out/client-report/index.json" ] && break
   sleep 0.1
 done
-python3 tests/ws/autobahn_tally.py "$out/client-report"
+"$py" tests/ws/autobahn_tally.py "$out/client-report"

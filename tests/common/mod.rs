@@ -87,9 +87,26 @@ pub fn require_tool(name: &str) {
     );
 }
 
-/// The `python3` interpreter to run client scripts with.
+/// The Python interpreter to run client scripts with: `NETREACTOR_PYTHON` when set (`.ci/run`
+/// sets it), else the virtual environment `.ci/run` creates at `<target>/ci-venv`, else
+/// `python3`. A client library missing from it fails the test that needs it (its script's
+/// import fails), it is never skipped.
 pub fn python() -> String {
-    std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_string())
+    if let Some(p) = std::env::var_os("NETREACTOR_PYTHON").filter(|p| !p.is_empty()) {
+        return p.to_string_lossy().into_owned();
+    }
+    venv_python()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "python3".to_string())
+}
+
+/// `<target>/ci-venv/bin/python` when it exists. The target directory is found from the test
+/// binary's own path (`<target>/<profile>/deps/<test>`), so `CARGO_TARGET_DIR` is honoured.
+fn venv_python() -> Option<std::path::PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let target = exe.parent()?.parent()?.parent()?;
+    let p = target.join("ci-venv/bin/python");
+    p.exists().then_some(p)
 }
 
 /// Polls a reactor's counters (published once per loop turn) until `done` holds or 5 s pass;

@@ -112,5 +112,41 @@ def compression_params():
             expect(ws.recv(timeout=5) == msg, f"echo {i} with small windows")
 
 
+def every_offer():
+    """Every combination of the four permessage-deflate parameters is accepted: the
+    handshake succeeds, an offered server_max_window_bits is answered with the same or a
+    smaller value (RFC 7692 7.1.2.1), and messages echo compressed. (websockets accepts
+    window sizes 9-15.)"""
+    import itertools
+
+    combos = itertools.product(
+        [False, True],
+        [False, True],
+        [None] + list(range(9, 16)),
+        [None, True] + list(range(9, 16)),
+    )
+    count = 0
+    for snct, cnct, sbits, cbits in combos:
+        factory = ClientPerMessageDeflateFactory(
+            server_no_context_takeover=snct,
+            client_no_context_takeover=cnct,
+            server_max_window_bits=sbits,
+            client_max_window_bits=cbits,
+        )
+        what = f"offer snct={snct} cnct={cnct} sbits={sbits} cbits={cbits}"
+        with connect(uri, compression=None, extensions=[factory]) as ws:
+            ext = ws.response.headers.get("Sec-WebSocket-Extensions", "")
+            expect(ext.startswith("permessage-deflate"), f"{what}: answered {ext!r}")
+            if sbits is not None:
+                answered = [p.strip() for p in ext.split(";") if "server_max_window_bits=" in p]
+                expect(len(answered) == 1 and int(answered[0].split("=")[1]) <= sbits,
+                       f"{what}: answered {ext!r}")
+            for msg in ["compress me " * 200, "again " * 300]:
+                ws.send(msg)
+                expect(ws.recv(timeout=5) == msg, f"{what}: echo")
+        count += 1
+    expect(count == 288, f"{count} offers tried")
+
+
 globals()[scenario]()
 print(f"PASS {scenario}")

@@ -8,10 +8,10 @@ use netreactor::{CloseReason, Context, Counter, Protocol, TimerId};
 
 use super::chat::{line, sanitize};
 use super::commands::{self, Command, HELP};
+use super::config::Shared;
 use super::line::{Edit, LineEditor};
 use super::options::Options;
 use super::parse::{cmd, opt, Event, Parser, Verb};
-use super::server::Shared;
 
 /// A Telnet connection's timers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -265,7 +265,8 @@ impl Protocol<TelnetTimer> for TelnetConn {
         self.reset_idle(cx);
         let mut events = std::mem::take(&mut self.events);
         self.parser.feed(&input.split(), &mut events);
-        for event in events.drain(..) {
+        let mut over = false;
+        'events: for event in events.drain(..) {
             match event {
                 Event::Data(bytes) => {
                     for b in bytes {
@@ -275,6 +276,16 @@ impl Protocol<TelnetTimer> for TelnetConn {
                                 let echo = self.editor.take_echo();
                                 cx.write(echo);
                                 self.on_line(cx, l);
+                                // A user who sends commands without reading the answers
+                                // (each 7-byte `/help` brings 440 bytes back) is disconnected
+                                // at the hard limit, as a slow receiver of chat lines is.
+                                let queued = cx.queued();
+                                if queued > self.shared.config.queue_limits.disconnect_above {
+                                    tracing::info!(conn = %cx.id(), queued, "telnet: disconnecting a user who does not read");
+                                    cx.abort();
+                                    over = true;
+                                    break 'events;
+                                }
                             }
                             Edit::Quit => {
                                 self.say(cx, "* bye");
@@ -303,6 +314,9 @@ impl Protocol<TelnetTimer> for TelnetConn {
             }
         }
         self.events = events;
+        if over {
+            return;
+        }
         self.editor.echoing = self.options.us(opt::ECHO);
         let echo = self.editor.take_echo();
         if !echo.is_empty() {

@@ -7,7 +7,9 @@
 //! * [`line`]: the line editor (Backspace/DEL, ^U, ^W, ^C, ^D).
 //! * [`chat`]: the room, nick rules, broadcast encoded once, output sanitising.
 //! * [`commands`]: `/help /nick /who /me /msg /time /uptime /stats /quit`.
-//! * [`conn`]: the [`netreactor::Protocol`] of one user; [`server`]: config and listener.
+//! * [`width`]: display widths for the line editor's erase echo.
+//! * [`config`]: limits, timeouts and the shared room; [`conn`]: the
+//!   [`netreactor::Protocol`] of one user; [`server`]: the listener.
 //!
 //! ```
 //! use netreactor::testing::Harness;
@@ -23,9 +25,9 @@
 //! ```
 
 pub mod chat;
-#[cfg(feature = "cli")]
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod conn;
 pub mod fuzz;
 pub mod line;
@@ -34,3 +36,4 @@ pub mod parse;
 pub mod server;
 #[cfg(test)]
 mod session_tests;
+pub mod width;

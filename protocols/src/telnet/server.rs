@@ -1,57 +1,13 @@
-//! Configuration of the Telnet chat server, and the listener.
+//! The Telnet chat listener (the configuration is in [`config`](super::config),
+//! re-exported here).
 
-use std::cell::RefCell;
 use std::io;
 use std::net::SocketAddr;
-use std::rc::Rc;
-use std::time::Duration;
 
 use netreactor::{ListenOptions, Reactor};
 
-use super::chat::Room;
+pub use super::config::{shared, Shared, TelnetConfig};
 use super::conn::TelnetConn;
-
-/// Limits and timeouts, with defaults for a public chat.
-#[derive(Clone, Debug)]
-pub struct TelnetConfig {
-    /// Longest line a user may type (bytes).
-    pub max_line: usize,
-    /// Longest nick (characters).
-    pub max_nick: usize,
-    /// Users at once; more get a "server full" line and are disconnected.
-    pub max_connections: usize,
-    /// Disconnect users idle this long.
-    pub idle_timeout: Duration,
-    /// Sustained input rate per connection (bytes per second); above it reading pauses.
-    pub rate: u32,
-    /// Input burst allowed above the rate (bytes).
-    pub burst: u32,
-    /// Longest subnegotiation accepted (bytes).
-    pub max_subnegotiation: usize,
-}
-
-impl Default for TelnetConfig {
-    fn default() -> TelnetConfig {
-        TelnetConfig {
-            max_line: 512,
-            max_nick: 16,
-            max_connections: 1024,
-            idle_timeout: Duration::from_secs(15 * 60),
-            rate: 2048,
-            burst: 8192,
-            max_subnegotiation: 256,
-        }
-    }
-}
-
-/// State shared by the connections of one reactor: the config and the room.
-#[derive(Debug)]
-pub struct Shared {
-    /// The configuration.
-    pub config: TelnetConfig,
-    /// The room.
-    pub room: RefCell<Room>,
-}
 
 /// Serves the chat on `addr`; returns the bound address.
 pub fn listen(
@@ -60,22 +16,11 @@ pub fn listen(
     opts: &ListenOptions,
     config: TelnetConfig,
 ) -> io::Result<SocketAddr> {
-    let shared = Rc::new(Shared {
-        room: RefCell::new(Room::new(config.max_nick)),
-        config,
-    });
+    let shared = shared(config);
     // The Telnet Data Mark may come as TCP urgent data: take it inline.
     let opts = ListenOptions {
         oob_inline: true,
         ..opts.clone()
     };
     reactor.listen_tcp_with(addr, &opts, move || TelnetConn::new(shared.clone()))
-}
-
-/// Shared state for tests and fuzzing (one room).
-pub fn shared(config: TelnetConfig) -> Rc<Shared> {
-    Rc::new(Shared {
-        room: RefCell::new(Room::new(config.max_nick)),
-        config,
-    })
 }

@@ -204,3 +204,103 @@ fn the_room_has_a_user_limit() {
     assert!(!h.is_open(second));
     assert!(h.is_open(first));
 }
+
+fn unlimited_rate() -> TelnetConfig {
+    TelnetConfig {
+        rate: u32::MAX,
+        burst: u32::MAX,
+        ..TelnetConfig::default()
+    }
+}
+
+#[test]
+fn a_flood_to_300_members_who_never_read_keeps_every_queue_bounded() {
+    let room = shared(unlimited_rate());
+    let mut h = Harness::new();
+    let sender = h.open(TelnetConn::new(room.clone()));
+    let members: Vec<ConnId> = (0..300)
+        .map(|_| {
+            let m = h.open(TelnetConn::new(room.clone()));
+            h.set_write_capacity(m, Some(0)); // never reads
+            m
+        })
+        .collect();
+    let line = format!("{}\r\n", "a".repeat(200));
+    for _ in 0..1000 {
+        h.feed(sender, line.as_bytes());
+    }
+    let limit = 64 * 1024 + 1024;
+    for &m in &members {
+        assert!(h.is_open(m));
+        assert!(h.queued(m) <= limit, "{} bytes queued", h.queued(m));
+    }
+    assert!(h.is_open(sender));
+    // One catches up: told what was missed, then the next line.
+    let m = members[0];
+    h.set_write_capacity(m, None);
+    h.take_output(m);
+    h.feed(sender, b"are you there?\r\n");
+    let out = text(&h.take_output(m));
+    assert!(out.contains("lines skipped"), "{out}");
+    assert!(out.contains("are you there?"), "{out}");
+}
+
+#[test]
+fn a_member_whose_own_output_passes_the_hard_limit_is_disconnected() {
+    let room = shared(unlimited_rate());
+    let mut h = Harness::new();
+    let sender = h.open(TelnetConn::new(room.clone()));
+    let hog = h.open(TelnetConn::new(room.clone()));
+    h.set_write_capacity(hog, Some(0));
+    // 21 KB of `/help` in one read: its answers pass 1 MiB part-way through.
+    h.feed(hog, &b"/help\r\n".repeat(3000));
+    assert!(
+        !h.is_open(hog),
+        "disconnected at the hard limit ({} queued)",
+        h.queued(hog)
+    );
+    assert!(h.is_open(sender));
+    // With small limits: a member who does not read misses lines but stays.
+    let limits = super::chat::QueueLimits {
+        skip_above: 1024,
+        disconnect_above: 4096,
+    };
+    let strict = shared(TelnetConfig {
+        queue_limits: limits,
+        ..unlimited_rate()
+    });
+    let a = h.open(TelnetConn::new(strict.clone()));
+    let b = h.open(TelnetConn::new(strict));
+    h.set_write_capacity(b, Some(0));
+    for _ in 0..100 {
+        h.feed(a, b"flood flood flood flood flood flood flood flood\r\n");
+    }
+    assert!(h.queued(b) <= 1024 + 128, "{} queued", h.queued(b));
+    assert!(
+        h.is_open(b),
+        "skipped, not disconnected: under the hard limit"
+    );
+}
+
+#[test]
+fn invisible_and_reordering_characters_never_reach_other_users() {
+    let (mut h, a, b) = two_users(TelnetConfig::default());
+    h.feed(
+        a,
+        "abc\u{202e}gnp.exe \u{200b}x\u{2028}y\u{feff}\r\n".as_bytes(),
+    );
+    let out = text(&h.take_output(b));
+    assert!(out.contains("<guest1> abcgnp.exe xy\r\n"), "{out:?}");
+}
+
+#[test]
+fn control_characters_reach_others_as_caret_letters() {
+    let (mut h, a, b) = two_users(TelnetConfig::default());
+    h.feed(a, b"red \x1b[31malert\x07\r\n");
+    let out = text(&h.take_output(b));
+    assert!(out.contains("<guest1> red ^[[31malert^G\r\n"), "{out:?}");
+    assert!(
+        !out.contains('\x1b'),
+        "no raw escape reaches the other terminal"
+    );
+}

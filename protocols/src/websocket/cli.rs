@@ -2,6 +2,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use netreactor::{ListenOptions, Reactor};
 
@@ -27,6 +28,15 @@ pub struct WsArgs {
     /// Refuse permessage-deflate offers.
     #[arg(long = "ws-no-compression")]
     pub no_compression: bool,
+    /// Close connections silent for this long, in seconds, with 1001 (a ping at half of
+    /// it; 0: never).
+    #[arg(
+        id = "ws_idle_timeout",
+        long = "ws-idle-timeout",
+        value_name = "SECS",
+        default_value_t = 300
+    )]
+    pub idle_timeout: u64,
 }
 
 /// Starts the websocket echo server on `reactor`: every text or binary message comes back
@@ -39,6 +49,7 @@ pub fn start(reactor: &mut Reactor, args: &WsArgs, listen_opts: &ListenOptions) 
     config.limits.max_message = args.max_message;
     config.limits.max_frame = args.max_message as u64;
     config.deflate.enabled = !args.no_compression;
+    config.idle_timeout = (args.idle_timeout > 0).then(|| Duration::from_secs(args.idle_timeout));
     let addr = listen(reactor, args.addr, listen_opts, config, || Echo)?;
     tracing::info!(%addr, "websocket echo server listening");
     Ok(())

@@ -13,15 +13,15 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use netreactor::{CloseReason, ConnId, Context, Counter, Protocol, TimerId};
 
-use super::deflate::{DeflateParams, Deflater, Inflater};
+pub use super::config::ClientConfig;
+use super::config::{ServerConfig, DEFAULT_INFLATE_SLICE};
+use super::deflate::{DeflateConfig, DeflateParams, Deflater, Inflater};
 use super::encode::{close_payload, Writer};
 use super::handshake::{self, Accepted, ClientHandshakeError};
-use super::parse::{Limits, Message, Opcode, ProtocolError, Reader, Role};
-use super::server::ServerConfig;
+use super::parse::{Message, Opcode, ProtocolError, Reader, Role};
 
-/// A WebSocket connection's timers: the opening and closing handshakes' deadlines, and the
-/// handler's own ([`Ws::set_timer`]). Opaque, so a handler's timers cannot be taken for the
-/// connection's.
+/// A WebSocket connection's timers: its own deadlines and checks, and the handler's
+/// ([`Ws::set_timer`]). Opaque, so a handler's timers cannot be taken for the connection's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WsTimer(TimerKind);
 
@@ -29,11 +29,32 @@ pub struct WsTimer(TimerKind);
 enum TimerKind {
     Close,
     Handshake,
+    Idle,
+    Message,
+    Yield,
     Handler(u32),
 }
 
+/// The close handshake's deadline.
 const CLOSE_TIMER: WsTimer = WsTimer(TimerKind::Close);
+/// The opening handshake's deadline.
 const HANDSHAKE_TIMER: WsTimer = WsTimer(TimerKind::Handshake);
+/// The idle check (every quarter of the idle timeout).
+const IDLE_TIMER: WsTimer = WsTimer(TimerKind::Idle);
+/// The deadline of the message being assembled.
+const MESSAGE_TIMER: WsTimer = WsTimer(TimerKind::Message);
+/// The next slice of a message whose inflation yielded.
+const YIELD_TIMER: WsTimer = WsTimer(TimerKind::Yield);
+
+mod guards;
+
+/// Bits of [`Link::flags`].
+mod flag {
+    /// Bytes arrived since the last idle check.
+    pub const ACTIVE: u8 = 1;
+    /// A [`YIELD_TIMER`](super::YIELD_TIMER) is set.
+    pub const YIELD_ARMED: u8 = 2;
+}
 
 /// Close code reported to [`Handler::on_close`] when the close frame had no code.
 pub const NO_STATUS: u16 = 1005;
@@ -118,7 +139,7 @@ pub trait Handler: 'static {
     fn on_backpressure(&mut self, ws: &mut Ws<'_, '_>, paused: bool) {
         let _ = (ws, paused);
     }
-    /// A timer set with [`Ws::set_timer`] fired; `tag` is the value given then.
+    /// A timer set with [`Ws::set_timer`] fired.
     fn on_timer(&mut self, ws: &mut Ws<'_, '_>, tag: u32) {
         let _ = (ws, tag);
     }
@@ -153,15 +174,35 @@ struct Link {
     close_timer: Option<TimerId>,
     /// Code and reason of a close the application started, for [`Handler::on_close`].
     local_close: Option<Box<(u16, String)>>,
+    /// [`Handler::on_close`] was called (kept here, with the next two, to fill the struct's
+    /// padding: every byte counts on an idle connection).
+    told_close: bool,
+    /// [`flag`] bits.
+    flags: u8,
+    /// Idle checks in a row that saw no bytes from the peer.
+    quiet: u8,
 }
 
 impl Link {
     fn send(&mut self, cx: &mut Context<'_, WsTimer>, opcode: Opcode, payload: Bytes) {
+        let before = self.writer.has_backlog();
         self.writer.encode(opcode, payload, |b| cx.write(b));
+        if !before && self.writer.has_backlog() {
+            guards::set_fragmenting(cx.id(), true);
+        }
+    }
+
+    /// Drops a message part-way through compression: no data follows a close frame.
+    fn abandon_backlog(&mut self, cx: &mut Context<'_, WsTimer>) {
+        if self.writer.has_backlog() {
+            self.writer.abandon_backlog();
+            guards::set_fragmenting(cx.id(), false);
+        }
     }
 
     /// Sends a close frame and moves to `next`; arms the close timeout.
     fn send_close(&mut self, cx: &mut Context<'_, WsTimer>, payload: Bytes, next: State) {
+        self.abandon_backlog(cx);
         self.send(cx, Opcode::Close, payload);
         self.state = next;
         self.arm_close_timer(cx);
@@ -257,8 +298,10 @@ impl<'a, 'b> Ws<'a, 'b> {
     /// Queues one encoded frame (see [`encode::frame`](super::encode::frame)) on every
     /// connection in `to` — encode once, share the `Bytes`. Receivers whose queue already
     /// holds more than `max_queued` bytes are skipped (slow consumers lose messages rather
-    /// than grow memory). Returns how many received it. Only pass ids of open WebSocket
-    /// connections (remove them in [`Handler::on_close`]).
+    /// than grow memory), and so are receivers part-way through sending a large compressed
+    /// message in fragments (a frame must not land between them). Returns how many received
+    /// it. Only pass ids of open WebSocket connections (remove them in
+    /// [`Handler::on_close`]).
     pub fn broadcast(
         &mut self,
         to: impl IntoIterator<Item = ConnId>,
@@ -267,7 +310,10 @@ impl<'a, 'b> Ws<'a, 'b> {
     ) -> usize {
         let mut n = 0;
         for id in to {
-            if self.cx.conn(id).queued() <= max_queued && self.cx.conn(id).write(frame.clone()) {
+            if self.cx.conn(id).queued() <= max_queued
+                && !guards::is_fragmenting(id)
+                && self.cx.conn(id).write(frame.clone())
+            {
                 n += 1;
             }
         }
@@ -292,36 +338,6 @@ enum Phase {
     Rejected,
 }
 
-/// What a client asks for in its handshake.
-#[derive(Clone, Debug)]
-pub struct ClientConfig {
-    /// `Host` header value.
-    pub host: String,
-    /// Request target, e.g. `/`.
-    pub target: String,
-    /// Subprotocols to offer.
-    pub protocols: Vec<String>,
-    /// Offer permessage-deflate.
-    pub compress: bool,
-    /// Limits on what the server sends.
-    pub limits: Limits,
-    /// How long to wait for the server's close after ours.
-    pub close_timeout: Duration,
-}
-
-impl Default for ClientConfig {
-    fn default() -> ClientConfig {
-        ClientConfig {
-            host: "localhost".into(),
-            target: "/".into(),
-            protocols: Vec::new(),
-            compress: false,
-            limits: Limits::default(),
-            close_timeout: Duration::from_secs(5),
-        }
-    }
-}
-
 struct ClientRequest {
     config: ClientConfig,
     key: String,
@@ -333,8 +349,19 @@ pub struct WsConn<H: Handler> {
     reader: Reader,
     link: Link,
     handler: H,
-    told_close: bool,
-    handshake_timer: Option<TimerId>,
+    /// The opening handshake's deadline while connecting; the deadline of the message being
+    /// assembled once open.
+    deadline: Option<TimerId>,
+    /// Idle timeout in whole seconds, rounded up (0: none); checked every quarter of it.
+    idle_secs: u16,
+    /// Time allowed for a data message from its first frame to its last, in whole seconds,
+    /// rounded up (0: unlimited).
+    message_secs: u16,
+}
+
+/// `d` in whole seconds rounded up, at most `u16::MAX` (18 hours).
+fn secs(d: Duration) -> u16 {
+    d.as_millis().div_ceil(1000).min(u16::MAX.into()) as u16
 }
 
 impl<H: Handler> WsConn<H> {
@@ -342,7 +369,6 @@ impl<H: Handler> WsConn<H> {
     /// standalone `--ws` listener).
     pub fn server(config: Rc<ServerConfig>, handler: H) -> WsConn<H> {
         WsConn {
-            reader: Reader::new(Role::Server, config.limits),
             link: Link {
                 role: Role::Server,
                 state: State::Connecting,
@@ -350,11 +376,16 @@ impl<H: Handler> WsConn<H> {
                 close_timeout_ms: millis(config.close_timeout),
                 close_timer: None,
                 local_close: None,
+                told_close: false,
+                flags: 0,
+                quiet: 0,
             },
+            idle_secs: config.idle_timeout.map_or(0, secs),
+            message_secs: secs(config.message_timeout),
+            reader: Reader::new(Role::Server, config.limits),
             phase: Phase::ServerHandshake(config),
             handler,
-            told_close: false,
-            handshake_timer: None,
+            deadline: None,
         }
     }
 
@@ -364,11 +395,7 @@ impl<H: Handler> WsConn<H> {
         let mut c = WsConn::server(Rc::new(config.clone()), handler);
         c.phase = Phase::Frames;
         c.link.state = State::Open;
-        c.enable_deflate(
-            accepted.deflate,
-            config.deflate.level,
-            config.deflate.min_size,
-        );
+        c.enable_deflate(accepted.deflate, &config.deflate, config.inflate_slice);
         c
     }
 
@@ -383,14 +410,18 @@ impl<H: Handler> WsConn<H> {
                 close_timeout_ms: millis(config.close_timeout),
                 close_timer: None,
                 local_close: None,
+                told_close: false,
+                flags: 0,
+                quiet: 0,
             },
             phase: Phase::ClientHandshake(Box::new(ClientRequest {
                 config,
                 key: String::new(),
             })),
             handler,
-            told_close: false,
-            handshake_timer: None,
+            deadline: None,
+            idle_secs: 0,
+            message_secs: 0,
         }
     }
 
@@ -404,7 +435,12 @@ impl<H: Handler> WsConn<H> {
         self.link.state
     }
 
-    fn enable_deflate(&mut self, params: Option<DeflateParams>, level: u32, min_size: usize) {
+    fn enable_deflate(
+        &mut self,
+        params: Option<DeflateParams>,
+        config: &DeflateConfig,
+        inflate_slice: usize,
+    ) {
         let Some(p) = params else { return };
         let (ours, ours_nct, theirs_nct) = match self.link.role {
             Role::Server => (
@@ -416,9 +452,10 @@ impl<H: Handler> WsConn<H> {
             Role::Client => (p.client_max_window_bits, true, p.server_no_context_takeover),
         };
         self.reader.set_inflater(Inflater::new(theirs_nct));
-        self.link
-            .writer
-            .set_deflater(Deflater::new(ours, ours_nct, level), min_size);
+        self.reader.set_inflate_slice(inflate_slice);
+        let deflater =
+            Deflater::new(ours, ours_nct, config.level).with_memory_limit(config.memory_limit);
+        self.link.writer.set_deflater(deflater, config.min_size);
     }
 
     fn ws<'a, 'b>(link: &'a mut Link, cx: &'a mut Context<'b, WsTimer>) -> Ws<'a, 'b> {
@@ -426,8 +463,8 @@ impl<H: Handler> WsConn<H> {
     }
 
     fn tell_close(&mut self, cx: &mut Context<'_, WsTimer>, code: u16, reason: &str) {
-        if !self.told_close {
-            self.told_close = true;
+        if !self.link.told_close {
+            self.link.told_close = true;
             let mut ws = Self::ws(&mut self.link, cx);
             self.handler.on_close(&mut ws, code, reason);
         }
@@ -436,9 +473,10 @@ impl<H: Handler> WsConn<H> {
     fn open(&mut self, cx: &mut Context<'_, WsTimer>) {
         self.phase = Phase::Frames;
         self.link.state = State::Open;
-        if let Some(t) = self.handshake_timer.take() {
+        if let Some(t) = self.deadline.take() {
             cx.cancel_timer(t);
         }
+        self.start_idle(cx);
         let mut ws = Self::ws(&mut self.link, cx);
         self.handler.on_open(&mut ws);
         self.after_callback(cx);
@@ -446,7 +484,7 @@ impl<H: Handler> WsConn<H> {
 
     /// A handler may have called [`Ws::close`]: tell it (once) that the connection closed.
     fn after_callback(&mut self, cx: &mut Context<'_, WsTimer>) {
-        if self.link.state != State::Open && !self.told_close {
+        if self.link.state != State::Open && !self.link.told_close {
             let (code, reason) = self
                 .link
                 .local_close
@@ -461,14 +499,22 @@ impl<H: Handler> WsConn<H> {
     fn fail(&mut self, cx: &mut Context<'_, WsTimer>, e: ProtocolError) {
         cx.count(Counter::ParseError);
         tracing::debug!(conn = %cx.id(), error = %e, "websocket connection failed");
+        self.fail_with(cx, e.close_code(), e.reason());
+    }
+
+    /// Fails the connection with `code` (see [`fail`](Self::fail)); the message being
+    /// assembled is dropped at once.
+    fn fail_with(&mut self, cx: &mut Context<'_, WsTimer>, code: u16, reason: &str) {
+        self.link.abandon_backlog(cx);
         if self.link.state == State::Open {
             self.link
-                .send(cx, Opcode::Close, close_payload(e.close_code(), e.reason()));
+                .send(cx, Opcode::Close, close_payload(code, reason));
         }
         self.link.state = State::Closed;
+        self.reader.discard_message();
         self.link.arm_close_timer(cx);
         cx.shutdown_write();
-        self.tell_close(cx, e.close_code(), e.reason());
+        self.tell_close(cx, code, reason);
     }
 
     /// Both close frames went by: the server closes TCP first (RFC 6455 7.1.1), the client
@@ -523,6 +569,9 @@ impl<H: Handler> WsConn<H> {
         self.after_callback(cx);
     }
 
+    /// Reads messages until the input runs out or this turn's inflate budget does; then
+    /// reading pauses and a timer continues in a later turn, after the other ready
+    /// connections (the rest of the input stays unconsumed meanwhile).
     fn read_frames(&mut self, cx: &mut Context<'_, WsTimer>, input: &mut BytesMut) {
         loop {
             if self.link.state == State::Closed {
@@ -531,7 +580,7 @@ impl<H: Handler> WsConn<H> {
             }
             match self.reader.read(input) {
                 Ok(Some(m)) => self.on_message(cx, m),
-                Ok(None) => return,
+                Ok(None) => break,
                 Err(e) => {
                     self.fail(cx, e);
                     input.clear();
@@ -539,6 +588,7 @@ impl<H: Handler> WsConn<H> {
                 }
             }
         }
+        self.schedule_slices(cx);
     }
 
     fn server_handshake(
@@ -566,11 +616,7 @@ impl<H: Handler> WsConn<H> {
         let protocol = config.select_protocol.as_ref().and_then(|f| f(&hs));
         let accepted = handshake::accept(&hs, protocol, &config.deflate);
         cx.write(accepted.response());
-        self.enable_deflate(
-            accepted.deflate,
-            config.deflate.level,
-            config.deflate.min_size,
-        );
+        self.enable_deflate(accepted.deflate, &config.deflate, config.inflate_slice);
         self.open(cx);
         self.read_frames(cx, input);
     }
@@ -582,7 +628,7 @@ impl<H: Handler> WsConn<H> {
         input.clear();
         self.phase = Phase::Rejected;
         self.link.state = State::Closed;
-        self.told_close = true;
+        self.link.told_close = true;
     }
 
     fn client_handshake(&mut self, cx: &mut Context<'_, WsTimer>, input: &mut BytesMut) {
@@ -601,7 +647,11 @@ impl<H: Handler> WsConn<H> {
         let _ = input.split_to(end + 4);
         match result {
             Ok(acc) => {
-                self.enable_deflate(acc.deflate, 6, 0);
+                let config = DeflateConfig {
+                    level: 6,
+                    ..DeflateConfig::default()
+                };
+                self.enable_deflate(acc.deflate, &config, DEFAULT_INFLATE_SLICE);
                 self.open(cx);
                 self.read_frames(cx, input);
             }
@@ -628,7 +678,7 @@ impl<H: Handler> Protocol<WsTimer> for WsConn<H> {
         match &mut self.phase {
             Phase::ServerHandshake(config) => {
                 let t = config.handshake_timeout;
-                self.handshake_timer = Some(cx.set_timer(t, HANDSHAKE_TIMER));
+                self.deadline = Some(cx.set_timer(t, HANDSHAKE_TIMER));
             }
             Phase::ClientHandshake(req) => {
                 let mut key = [0u8; 16];
@@ -648,10 +698,11 @@ impl<H: Handler> Protocol<WsTimer> for WsConn<H> {
                 req.key = k;
                 cx.write(head);
                 let t = req.config.close_timeout.max(Duration::from_secs(10));
-                self.handshake_timer = Some(cx.set_timer(t, HANDSHAKE_TIMER));
+                self.deadline = Some(cx.set_timer(t, HANDSHAKE_TIMER));
             }
             Phase::Frames => {
                 // Upgraded from HTTP: the 101 is already written.
+                self.start_idle(cx);
                 let mut ws = Self::ws(&mut self.link, cx);
                 self.handler.on_open(&mut ws);
                 self.after_callback(cx);
@@ -667,9 +718,14 @@ impl<H: Handler> Protocol<WsTimer> for WsConn<H> {
                 self.server_handshake(cx, input, config)
             }
             Phase::ClientHandshake(_) => self.client_handshake(cx, input),
-            Phase::Frames => self.read_frames(cx, input),
+            Phase::Frames => {
+                self.link.flags |= flag::ACTIVE;
+                self.reader.new_turn();
+                self.read_frames(cx, input);
+            }
             Phase::Rejected => input.clear(),
         }
+        self.settle(cx);
     }
 
     fn on_eof(&mut self, cx: &mut Context<'_, WsTimer>) {
@@ -688,18 +744,19 @@ impl<H: Handler> Protocol<WsTimer> for WsConn<H> {
             let mut ws = Self::ws(&mut self.link, cx);
             self.handler.on_backpressure(&mut ws, paused);
             self.after_callback(cx);
+            self.settle(cx);
         }
     }
 
     fn on_timer(&mut self, cx: &mut Context<'_, WsTimer>, timer: WsTimer) {
         match timer {
-            WsTimer(TimerKind::Close) => {
+            CLOSE_TIMER => {
                 self.link.close_timer = None;
                 cx.count(Counter::Timeout);
                 cx.abort();
             }
-            WsTimer(TimerKind::Handshake) => {
-                self.handshake_timer = None;
+            HANDSHAKE_TIMER => {
+                self.deadline = None;
                 if self.link.state == State::Connecting {
                     cx.count(Counter::Timeout);
                     self.link.state = State::Closed;
@@ -707,12 +764,22 @@ impl<H: Handler> Protocol<WsTimer> for WsConn<H> {
                     cx.abort();
                 }
             }
+            IDLE_TIMER => self.idle_check(cx),
+            MESSAGE_TIMER => {
+                self.deadline = None;
+                if self.reader.in_message() && self.link.state == State::Open {
+                    cx.count(Counter::Timeout);
+                    self.fail_with(cx, 1008, "message not completed in time");
+                }
+            }
+            YIELD_TIMER => self.continue_message(cx),
             WsTimer(TimerKind::Handler(tag)) => {
                 let mut ws = Self::ws(&mut self.link, cx);
                 self.handler.on_timer(&mut ws, tag);
                 self.after_callback(cx);
             }
         }
+        self.settle(cx);
     }
 
     fn on_shutdown(&mut self, cx: &mut Context<'_, WsTimer>) {
@@ -730,6 +797,9 @@ impl<H: Handler> Protocol<WsTimer> for WsConn<H> {
 
     fn on_close(&mut self, cx: &mut Context<'_, WsTimer>, reason: &CloseReason) {
         let _ = reason;
+        if self.link.writer.has_backlog() {
+            guards::set_fragmenting(cx.id(), false);
+        }
         self.link.state = State::Closed;
         self.tell_close(cx, ABNORMAL, "connection closed");
     }

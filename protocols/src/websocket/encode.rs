@@ -98,14 +98,30 @@ impl Default for MaskRng {
     }
 }
 
-/// Encodes outgoing messages for one connection.
+/// Input bytes of a large message compressed per slice (one fragment each).
+pub const DEFLATE_SLICE: usize = 256 * 1024;
+
+/// Encodes outgoing messages for one connection. A compressed message larger than
+/// [`DEFLATE_SLICE`] is compressed a slice at a time, one fragment per
+/// [`pump`](Self::pump) call, so that the connection can yield between slices; data messages
+/// sent meanwhile wait behind it (control frames do not).
 #[derive(Debug)]
 pub struct Writer {
     role: Role,
     rng: MaskRng,
-    /// Boxed: most connections never negotiate compression, and the state is ~170 bytes.
-    deflater: Option<Box<Deflater>>,
+    /// Boxed: most connections never negotiate compression.
+    compressing: Option<Box<Compressing>>,
     compress_min: usize,
+}
+
+/// The compressor and the messages it has still to send.
+#[derive(Debug)]
+struct Compressing {
+    deflater: Deflater,
+    /// The message being compressed slice by slice: opcode, payload, bytes done.
+    current: Option<(Opcode, Bytes, usize)>,
+    /// Data messages waiting behind it.
+    queue: std::collections::VecDeque<(Opcode, Bytes)>,
 }
 
 impl Writer {
@@ -114,39 +130,128 @@ impl Writer {
         Writer {
             role,
             rng: MaskRng::new(),
-            deflater: None,
+            compressing: None,
             compress_min: 0,
         }
     }
 
     /// Compresses data messages of at least `min_size` bytes with `deflater`.
     pub fn set_deflater(&mut self, deflater: Deflater, min_size: usize) {
-        self.deflater = Some(Box::new(deflater));
+        self.compressing = Some(Box::new(Compressing {
+            deflater,
+            current: None,
+            queue: std::collections::VecDeque::new(),
+        }));
         self.compress_min = min_size;
+    }
+
+    /// True while a large message is part-way through compression (call
+    /// [`pump`](Self::pump) again).
+    pub fn has_backlog(&self) -> bool {
+        self.compressing
+            .as_ref()
+            .is_some_and(|c| c.current.is_some())
+    }
+
+    /// Drops the message part-way through compression and those waiting behind it (a close
+    /// frame is being sent: no data may follow it).
+    pub fn abandon_backlog(&mut self) {
+        if let Some(c) = self.compressing.as_mut() {
+            c.current = None;
+            c.queue.clear();
+        }
+    }
+
+    /// Compresses and emits the next slice of the message in progress (and, once it is done,
+    /// the messages that waited behind it, up to the next large one).
+    pub fn pump(&mut self, mut emit: impl FnMut(Bytes)) {
+        let Some(c) = self.compressing.as_mut() else {
+            return;
+        };
+        let Some((opcode, payload, done)) = c.current.take() else {
+            return;
+        };
+        let end = (done + DEFLATE_SLICE).min(payload.len());
+        let last = end == payload.len();
+        let mut body = BytesMut::with_capacity((end - done) / 2 + 16);
+        c.deflater
+            .compress_part(&payload[done..end], last, &mut body);
+        let frame_op = if done == 0 {
+            opcode
+        } else {
+            Opcode::Continuation
+        };
+        if !last {
+            c.current = Some((opcode, payload, end));
+        }
+        self.emit_frame(frame_op, last, done == 0, body.freeze(), &mut emit);
+        if last {
+            while let Some((op, p)) = self.compressing.as_mut().and_then(|c| c.queue.pop_front()) {
+                self.encode(op, p, &mut emit);
+                if self.has_backlog() {
+                    break;
+                }
+            }
+        }
     }
 
     /// True when data messages are compressed.
     pub fn compresses(&self) -> bool {
-        self.deflater.is_some()
+        self.compressing.is_some()
+    }
+
+    /// Gives the compressor's state back between messages: always when `quiet` (the
+    /// connection went quiet), otherwise only when it resets after each message anyway.
+    pub fn release_compression(&mut self, quiet: bool) {
+        if let Some(c) = self.compressing.as_mut() {
+            if c.current.is_none() && (quiet || c.deflater.no_context_takeover()) {
+                c.deflater.release();
+            }
+        }
+    }
+
+    /// True while the compressor's zlib state is allocated.
+    pub fn compression_allocated(&self) -> bool {
+        self.compressing
+            .as_ref()
+            .is_some_and(|c| c.deflater.is_allocated())
     }
 
     /// Encodes one message (or control frame) as a single frame; `emit` receives one or two
-    /// `Bytes` to queue in order.
+    /// `Bytes` to queue in order. A compressed message over [`DEFLATE_SLICE`] gets only its
+    /// first fragment here, the rest from [`pump`](Self::pump); data messages sent while one
+    /// is in progress wait behind it.
     pub fn encode(&mut self, opcode: Opcode, payload: Bytes, mut emit: impl FnMut(Bytes)) {
         let data = matches!(opcode, Opcode::Text | Opcode::Binary);
-        if let (true, Some(d)) = (data, self.deflater.as_mut()) {
+        if let (true, Some(c)) = (data, self.compressing.as_mut()) {
+            if c.current.is_some() {
+                c.queue.push_back((opcode, payload));
+                return;
+            }
             if payload.len() >= self.compress_min {
-                let mut body = BytesMut::with_capacity(payload.len() / 2 + 16);
-                d.compress(&payload, &mut body);
-                return self.emit_frame(opcode, true, body.freeze(), &mut emit);
+                if payload.len() > DEFLATE_SLICE {
+                    let mut first = BytesMut::with_capacity(DEFLATE_SLICE / 2 + 16);
+                    if c.deflater
+                        .compress_part(&payload[..DEFLATE_SLICE], false, &mut first)
+                    {
+                        c.current = Some((opcode, payload, DEFLATE_SLICE));
+                        return self.emit_frame(opcode, false, true, first.freeze(), &mut emit);
+                    }
+                } else {
+                    let mut body = BytesMut::with_capacity(payload.len() / 2 + 16);
+                    if c.deflater.compress(&payload, &mut body) {
+                        return self.emit_frame(opcode, true, true, body.freeze(), &mut emit);
+                    }
+                }
             }
         }
-        self.emit_frame(opcode, false, payload, &mut emit)
+        self.emit_frame(opcode, true, false, payload, &mut emit)
     }
 
     fn emit_frame(
         &mut self,
         opcode: Opcode,
+        fin: bool,
         rsv1: bool,
         payload: Bytes,
         emit: &mut impl FnMut(Bytes),
@@ -155,20 +260,20 @@ impl Writer {
         match self.role {
             Role::Server if len >= COPY_BELOW => {
                 let mut head = BytesMut::with_capacity(10);
-                put_header(&mut head, true, rsv1, opcode, len as u64, None);
+                put_header(&mut head, fin, rsv1, opcode, len as u64, None);
                 emit(head.freeze());
                 emit(payload);
             }
             Role::Server => {
                 let mut out = BytesMut::with_capacity(len + 10);
-                put_header(&mut out, true, rsv1, opcode, len as u64, None);
+                put_header(&mut out, fin, rsv1, opcode, len as u64, None);
                 out.put_slice(&payload);
                 emit(out.freeze());
             }
             Role::Client => {
                 let key = self.rng.next_key();
                 let mut out = BytesMut::with_capacity(len + 14);
-                put_header(&mut out, true, rsv1, opcode, len as u64, Some(key));
+                put_header(&mut out, fin, rsv1, opcode, len as u64, Some(key));
                 let at = out.len();
                 out.put_slice(&payload);
                 apply_mask(&mut out[at..], key, 0);
@@ -235,5 +340,40 @@ mod tests {
         let p = close_payload(1000, &reason);
         assert!(p.len() <= 125);
         assert!(std::str::from_utf8(&p[2..]).is_ok());
+    }
+
+    #[test]
+    fn a_large_compressed_message_goes_out_in_fragments_with_later_data_behind_it() {
+        use crate::websocket::deflate::{Deflater, Inflater};
+        let mut w = Writer::new(Role::Server);
+        w.set_deflater(Deflater::new(15, false, 1), 0);
+        let big: Vec<u8> = (0..3 * DEFLATE_SLICE + 10)
+            .map(|i| (i % 97) as u8)
+            .collect();
+        let mut wire = BytesMut::new();
+        let mut push = |b: Bytes| wire.extend_from_slice(&b);
+        w.encode(Opcode::Binary, Bytes::from(big.clone()), &mut push);
+        w.encode(Opcode::Text, Bytes::from_static(b"after"), &mut push);
+        w.encode(Opcode::Ping, Bytes::from_static(b"p"), &mut push);
+        let mut pumps = 0;
+        while w.has_backlog() {
+            w.pump(&mut push);
+            pumps += 1;
+        }
+        assert_eq!(pumps, 3);
+        let mut r = Reader::new(Role::Client, Limits::default());
+        r.set_inflater(Inflater::new(false));
+        let mut got = Vec::new();
+        while let Some(m) = r.read(&mut wire).unwrap() {
+            got.push(m);
+        }
+        assert_eq!(
+            got,
+            vec![
+                Message::Ping(Bytes::from_static(b"p")),
+                Message::Binary(Bytes::from(big)),
+                Message::Text(Bytes::from_static(b"after")),
+            ]
+        );
     }
 }

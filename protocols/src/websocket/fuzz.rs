@@ -36,6 +36,7 @@ pub fn frame(data: &[u8]) {
         Limits {
             max_frame: 1 << 16,
             max_message: 1 << 16,
+            ..Limits::default()
         },
     );
     if ctl & 2 != 0 {
@@ -87,18 +88,24 @@ pub fn deflate_path(data: &[u8]) {
     };
     let mut out = BytesMut::new();
     let mut inf = Inflater::new(ctl & 1 != 0);
-    if inf.inflate(rest, &mut out, 1 << 20).is_ok() {
-        let _ = inf.finish(&mut out, 1 << 20);
+    // In slices of 64 KiB, as the server inflates (the output checked as it grows).
+    let mut input = rest;
+    while let Ok(p) = inf.inflate(input, &mut out, 1 << 20, 64 * 1024) {
+        input = &input[p.consumed..];
+        if p.done {
+            let _ = inf.finish(&mut out, 1 << 20);
+            break;
+        }
     }
-    assert!(out.len() <= (1 << 20) + 256 * 1024);
+    assert!(out.len() <= (1 << 20) + 1);
     let bits = 8 + (ctl >> 1) % 8;
     let mut d = Deflater::new(bits, ctl & 0x10 != 0, 1);
     let mut inf = Inflater::new(ctl & 0x10 != 0);
     for msg in [rest, &rest[..rest.len() / 2]] {
         let mut c = BytesMut::new();
-        d.compress(msg, &mut c);
+        assert!(d.compress(msg, &mut c), "no memory limit set");
         let mut back = BytesMut::new();
-        inf.inflate(&c, &mut back, usize::MAX)
+        inf.inflate(&c, &mut back, usize::MAX, usize::MAX)
             .expect("our own output inflates");
         inf.finish(&mut back, usize::MAX)
             .expect("our own output inflates");
@@ -123,6 +130,7 @@ pub fn conn(data: &[u8]) {
         limits: Limits {
             max_frame: 1 << 16,
             max_message: 1 << 16,
+            ..Limits::default()
         },
         ..ServerConfig::default()
     };

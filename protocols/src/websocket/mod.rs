@@ -5,8 +5,9 @@
 //!   [`mask`], incremental UTF-8 checks by [`utf8`]); [`deflate`] for compression.
 //! * [`handshake`]: the opening handshake (checks, `101`, refusals) for both roles.
 //! * [`conn`]: the state machine implementing [`netreactor::Protocol`], driving a [`Handler`].
-//! * [`server`]: configuration, the standalone listener, [`Echo`], and [`upgrade`] for the
-//!   HTTP server's handlers.
+//! * [`config`]: [`ServerConfig`] and [`ClientConfig`] (limits, timeouts, compression, hooks).
+//! * [`server`]: the standalone listener, [`Echo`], and [`upgrade`] for the HTTP server's
+//!   handlers.
 //!
 //! ```no_run
 //! use netreactor::{ListenOptions, Reactor};
@@ -19,8 +20,8 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
-#[cfg(feature = "cli")]
 pub mod cli;
+pub mod config;
 pub mod conn;
 pub mod deflate;
 pub mod encode;
@@ -33,6 +34,8 @@ pub mod utf8;
 
 #[cfg(test)]
 mod conn_tests;
+#[cfg(test)]
+mod isolation_tests;
 #[cfg(test)]
 mod reader_tests;
 

@@ -290,6 +290,10 @@ pub struct Limits {
     pub max_frame: u64,
     /// Largest message accepted (after decompression).
     pub max_message: usize,
+    /// Largest size a compressed message may inflate to (the smaller of this and
+    /// `max_message` applies): a few KB of deflate can inflate to gigabytes, so this is
+    /// lower than the plain limit by default. Checked as the message inflates.
+    pub max_compressed_message: usize,
 }
 
 impl Default for Limits {
@@ -297,8 +301,28 @@ impl Default for Limits {
         Limits {
             max_frame: 64 << 20,
             max_message: 64 << 20,
+            max_compressed_message: 16 << 20,
         }
     }
+}
+
+/// Compressed payload not yet inflated: the rest of a frame whose inflation ran out of
+/// budget.
+#[derive(Debug)]
+struct Pending {
+    data: Bytes,
+    /// The frame was the message's last: finish the message once `data` is inflated.
+    fin: bool,
+}
+
+/// How draining [`Pending`] input went.
+enum Drain {
+    /// Out of budget: more next turn.
+    Yield,
+    /// All inflated; the message goes on.
+    Done,
+    /// All inflated and the message is complete.
+    Message(Message),
 }
 
 /// The frame being read: its header already consumed from the input.
@@ -325,35 +349,120 @@ struct Partial {
 #[derive(Debug)]
 pub struct Reader {
     role: Role,
-    limits: Limits,
+    /// [`Limits`], stored in 16 bytes (messages over 4 GiB are not supported).
+    max_frame: u64,
+    max_message: u32,
+    /// The smaller of the plain and the compressed message limit.
+    max_inflated: u32,
     current: Option<Current>,
     partial: Option<Partial>,
     utf8: Utf8Validator,
     /// Boxed: most connections never negotiate compression.
-    inflater: Option<Box<Inflater>>,
+    inflating: Option<Box<Inflating>>,
+}
+
+/// The decompressor and its progress through the current turn.
+#[derive(Debug)]
+struct Inflating {
+    inflater: Inflater,
+    /// Compressed input waiting for the next turn's budget.
+    pending: Option<Pending>,
+    /// Inflated bytes one turn may produce (`usize::MAX`: no slicing).
+    slice: usize,
+    /// What is left of the slice in this turn.
+    budget: usize,
 }
 
 impl Reader {
     /// A reader for `role`, without compression.
     pub fn new(role: Role, limits: Limits) -> Reader {
+        let cap = |n: usize| n.min(u32::MAX as usize) as u32;
         Reader {
             role,
-            limits,
+            max_frame: limits.max_frame,
+            max_message: cap(limits.max_message),
+            max_inflated: cap(limits.max_message.min(limits.max_compressed_message)),
             current: None,
             partial: None,
             utf8: Utf8Validator::new(),
-            inflater: None,
+            inflating: None,
         }
+    }
+
+    /// Inflates at most about `bytes` per turn (see [`new_turn`](Self::new_turn)): a message
+    /// inflating to more is processed over several turns, [`read`](Self::read) returning
+    /// `Ok(None)` with [`is_yielding`](Self::is_yielding) in between. Unlimited by default;
+    /// applies to the inflater set by [`set_inflater`](Self::set_inflater) (call it after).
+    pub fn set_inflate_slice(&mut self, bytes: usize) {
+        if let Some(z) = self.inflating.as_mut() {
+            z.slice = bytes.max(1);
+            z.budget = z.slice;
+        }
+    }
+
+    /// Starts a turn: the inflate budget is full again.
+    pub fn new_turn(&mut self) {
+        if let Some(z) = self.inflating.as_mut() {
+            z.budget = z.slice;
+        }
+    }
+
+    /// True when the last [`read`](Self::read) stopped because this turn's inflate budget ran
+    /// out (not for lack of input): call it again in a later turn, with no new bytes needed.
+    pub fn is_yielding(&self) -> bool {
+        self.inflating.as_ref().is_some_and(|z| z.pending.is_some())
+    }
+
+    /// True while a data message is being assembled (its first frame arrived, its last not
+    /// yet).
+    pub fn in_message(&self) -> bool {
+        self.partial.is_some()
+    }
+
+    /// Gives compression state back between messages when the peer resets its compressor
+    /// after each message (see [`Inflater::release`]).
+    pub fn release_compression(&mut self) {
+        if self.partial.is_none() {
+            if let Some(z) = self.inflating.as_mut() {
+                z.inflater.release();
+            }
+        }
+    }
+
+    /// Drops the message being assembled and any pending input (the connection failed).
+    pub fn discard_message(&mut self) {
+        self.partial = None;
+        self.current = None;
+        if let Some(z) = self.inflating.as_mut() {
+            z.pending = None;
+        }
+    }
+
+    /// True while the decompressor's zlib state is allocated.
+    pub fn compression_allocated(&self) -> bool {
+        self.inflating
+            .as_ref()
+            .is_some_and(|z| z.inflater.is_allocated())
     }
 
     /// Accepts RSV1 (compressed messages) and inflates them with `inflater`.
     pub fn set_inflater(&mut self, inflater: Inflater) {
-        self.inflater = Some(Box::new(inflater));
+        self.inflating = Some(Box::new(Inflating {
+            inflater,
+            pending: None,
+            slice: usize::MAX,
+            budget: usize::MAX,
+        }));
     }
 
-    /// The limits in force.
+    /// The limits in force (`max_compressed_message` is the smaller of the two message
+    /// limits).
     pub fn limits(&self) -> Limits {
-        self.limits
+        Limits {
+            max_frame: self.max_frame,
+            max_message: self.max_message as usize,
+            max_compressed_message: self.max_inflated as usize,
+        }
     }
 
     /// Reads the next message from `input`, consuming its bytes. `Ok(None)`: more bytes are
@@ -362,6 +471,13 @@ impl Reader {
     /// [`ProtocolError::close_code`].
     pub fn read(&mut self, input: &mut BytesMut) -> Result<Option<Message>, ProtocolError> {
         loop {
+            if self.is_yielding() {
+                match self.drain()? {
+                    Drain::Yield => return Ok(None),
+                    Drain::Message(m) => return Ok(Some(m)),
+                    Drain::Done => {}
+                }
+            }
             if self.current.is_none() {
                 let Some(header) = parse_header(input)? else {
                     return Ok(None);
@@ -403,7 +519,9 @@ impl Reader {
                     let chunk = input.split_to(cur.ready);
                     cur.moved += cur.ready as u64;
                     cur.ready = 0;
-                    self.append(&chunk)?;
+                    self.append(chunk, false)?;
+                    // A compressed chunk is inflated at the top of the loop.
+                    continue;
                 }
                 return Ok(None);
             }
@@ -439,44 +557,74 @@ impl Reader {
                     Message::Binary(payload)
                 }));
             }
-            self.append(&payload)?;
-            if h.fin {
+            let compressed = p.compressed;
+            self.append(payload, h.fin)?;
+            if h.fin && !compressed {
                 return self.finish_message().map(Some);
             }
         }
     }
 
-    /// Adds payload bytes (already unmasked and, for plain text, checked) to the message.
-    fn append(&mut self, data: &[u8]) -> Result<(), ProtocolError> {
-        let max = self.limits.max_message;
+    /// Inflates pending compressed input within this turn's budget.
+    fn drain(&mut self) -> Result<Drain, ProtocolError> {
+        let max = self.max_inflated as usize;
+        let z = self.inflating.as_mut().expect("compression negotiated");
+        let pending = z.pending.as_mut().expect("pending input");
         let p = self.partial.as_mut().expect("message in progress");
         let buf = p.buf.get_or_insert_with(Box::default);
-        if p.compressed {
-            let inflater = self.inflater.as_mut().expect("compression negotiated");
-            let start = buf.len();
-            inflater.inflate(data, buf, max).map_err(inflate_error)?;
-            if p.text {
-                self.utf8
-                    .feed(&buf[start..])
-                    .map_err(|_| ProtocolError::InvalidUtf8)?;
-            }
-        } else {
-            if buf.len() + data.len() > max {
-                return Err(ProtocolError::TooBig);
-            }
-            buf.extend_from_slice(data);
+        let start = buf.len();
+        let progress = z
+            .inflater
+            .inflate(&pending.data, buf, max, z.budget)
+            .map_err(inflate_error)?;
+        z.budget = z.budget.saturating_sub(buf.len() - start);
+        if p.text {
+            self.utf8
+                .feed(&buf[start..])
+                .map_err(|_| ProtocolError::InvalidUtf8)?;
         }
+        let _ = pending.data.split_to(progress.consumed);
+        if !progress.done {
+            return Ok(Drain::Yield);
+        }
+        let fin = pending.fin;
+        z.pending = None;
+        if fin {
+            return self.finish_message().map(Drain::Message);
+        }
+        Ok(Drain::Done)
+    }
+
+    /// Adds payload bytes (already unmasked and, for plain text, checked) to the message;
+    /// compressed bytes become pending input, inflated by [`drain`](Self::drain).
+    fn append(&mut self, data: BytesMut, fin: bool) -> Result<(), ProtocolError> {
+        let max = self.max_message as usize;
+        let p = self.partial.as_mut().expect("message in progress");
+        if p.compressed {
+            let z = self.inflating.as_mut().expect("compression negotiated");
+            debug_assert!(z.pending.is_none());
+            z.pending = Some(Pending {
+                data: data.freeze(),
+                fin,
+            });
+            return Ok(());
+        }
+        let buf = p.buf.get_or_insert_with(Box::default);
+        if buf.len() + data.len() > max {
+            return Err(ProtocolError::TooBig);
+        }
+        buf.extend_from_slice(&data);
         Ok(())
     }
 
     fn finish_message(&mut self) -> Result<Message, ProtocolError> {
-        let max = self.limits.max_message;
+        let max = self.max_inflated as usize;
         let p = self.partial.take().expect("message in progress");
         let mut buf = p.buf.map_or_else(BytesMut::new, |b| *b);
         if p.compressed {
-            let inflater = self.inflater.as_mut().expect("compression negotiated");
+            let z = self.inflating.as_mut().expect("compression negotiated");
             let start = buf.len();
-            inflater.finish(&mut buf, max).map_err(inflate_error)?;
+            z.inflater.finish(&mut buf, max).map_err(inflate_error)?;
             if p.text {
                 self.utf8
                     .feed(&buf[start..])
@@ -504,11 +652,11 @@ impl Reader {
             _ => {}
         }
         let rsv1_allowed =
-            self.inflater.is_some() && matches!(h.opcode, Opcode::Text | Opcode::Binary);
+            self.inflating.is_some() && matches!(h.opcode, Opcode::Text | Opcode::Binary);
         if h.rsv & 0b011 != 0 || (h.rsv & 0b100 != 0 && !rsv1_allowed) {
             return Err(ProtocolError::ReservedBits);
         }
-        if h.payload_len > self.limits.max_frame {
+        if h.payload_len > self.max_frame {
             return Err(ProtocolError::TooBig);
         }
         match h.opcode {
@@ -518,9 +666,7 @@ impl Reader {
                     .as_ref()
                     .ok_or(ProtocolError::UnexpectedContinuation)?;
                 let assembled = p.buf.as_ref().map_or(0, |b| b.len());
-                if !p.compressed
-                    && assembled as u64 + h.payload_len > self.limits.max_message as u64
-                {
+                if !p.compressed && assembled as u64 + h.payload_len > u64::from(self.max_message) {
                     return Err(ProtocolError::TooBig);
                 }
             }
@@ -529,7 +675,7 @@ impl Reader {
                     return Err(ProtocolError::ExpectedContinuation);
                 }
                 let compressed = h.rsv & 0b100 != 0;
-                if !compressed && h.payload_len > self.limits.max_message as u64 {
+                if !compressed && h.payload_len > u64::from(self.max_message) {
                     return Err(ProtocolError::TooBig);
                 }
                 self.partial = Some(Partial {

@@ -52,6 +52,7 @@ fn read_all_splits_as(
             Limits {
                 max_frame: 1 << 20,
                 max_message: 1 << 20,
+                ..Limits::default()
             },
         );
         setup(&mut r);
@@ -275,6 +276,7 @@ fn a_message_over_the_limit_fails_at_its_header() {
         Limits {
             max_frame: 1 << 20,
             max_message: 100,
+            ..Limits::default()
         },
     );
     let wire = cframe(0x81, &[b'a'; 101]);
@@ -286,6 +288,7 @@ fn a_message_over_the_limit_fails_at_its_header() {
         Limits {
             max_frame: 1 << 20,
             max_message: 100,
+            ..Limits::default()
         },
     );
     let mut input =
@@ -332,9 +335,9 @@ fn close_frames_parse_code_and_reason() {
 fn compressed_messages_inflate_only_when_negotiated() {
     let mut d = Deflater::new(15, false, 6);
     let mut c1 = BytesMut::new();
-    d.compress(b"Hello Hello Hello", &mut c1);
+    assert!(d.compress(b"Hello Hello Hello", &mut c1));
     let mut c2 = BytesMut::new();
-    d.compress(b"Hello again", &mut c2);
+    assert!(d.compress(b"Hello again", &mut c2));
     let mut wire = cframe(0xC1, &c1);
     // The second message fragmented: RSV1 on the first fragment only.
     let (a, b) = c2.split_at(3);
@@ -370,13 +373,14 @@ fn compressed_messages_inflate_only_when_negotiated() {
 fn a_compression_bomb_stops_at_the_message_limit() {
     let mut d = Deflater::new(15, false, 9);
     let mut c = BytesMut::new();
-    d.compress(&vec![0u8; 4 << 20], &mut c);
+    assert!(d.compress(&vec![0u8; 4 << 20], &mut c));
     let wire = cframe(0xC2, &c);
     let mut r = Reader::new(
         Role::Server,
         Limits {
             max_frame: 1 << 20,
             max_message: 1 << 20,
+            ..Limits::default()
         },
     );
     r.set_inflater(Inflater::new(false));

@@ -1,69 +1,18 @@
-//! Server configuration and wiring: the standalone listener, the echo handler, and the
-//! function the HTTP server's handlers call to take an upgrade request over.
+//! Server wiring: the standalone listener, the echo handler, and the function the HTTP
+//! server's handlers call to take an upgrade request over (the configuration is in
+//! [`config`](super::config), re-exported here).
 
 use std::io;
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use netreactor::{BoxedProtocol, ListenOptions, Reactor};
 
+pub use super::config::{OriginCheck, ProtocolSelector, ServerConfig, DEFAULT_INFLATE_SLICE};
 use super::conn::{Handler, Text, Ws, WsConn};
-use super::deflate::DeflateConfig;
-use super::handshake::{self, Handshake, HandshakeError};
-use super::parse::Limits;
+use super::handshake::{self, HandshakeError};
 use crate::http::{Request, Response};
-
-/// Chooses a subprotocol from the client's offer (`None`: no subprotocol).
-pub type ProtocolSelector = Rc<dyn Fn(&Handshake) -> Option<String>>;
-/// Accepts (`true`) or refuses with 403 (`false`) a handshake, typically by its `Origin`.
-pub type OriginCheck = Rc<dyn Fn(&Handshake) -> bool>;
-
-/// Limits, timeouts, compression and handshake hooks of a WebSocket server.
-#[derive(Clone)]
-pub struct ServerConfig {
-    /// Frame and message size limits (1009 beyond).
-    pub limits: Limits,
-    /// permessage-deflate settings.
-    pub deflate: DeflateConfig,
-    /// How long to wait for the peer's close frame (and TCP close) after ours.
-    pub close_timeout: Duration,
-    /// Time allowed for the opening handshake.
-    pub handshake_timeout: Duration,
-    /// Largest upgrade request head (400 beyond).
-    pub max_head: usize,
-    /// Subprotocol selection hook.
-    pub select_protocol: Option<ProtocolSelector>,
-    /// Origin check hook.
-    pub check_origin: Option<OriginCheck>,
-}
-
-impl Default for ServerConfig {
-    fn default() -> ServerConfig {
-        ServerConfig {
-            limits: Limits::default(),
-            deflate: DeflateConfig::default(),
-            close_timeout: Duration::from_secs(5),
-            handshake_timeout: Duration::from_secs(10),
-            max_head: 8 * 1024,
-            select_protocol: None,
-            check_origin: None,
-        }
-    }
-}
-
-impl std::fmt::Debug for ServerConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerConfig")
-            .field("limits", &self.limits)
-            .field("deflate", &self.deflate)
-            .field("close_timeout", &self.close_timeout)
-            .field("handshake_timeout", &self.handshake_timeout)
-            .field("max_head", &self.max_head)
-            .finish_non_exhaustive()
-    }
-}
 
 /// Sends every text and binary message back unchanged (the `--ws` server).
 #[derive(Clone, Copy, Debug, Default)]

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for SECS seconds each (default 60) and prints, per target, the
+# executions, the coverage (libFuzzer's `cov:`), the corpus size and whether it crashed.
+# New inputs libFuzzer finds are merged into fuzz/corpus/TARGET. Needs cargo-fuzz
+# (`cargo install cargo-fuzz`) and a nightly toolchain (or RUSTC_BOOTSTRAP=1).
+# Usage: fuzz/campaign.sh [SECS] [TARGET...]
+set -uo pipefail
+cd "$(dirname "$0")"
+secs=${1:-60}
+shift || true
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+  mapfile -t targets < <(cargo fuzz list 2>/dev/null || ls fuzz_targets | sed 's/\.rs$//')
+fi
+if cargo +nightly --version >/dev/null 2>&1; then fuzz=(cargo +nightly fuzz); else
+  export RUSTC_BOOTSTRAP=1; fuzz=(cargo fuzz); fi
+printf '%-16s %12s %8s %8s %s\n' target executions cov corpus result
+failed=0
+for t in "${targets[@]}"; do
+  mkdir -p "corpus/$t"
+  log=$(mktemp)
+  "${fuzz[@]}" run "$t" "corpus/$t" -- -max_total_time="$secs" -print_final_stats=1 >"$log" 2>&1
+  rc=$?
+  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
+  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*')
+  files=$(find "corpus/$t" -type f | wc -l)
+  if [ $rc -eq 0 ]; then result=ok; else result="CRASH (see $log)"; failed=1; fi
+  printf '%-16s %12s %8s %8s %s\n' "$t" "${execs:-?}" "${cov:-?}" "$files" "$result"
+done
+exit $failed

@@ -1,0 +1,161 @@
+//! The connection's guards: the idle check, the deadline of a message being assembled,
+//! inflation in slices, and compression state given back between messages.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use netreactor::{ConnId, Context, Counter};
+
+use super::{flag, Handler, Phase, State, WsConn, WsTimer, IDLE_TIMER, MESSAGE_TIMER, YIELD_TIMER};
+use crate::websocket::encode::close_payload;
+use crate::websocket::parse::Opcode;
+
+thread_local! {
+    /// Connections of this thread part-way through sending a message in fragments: a frame
+    /// broadcast to them now would land between the fragments.
+    static FRAGMENTING: RefCell<HashSet<ConnId>> = RefCell::new(HashSet::new());
+}
+
+/// Records whether `id` is part-way through a fragmented message.
+pub(super) fn set_fragmenting(id: ConnId, on: bool) {
+    FRAGMENTING.with(|f| {
+        let mut f = f.borrow_mut();
+        if on {
+            f.insert(id);
+        } else if !f.is_empty() {
+            f.remove(&id);
+        }
+    });
+}
+
+/// True while `id` is part-way through a fragmented message.
+pub(super) fn is_fragmenting(id: ConnId) -> bool {
+    FRAGMENTING.with(|f| {
+        let f = f.borrow();
+        !f.is_empty() && f.contains(&id)
+    })
+}
+
+impl<H: Handler> WsConn<H> {
+    /// Arms the first idle check (server connections with an idle timeout).
+    pub(super) fn start_idle(&mut self, cx: &mut Context<'_, WsTimer>) {
+        if self.idle_secs > 0 {
+            cx.set_timer(self.idle_quarter(), IDLE_TIMER);
+        }
+    }
+
+    pub(super) fn idle_quarter(&self) -> Duration {
+        Duration::from_millis(u64::from(self.idle_secs) * 250)
+    }
+
+    /// An idle check: after half the idle timeout without a byte from the peer a ping asks
+    /// for a sign of life (a live peer's pong is traffic); after all of it the connection
+    /// is closed with 1001. A quiet connection gives its compression state back.
+    pub(super) fn idle_check(&mut self, cx: &mut Context<'_, WsTimer>) {
+        if self.link.state != State::Open {
+            return;
+        }
+        if self.link.flags & flag::ACTIVE != 0 {
+            self.link.flags &= !flag::ACTIVE;
+            self.link.quiet = 0;
+        } else {
+            self.link.quiet = self.link.quiet.saturating_add(1);
+            if !self.reader.in_message() {
+                self.reader.release_compression();
+                self.link.writer.release_compression(true);
+            }
+        }
+        match self.link.quiet {
+            4.. => {
+                cx.count(Counter::Timeout);
+                self.link
+                    .send_close(cx, close_payload(1001, "idle timeout"), State::Closing);
+                self.tell_close(cx, 1001, "idle timeout");
+                return;
+            }
+            2 => self.link.send(cx, Opcode::Ping, Bytes::new()),
+            _ => {}
+        }
+        cx.set_timer(self.idle_quarter(), IDLE_TIMER);
+    }
+
+    /// Arms the deadline of a message that did not complete in one read; cancels it once
+    /// the message is complete.
+    pub(super) fn watch_message(&mut self, cx: &mut Context<'_, WsTimer>) {
+        if self.phase_is_frames() {
+            let in_message = self.reader.in_message() && self.link.state == State::Open;
+            if in_message && self.deadline.is_none() && self.message_secs > 0 {
+                let after = Duration::from_secs(self.message_secs.into());
+                self.deadline = Some(cx.set_timer(after, MESSAGE_TIMER));
+            } else if !in_message {
+                if let Some(t) = self.deadline.take() {
+                    cx.cancel_timer(t);
+                }
+            }
+        }
+    }
+
+    pub(super) fn phase_is_frames(&self) -> bool {
+        matches!(self.phase, Phase::Frames)
+    }
+
+    /// The end of a callback: compression state of a direction without context takeover
+    /// goes back between messages.
+    pub(super) fn settle(&mut self, cx: &mut Context<'_, WsTimer>) {
+        self.watch_message(cx);
+        self.schedule_slices(cx);
+        if !self.reader.in_message() {
+            self.reader.release_compression();
+        }
+        self.link.writer.release_compression(false);
+    }
+
+    /// True while a message is part-way through inflation or compression.
+    fn has_slices_left(&self) -> bool {
+        self.reader.is_yielding() || self.link.writer.has_backlog()
+    }
+
+    /// A message is part-way through inflation (or compression): reading pauses (the input
+    /// stays unconsumed) and a zero-delay timer continues in a later turn, after the other
+    /// ready connections. Compression waits while the write queue is backpressured
+    /// ([`Protocol::on_backpressure`](netreactor::Protocol::on_backpressure) schedules it
+    /// again).
+    pub(super) fn schedule_slices(&mut self, cx: &mut Context<'_, WsTimer>) {
+        if self.link.state == State::Closed || !self.has_slices_left() {
+            return;
+        }
+        cx.pause_read();
+        let writer_waits = !self.reader.is_yielding() && cx.is_backpressured();
+        if self.link.flags & flag::YIELD_ARMED == 0 && !writer_waits {
+            self.link.flags |= flag::YIELD_ARMED;
+            cx.set_timer(Duration::ZERO, YIELD_TIMER);
+        }
+    }
+
+    /// The next slice of the message being inflated and of the one being compressed;
+    /// reading resumes (and input that waited is delivered again) once both are through.
+    pub(super) fn continue_message(&mut self, cx: &mut Context<'_, WsTimer>) {
+        self.link.flags &= !flag::YIELD_ARMED;
+        if self.link.state == State::Closed || !self.phase_is_frames() {
+            return;
+        }
+        if self.reader.is_yielding() {
+            self.reader.new_turn();
+            self.read_frames(cx, &mut BytesMut::new());
+        }
+        if self.link.state == State::Open
+            && self.link.writer.has_backlog()
+            && !cx.is_backpressured()
+        {
+            self.link.writer.pump(|b| cx.write(b));
+            if !self.link.writer.has_backlog() {
+                set_fragmenting(cx.id(), false);
+            }
+        }
+        if !self.has_slices_left() && self.link.state != State::Closed {
+            cx.resume_read();
+        }
+    }
+}
