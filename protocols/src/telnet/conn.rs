@@ -4,7 +4,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::BytesMut;
-use netreactor::{CloseReason, Context, Counter, Protocol, TimerId};
+use netreactor::{CloseReason, Context, Counter, Protocol, Refusal, TimerId};
 
 use super::chat::{line, sanitize};
 use super::commands::{self, Command, HELP};
@@ -226,6 +226,14 @@ impl TelnetConn {
 }
 
 impl Protocol<TelnetTimer> for TelnetConn {
+    /// Over a reactor cap: one line saying so, then the write half is shut so the client
+    /// reads it whole.
+    fn on_refused(&mut self, cx: &mut Context<'_, TelnetTimer>, why: Refusal) {
+        tracing::debug!(?why, "telnet: refusing a connection");
+        self.say(cx, "* server full, try again later");
+        cx.shutdown_write();
+    }
+
     fn on_open(&mut self, cx: &mut Context<'_, TelnetTimer>) {
         let full = self.shared.room.borrow().members().len() >= self.shared.config.max_connections;
         if full {

@@ -11,7 +11,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use netreactor::{CloseReason, ConnId, Context, Counter, Protocol, TimerId};
+use netreactor::{CloseReason, ConnId, Context, Counter, Protocol, Refusal, TimerId};
 
 pub use super::config::ClientConfig;
 use super::config::{ServerConfig, DEFAULT_INFLATE_SLICE};
@@ -674,6 +674,19 @@ impl<H: Handler> WsConn<H> {
 }
 
 impl<H: Handler> Protocol<WsTimer> for WsConn<H> {
+    /// Over a reactor cap, before any handshake: `503` with `Retry-After` (RFC 6455 §4.2.2
+    /// lets a server answer the upgrade with any HTTP status), then the write half is shut.
+    fn on_refused(&mut self, cx: &mut Context<'_, WsTimer>, why: Refusal) {
+        tracing::debug!(?why, "websocket: refusing a connection");
+        const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\
+            Retry-After: 1\r\nConnection: close\r\n\r\n";
+        self.phase = Phase::Rejected;
+        self.link.state = State::Closed;
+        self.link.told_close = true;
+        cx.write(Bytes::from_static(BUSY));
+        cx.shutdown_write();
+    }
+
     fn on_open(&mut self, cx: &mut Context<'_, WsTimer>) {
         match &mut self.phase {
             Phase::ServerHandshake(config) => {
