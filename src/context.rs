@@ -158,6 +158,15 @@ impl<'a, T: Copy + 'static> Context<'a, T> {
         self.core.set_output_limited(self.id, limited);
     }
 
+    /// Gives the other connections their turn: input this callback leaves unconsumed is
+    /// handed back to [`Protocol::on_data`] once the connections ready now were served, with
+    /// no new bytes needed. For a protocol whose input costs much to process (a pasted
+    /// text broadcast to a room, a compressed message), a slice per call keeps one peer
+    /// from holding the reactor.
+    pub fn yield_now(&mut self) {
+        self.core.yield_now(self.id);
+    }
+
     /// Stops reading from this connection until [`resume_read`](Self::resume_read).
     pub fn pause_read(&mut self) {
         self.core.set_read_paused(self.id, true);

@@ -322,3 +322,33 @@ fn a_refusal_that_is_not_read_is_aborted_after_the_refusal_time() {
     assert!(t.join().unwrap(), "the refused connection was not closed");
     assert_eq!(r.stats().refused, 1);
 }
+
+/// Handles one line per callback and yields: the rest comes back without new bytes.
+struct OneLineAtATime {
+    calls: Rc<std::cell::Cell<usize>>,
+}
+
+impl Protocol for OneLineAtATime {
+    fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+        self.calls.set(self.calls.get() + 1);
+        if let Some(n) = input.iter().position(|&b| b == b'\n') {
+            let line = input.split_to(n + 1);
+            cx.write(line.freeze());
+            if !input.is_empty() {
+                cx.yield_now();
+            }
+        }
+    }
+}
+
+#[test]
+fn a_protocol_that_yields_gets_the_rest_of_its_input_in_later_turns() {
+    let calls = Rc::new(std::cell::Cell::new(0));
+    let mut h = Harness::new();
+    let c = h.open(OneLineAtATime {
+        calls: calls.clone(),
+    });
+    h.feed(c, b"a\nb\nc\nd\n");
+    assert_eq!(h.take_output(c), b"a\nb\nc\nd\n");
+    assert_eq!(calls.get(), 4, "one line per callback");
+}

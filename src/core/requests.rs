@@ -105,6 +105,15 @@ impl Core {
         self.conn(id).map_or(0, |c| c.out.len())
     }
 
+    /// The connection stops consuming input for this turn: what it leaves is handed back
+    /// after the other connections ready now were served.
+    pub(crate) fn yield_now(&mut self, id: ConnId) {
+        if let Some(c) = self.conn_mut(id) {
+            c.flags |= flag::YIELDED;
+            self.mark_dirty(id.slot());
+        }
+    }
+
     /// [`is_backpressured`](Self::is_backpressured) asked by the connection itself, which
     /// stops consuming when it is: remembered, so its input is handed over again.
     pub(crate) fn yield_if_backpressured(&mut self, id: ConnId) -> bool {

@@ -325,17 +325,33 @@ pub fn kill_group_of(pgid: u32) {
 /// (`waitid` with `WNOWAIT`), so the group is signalled while its id is still the zombie
 /// leader's and cannot name anyone else's processes.
 pub fn reap_group(child: &mut Child) -> io::Result<Option<std::process::ExitStatus>> {
-    use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
-    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-    let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
-    match waitid(Id::Pid(pid), flags) {
-        Ok(WaitStatus::StillAlive) => Ok(None),
-        Ok(_) => {
-            kill_group_of(child.id());
-            child.wait().map(Some)
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+    {
+        use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+        match waitid(Id::Pid(pid), flags) {
+            Ok(WaitStatus::StillAlive) => Ok(None),
+            Ok(_) => {
+                kill_group_of(child.id());
+                child.wait().map(Some)
+            }
+            // Already reaped elsewhere, or waitid unavailable: fall back to the plain check.
+            Err(_) => child.try_wait(),
         }
-        // Already reaped elsewhere, or waitid unavailable: fall back to the plain check.
-        Err(_) => child.try_wait(),
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+    {
+        // No `waitid` with `WNOWAIT` here (macOS): reap, then signal the group. A process
+        // group's id is not reused while the group has members, so this reaches the script's
+        // leftovers or nobody.
+        match child.try_wait()? {
+            None => Ok(None),
+            Some(status) => {
+                kill_group_of(child.id());
+                Ok(Some(status))
+            }
+        }
     }
 }
 

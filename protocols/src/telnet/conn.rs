@@ -13,6 +13,9 @@ use super::line::{Edit, LineEditor};
 use super::options::Options;
 use super::parse::{cmd, opt, Event, Parser, Verb};
 
+/// Input bytes handled per callback (a 2-byte line may be broadcast to every member).
+const INPUT_SLICE: usize = 256;
+
 /// A Telnet connection's timers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TelnetTimer {
@@ -267,12 +270,18 @@ impl Protocol<TelnetTimer> for TelnetConn {
     }
 
     fn on_data(&mut self, cx: &mut Context<'_, TelnetTimer>, input: &mut BytesMut) {
-        if !self.admit(cx, input.len()) {
+        // A slice per turn: each line may go to every member of the room, so a pasted burst
+        // is worked through over several turns, the other connections served in between.
+        let take = input.len().min(INPUT_SLICE);
+        if !self.admit(cx, take) {
             return; // reading resumes after the rate timer; the bytes stay in `input`
         }
         self.reset_idle(cx);
         let mut events = std::mem::take(&mut self.events);
-        self.parser.feed(&input.split(), &mut events);
+        self.parser.feed(&input.split_to(take), &mut events);
+        if !input.is_empty() {
+            cx.yield_now();
+        }
         let mut over = false;
         'events: for event in events.drain(..) {
             match event {
