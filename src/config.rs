@@ -68,7 +68,11 @@ pub struct Config {
     pub output_soft_time: Duration,
     /// Connections one source address (an IPv4 address, an IPv6 /64) may hold on one listener
     /// at once; beyond it new ones are refused ([`Protocol::on_refused`](crate::Protocol::on_refused)).
+    /// Loopback sources are exempt unless [`limit_loopback_sources`](Self::limit_loopback_sources)
+    /// is set: load generators and local proxies run there.
     pub max_per_source: usize,
+    /// Apply [`max_per_source`](Self::max_per_source) to loopback sources too.
+    pub limit_loopback_sources: bool,
     /// Connections accepted beyond [`max_connections`](Self::max_connections) (or a
     /// listener's or a source's cap) only to be refused politely: the protocol answers
     /// ("503", "421") within [`refusal_time`](Self::refusal_time) and they close. Beyond
@@ -110,6 +114,7 @@ impl Default for Config {
             output_soft_limit: 1024 * 1024,
             output_soft_time: Duration::from_secs(10),
             max_per_source: 4096,
+            limit_loopback_sources: false,
             refusal_reserve: 64,
             refusal_time: Duration::from_secs(2),
             portable_io: false,
@@ -184,6 +189,8 @@ builders! {
     output_soft_time: Duration;
     /// Sets [`max_per_source`](Config#structfield.max_per_source).
     max_per_source: usize;
+    /// Sets [`limit_loopback_sources`](Config#structfield.limit_loopback_sources).
+    limit_loopback_sources: bool;
     /// Sets [`refusal_reserve`](Config#structfield.refusal_reserve).
     refusal_reserve: usize;
     /// Sets [`refusal_time`](Config#structfield.refusal_time).

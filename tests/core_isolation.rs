@@ -270,7 +270,9 @@ fn a_full_server_tells_new_clients_why_and_serves_again_when_one_leaves() {
 #[test]
 fn a_source_or_a_listener_over_its_cap_is_refused() {
     let (addr, handle) = serve(
-        Config::default().max_per_source(1),
+        Config::default()
+            .max_per_source(1)
+            .limit_loopback_sources(true),
         ListenOptions::default(),
     );
     let (_a, hello) = greeting(addr);

@@ -72,7 +72,8 @@ impl Core {
             }
         };
         let origin = &mut origins.entries[at as usize];
-        if origin.count as usize >= self.config.max_per_source {
+        let capped = self.config.limit_loopback_sources || !peer.ip().is_loopback();
+        if capped && origin.count as usize >= self.config.max_per_source {
             return Err(Refusal::SourceFull);
         }
         origin.count += 1;
