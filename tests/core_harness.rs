@@ -379,7 +379,7 @@ impl Protocol for Member {
 }
 
 #[test]
-fn write_to_broadcasts_and_on_close_can_still_write_to_others() {
+fn conn_write_broadcasts_and_on_close_can_still_write_to_others() {
     let room = Rc::new(RefCell::new(Vec::new()));
     let mut h = Harness::new();
     let ids: Vec<ConnId> = (0..3)
