@@ -14,7 +14,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use netreactor::{CloseReason, Context, FdContext, FdHandler, Protocol};
 
 use super::response::ResponseParser;
-use super::{Mode, Progress, ThreadStats};
+use super::{Mode, Progress, ProgressStyle, ThreadStats};
 
 const SEND: u64 = 1;
 const TIMEOUT_CHECK: u64 = 2;
@@ -217,9 +217,7 @@ impl Protocol for Client {
         {
             let mut st = self.plan.stats.borrow_mut();
             st.connected += 1;
-            let now = cx.now();
-            st.first_connect.get_or_insert(now);
-            st.last_connect = Some(now);
+            st.last_connect = Some(cx.now());
         }
         self.plan.progress.open.fetch_add(1, Ordering::Relaxed);
         match self.plan.mode {
@@ -304,8 +302,9 @@ impl Protocol for Client {
     }
 }
 
-/// Opens connections at the ramp-up rate, stops the run after its duration, and prints a
-/// progress line (thread 0, on a terminal). Registered on a descriptor that never becomes
+/// Opens connections at the ramp-up rate, stops the run after its duration, and prints
+/// progress (thread 0: rewritten in place every second on a terminal, a plain line every so
+/// often otherwise). Registered on a descriptor that never becomes
 /// readable: only its timers matter.
 pub struct Controller {
     pub(crate) plan: Rc<Plan>,
@@ -316,11 +315,42 @@ pub struct Controller {
     pub(crate) per_tick: f64,
     pub(crate) credit: f64,
     pub(crate) duration: Option<Duration>,
-    pub(crate) progress_line: bool,
-    pub(crate) started: Option<Instant>,
+    pub(crate) progress: ProgressStyle,
+    pub(crate) started: Instant,
+    /// When the last progress line was printed, and the responses then.
+    pub(crate) last_line: (Instant, u64),
     /// The write end of the pipe the controller is registered on, kept open so the read
     /// end never reports end-of-file.
     pub(crate) _keep: std::os::fd::OwnedFd,
+}
+
+impl Controller {
+    fn progress_every(&self) -> Option<Duration> {
+        match self.progress {
+            ProgressStyle::Off => None,
+            ProgressStyle::Terminal => Some(Duration::from_secs(1)),
+            ProgressStyle::Lines(every) => Some(every.max(Duration::from_millis(100))),
+        }
+    }
+}
+
+/// One progress line: elapsed time, open connections, responses so far and per second
+/// since the last line, errors.
+pub fn progress_line(
+    elapsed: Duration,
+    open: u64,
+    responses: u64,
+    rate: f64,
+    errors: u64,
+) -> String {
+    format!(
+        "{:>6.1}s  open {:>6}  responses {:>10} ({:>8.0}/s)  errors {:>6}",
+        elapsed.as_secs_f64(),
+        open,
+        responses,
+        rate,
+        errors
+    )
 }
 
 const OPEN: u64 = 1;
@@ -330,13 +360,15 @@ const TICK: Duration = Duration::from_millis(10);
 
 impl FdHandler for Controller {
     fn on_open(&mut self, cx: &mut FdContext<'_>, _fd: BorrowedFd<'_>) {
-        self.started = Some(cx.now());
         cx.set_timer(Duration::ZERO, OPEN);
         if let Some(d) = self.duration {
-            cx.set_timer(d, STOP);
+            cx.set_timer(
+                d.saturating_sub(cx.now().saturating_duration_since(self.started)),
+                STOP,
+            );
         }
-        if self.progress_line {
-            cx.set_timer(Duration::from_secs(1), PROGRESS);
+        if let Some(every) = self.progress_every() {
+            cx.set_timer(every, PROGRESS);
         }
     }
 
@@ -373,19 +405,41 @@ impl FdHandler for Controller {
             }
             PROGRESS => {
                 let p = &self.plan.progress;
-                let secs = self
-                    .started
-                    .map_or(0.0, |s| cx.now().duration_since(s).as_secs_f64());
-                eprint!(
-                    "\r{:>6.1}s  open {:>6}  responses {:>10}  errors {:>6}   ",
-                    secs,
+                let now = cx.now();
+                let responses = p.responses.load(Ordering::Relaxed);
+                let line = progress_line(
+                    now.duration_since(self.started),
                     p.open.load(Ordering::Relaxed),
-                    p.responses.load(Ordering::Relaxed),
-                    p.errors.load(Ordering::Relaxed)
+                    responses,
+                    responses.saturating_sub(self.last_line.1) as f64
+                        / now.duration_since(self.last_line.0).as_secs_f64().max(1e-3),
+                    p.errors.load(Ordering::Relaxed),
                 );
-                cx.set_timer(Duration::from_secs(1), PROGRESS);
+                self.last_line = (now, responses);
+                if self.progress == ProgressStyle::Terminal {
+                    eprint!("\r{line}   ");
+                } else {
+                    eprintln!("{line}");
+                }
+                if let Some(every) = self.progress_every() {
+                    cx.set_timer(every, PROGRESS);
+                }
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_progress_line_shows_time_connections_responses_rate_and_errors() {
+        let l = progress_line(Duration::from_millis(12_340), 19_000, 123_456, 9876.4, 3);
+        assert_eq!(
+            l,
+            "  12.3s  open  19000  responses     123456 (    9876/s)  errors      3"
+        );
     }
 }
