@@ -340,7 +340,7 @@ fn max_error_rate_fails_a_run_with_too_many_errors_and_no_2xx_fails_it_always() 
             input.clear();
             for _ in 0..heads {
                 self.n += 1;
-                if self.n % self.every == 0 {
+                if self.n.is_multiple_of(self.every) {
                     cx.write(&b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"[..]);
                 } else {
                     cx.write(&b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"[..]);

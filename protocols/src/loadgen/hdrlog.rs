@@ -21,12 +21,16 @@ use hdrhistogram::serialization::interval_log::{
 use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer, V2Serializer};
 use hdrhistogram::Histogram;
 
+/// One thread's recorded seconds: (second since the run's start, V2-encoded histogram), in
+/// order, empty seconds left out.
+pub type Seconds = Vec<(u64, Vec<u8>)>;
+
 /// One thread's latency samples, one histogram per second since the run's start.
 pub struct IntervalRecorder {
     start: Instant,
     current: Histogram<u64>,
     index: u64,
-    done: Vec<(u64, Vec<u8>)>,
+    done: Seconds,
 }
 
 impl IntervalRecorder {
@@ -64,8 +68,8 @@ impl IntervalRecorder {
         self.current.reset();
     }
 
-    /// The recorded seconds: (index, V2-encoded histogram), in order, empty ones left out.
-    pub fn finish(mut self) -> Vec<(u64, Vec<u8>)> {
+    /// The recorded seconds.
+    pub fn finish(mut self) -> Seconds {
         self.flush();
         self.done
     }
@@ -92,7 +96,7 @@ pub fn write_log<W: Write>(
     out: &mut W,
     start: SystemTime,
     seconds: f64,
-    threads: &[Vec<(u64, Vec<u8>)>],
+    threads: &[Seconds],
     total: &Histogram<u64>,
     comment: &str,
 ) -> io::Result<()> {
@@ -374,7 +378,7 @@ mod tests {
     }
 
     /// Two threads recording for 3.5 s; returns (their seconds, the histogram of everything).
-    fn two_threads(start: Instant, scale: u64) -> (Vec<Vec<(u64, Vec<u8>)>>, Histogram<u64>) {
+    fn two_threads(start: Instant, scale: u64) -> (Vec<Seconds>, Histogram<u64>) {
         let mut all = layout();
         let mut threads = Vec::new();
         for t in 0..2u64 {

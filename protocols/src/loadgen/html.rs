@@ -9,7 +9,7 @@
 
 use std::fmt::Write as _;
 
-use super::hdrlog::Merged;
+use super::hdrlog::{Merged, Point};
 
 /// The percentiles the table lists and the spectrum marks.
 pub const MARKED: [f64; 7] = [50.0, 75.0, 90.0, 99.0, 99.9, 99.99, 99.999];
@@ -76,9 +76,9 @@ pub fn render_text(m: &Merged) -> String {
 
 /// Plot area inside the SVG.
 const W: f64 = 1000.0;
-const H: f64 = 300.0;
+const H: f64 = 280.0;
 const LEFT: f64 = 80.0;
-const RIGHT: f64 = 20.0;
+const RIGHT: f64 = 40.0;
 const TOP: f64 = 20.0;
 const BOTTOM: f64 = 50.0;
 
@@ -126,6 +126,8 @@ impl Chart<'_> {
             .iter()
             .flat_map(|s| s.points.iter().map(|p| p.1))
             .fold(0.0, f64::max);
+        // 5% headroom, so a flat line does not run along the frame.
+        let y_data = y_data * 1.05;
         let step = nice_step(y_data.max(1e-9), 5.0);
         ((y_data / step).ceil().max(1.0) * step, step)
     }
@@ -199,7 +201,7 @@ pub fn render_html(m: &Merged, title: &str) -> String {
 <style>body{{font:14px sans-serif;margin:20px;color:#222}}table{{border-collapse:collapse}}\
 td,th{{padding:2px 10px;text-align:right;border-bottom:1px solid #ddd}}th:first-child,td:first-child{{text-align:left}}\
 .tick{{font-size:11px;fill:#555}}.axis{{font-size:12px;fill:#222}}.legend{{font-size:12px}}.label{{font-size:11px}}\
-pre{{background:#f6f6f6;padding:8px}}</style></head><body>\n<h1>{}</h1>\n",
+pre{{background:#f6f6f6;padding:8px}}.tables{{display:flex;gap:40px;align-items:flex-start}}</style></head><body>\n<h1>{}</h1>\n",
         esc(title),
         esc(title)
     );
@@ -212,7 +214,7 @@ pre{{background:#f6f6f6;padding:8px}}</style></head><body>\n<h1>{}</h1>\n",
         secs,
         m.total.len() as f64 / secs.max(1e-9)
     );
-    out.push_str("<table><tr><th>file</th><th>start</th><th>intervals</th><th>samples</th></tr>\n");
+    out.push_str("<div class=\"tables\"><table><tr><th>file</th><th>start</th><th>intervals</th><th>samples</th></tr>\n");
     for f in &m.files {
         let _ = writeln!(
             out,
@@ -223,7 +225,9 @@ pre{{background:#f6f6f6;padding:8px}}</style></head><body>\n<h1>{}</h1>\n",
             f.count
         );
     }
-    out.push_str("</table>\n<h2>Percentiles</h2><table class=\"percentiles\"><tr><th>percentile</th><th>latency</th></tr>\n");
+    out.push_str(
+        "</table>\n<table class=\"percentiles\"><tr><th>percentile</th><th>latency</th></tr>\n",
+    );
     if !m.total.is_empty() {
         for p in MARKED {
             let us = m.total.value_at_quantile(p / 100.0);
@@ -240,9 +244,11 @@ pre{{background:#f6f6f6;padding:8px}}</style></head><body>\n<h1>{}</h1>\n",
             fmt_us(m.total.max())
         );
     }
-    out.push_str("</table>\n");
+    out.push_str("</table></div>\n");
 
-    // Throughput over time.
+    // Throughput over time. A last interval much shorter than a second (the run ended just
+    // after a second began) says little about a rate: the time plots leave it out.
+    let timed: Vec<&Point> = m.points.iter().filter(|p| p.length >= 0.5).collect();
     let x_end = secs.max(1.0);
     let step = nice_step(x_end, 10.0);
     let time_ticks: Vec<(f64, String)> = (0..=((x_end / step) as usize))
@@ -257,10 +263,9 @@ pre{{background:#f6f6f6;padding:8px}}</style></head><body>\n<h1>{}</h1>\n",
         series: vec![Series {
             name: "responses/s",
             color: "#1f77b4",
-            points: m
-                .points
+            points: timed
                 .iter()
-                .map(|p| (p.t + p.length / 2.0, p.count as f64 / p.length.max(1e-3)))
+                .map(|p| (p.t + p.length / 2.0, p.count as f64 / p.length))
                 .collect(),
         }],
     }
@@ -309,7 +314,7 @@ pre{{background:#f6f6f6;padding:8px}}</style></head><body>\n<h1>{}</h1>\n",
 
     // Latency over time.
     let ms = |us: u64| us as f64 / 1e3;
-    let at = |p: &super::hdrlog::Point| p.t + p.length / 2.0;
+    let at = |p: &&Point| p.t + p.length / 2.0;
     Chart {
         title: "Latency over time",
         x_label: "seconds",
@@ -320,22 +325,22 @@ pre{{background:#f6f6f6;padding:8px}}</style></head><body>\n<h1>{}</h1>\n",
             Series {
                 name: "p50",
                 color: "#2ca02c",
-                points: m.points.iter().map(|p| (at(p), ms(p.p50))).collect(),
+                points: timed.iter().map(|p| (at(p), ms(p.p50))).collect(),
             },
             Series {
                 name: "p99",
                 color: "#ff7f0e",
-                points: m.points.iter().map(|p| (at(p), ms(p.p99))).collect(),
+                points: timed.iter().map(|p| (at(p), ms(p.p99))).collect(),
             },
             Series {
                 name: "p99.9",
                 color: "#9467bd",
-                points: m.points.iter().map(|p| (at(p), ms(p.p999))).collect(),
+                points: timed.iter().map(|p| (at(p), ms(p.p999))).collect(),
             },
             Series {
                 name: "max",
                 color: "#d62728",
-                points: m.points.iter().map(|p| (at(p), ms(p.max))).collect(),
+                points: timed.iter().map(|p| (at(p), ms(p.max))).collect(),
             },
         ],
     }
@@ -352,7 +357,7 @@ pre{{background:#f6f6f6;padding:8px}}</style></head><body>\n<h1>{}</h1>\n",
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::loadgen::hdrlog::{FileInfo, Point};
+    use crate::loadgen::hdrlog::FileInfo;
     use hdrhistogram::Histogram;
 
     fn merged() -> Merged {

@@ -246,7 +246,7 @@ pub struct Run {
     /// When the run started.
     pub start: SystemTime,
     /// Each thread's samples by second ([`IntervalRecorder::finish`]).
-    seconds: Vec<Vec<(u64, Vec<u8>)>>,
+    seconds: Vec<hdrlog::Seconds>,
 }
 
 impl Run {
