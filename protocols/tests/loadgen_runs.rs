@@ -206,7 +206,12 @@ fn a_fixed_request_count_stops_the_run() {
 
 #[test]
 fn a_refused_target_is_counted_and_exits_non_zero_with_the_reason() {
-    let out = run(&["tcp-echo", &closed_port(), "-c", "20", "-d", "1", "--json"]);
+    let begun = std::time::Instant::now();
+    let out = run(&["tcp-echo", &closed_port(), "-c", "20", "-d", "30", "--json"]);
+    assert!(
+        begun.elapsed() < std::time::Duration::from_secs(10),
+        "the run ends once no connection is left, not after its 30 s"
+    );
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -280,6 +285,31 @@ fn a_url_with_a_name_carries_path_method_headers_and_body() {
 Accept: */*\r\nContent-Length: 7\r\nConnection: keep-alive\r\n\r\n{{\"k\":1}}"
         )
     );
+}
+
+#[test]
+fn close_mode_replaces_each_connection_after_its_one_request() {
+    /// Answers one request, then closes (what `Connection: close` asks for).
+    struct OneShot;
+    impl Protocol for OneShot {
+        fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+            input.clear();
+            cx.write(&b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"[..]);
+            cx.close_after_flush();
+        }
+    }
+    let server = Server::start(|| OneShot);
+    let url = format!("http://{}/", server.addr);
+    for extra in [&[][..], &["--source", "127.0.0.2-127.0.0.3"][..]] {
+        let report = json(&[&["http", &url, "-c", "4", "-d", "1", "--close"][..], extra].concat());
+        let responses = report["responses"].as_u64().unwrap();
+        assert!(responses > 40, "{extra:?}: {report}");
+        assert_eq!(report["errors"]["reset"], 0, "{extra:?}: {report}");
+        assert_eq!(report["errors"]["closed"], 0, "{extra:?}: {report}");
+        // One connection per response (and a few opened at the end with none yet).
+        let connected = report["connected"].as_u64().unwrap();
+        assert!((responses..=responses + 4).contains(&connected), "{report}");
+    }
 }
 
 #[test]

@@ -37,6 +37,12 @@ pub struct Plan {
     pub(crate) ws_handshake: Bytes,
     pub(crate) stats: Rc<RefCell<ThreadStats>>,
     pub(crate) progress: Arc<Progress>,
+    /// HTTP `--close`: one request per connection, then a new connection in its place.
+    pub(crate) close: bool,
+    /// Where a replacement connection goes. With `--source` addresses the controller opens
+    /// replacements (it owns the source rotation), counted in `ThreadStats::reopen`.
+    pub(crate) target: SocketAddr,
+    pub(crate) reopen_here: bool,
 }
 
 /// One load-generating connection.
@@ -53,6 +59,8 @@ pub struct Client {
     statuses: Vec<u16>,
     /// Unconsumed input left at the end of the last delivery (handed back with the next).
     leftover: usize,
+    /// Requests sent on this connection.
+    sent: u64,
 }
 
 impl Client {
@@ -68,24 +76,27 @@ impl Client {
             open: false,
             statuses: Vec::new(),
             leftover: 0,
+            sent: 0,
         }
     }
 
-    fn send(&mut self, cx: &mut Context<'_>, intended: Instant) {
-        if self.plan.stats.borrow().stopping {
-            return;
+    /// Sends one request; false when none may go (stopping, or `--close` and one went).
+    fn send(&mut self, cx: &mut Context<'_>, intended: Instant) -> bool {
+        if self.plan.stats.borrow().stopping || (self.plan.close && self.sent > 0) {
+            return false;
         }
         cx.write(self.plan.request.clone());
         self.in_flight.push_back(intended);
+        self.sent += 1;
         self.plan.stats.borrow_mut().bytes_out += self.plan.request.len() as u64;
+        true
     }
 
     fn fill(&mut self, cx: &mut Context<'_>) {
         if self.plan.interval.is_none() {
             while self.in_flight.len() < self.plan.in_flight {
                 let now = cx.now();
-                self.send(cx, now);
-                if self.plan.stats.borrow().stopping {
+                if !self.send(cx, now) {
                     break;
                 }
             }
@@ -251,7 +262,9 @@ impl Protocol for Client {
                     .record_lag(now, now.saturating_duration_since(due));
                 // Late: latency runs from the intended time (coordinated omission). Early
                 // (the timer is asked for `SEND_EARLY` ahead): from the actual send.
-                self.send(cx, due.min(now));
+                if !self.send(cx, due.min(now)) {
+                    return;
+                }
                 let next = due + every;
                 self.next_due = Some(next);
                 cx.set_timer(send_timer(next, now), SEND);
@@ -283,11 +296,23 @@ impl Protocol for Client {
         cx.close();
     }
 
-    fn on_close(&mut self, _cx: &mut Context<'_>, reason: &CloseReason) {
+    fn on_close(&mut self, cx: &mut Context<'_>, reason: &CloseReason) {
         if self.open {
             self.plan.progress.open.fetch_sub(1, Ordering::Relaxed);
         }
+        let replace = self.plan.close && self.open && !self.plan.stats.borrow().stopping;
         let mut st = self.plan.stats.borrow_mut();
+        st.alive = st.alive.saturating_sub(1);
+        if replace {
+            if self.plan.reopen_here {
+                match cx.connect(self.plan.target, Box::new(Client::new(self.plan.clone()))) {
+                    Ok(_) => st.alive += 1,
+                    Err(e) => count_connect_error(&mut st, &e),
+                }
+            } else {
+                st.reopen += 1;
+            }
+        }
         if let CloseReason::Io(e) = reason {
             match e.kind() {
                 std::io::ErrorKind::ConnectionRefused => st.errors.refused += 1,
@@ -312,6 +337,8 @@ pub struct Controller {
     pub(crate) sources: Vec<SocketAddr>,
     pub(crate) to_open: usize,
     pub(crate) opened: usize,
+    /// Connections opened in all (replacements included), for the source rotation.
+    pub(crate) next_source: usize,
     pub(crate) per_tick: f64,
     pub(crate) credit: f64,
     pub(crate) duration: Option<Duration>,
@@ -324,7 +351,32 @@ pub struct Controller {
     pub(crate) _keep: std::os::fd::OwnedFd,
 }
 
+/// Counts a failed `connect` by its kind.
+fn count_connect_error(st: &mut ThreadStats, e: &std::io::Error) {
+    match e.raw_os_error() {
+        Some(libc::ECONNREFUSED) => st.errors.refused += 1,
+        Some(libc::EADDRNOTAVAIL) | Some(libc::EMFILE) | Some(libc::ENFILE) => {
+            st.errors.resources += 1
+        }
+        _ => st.errors.other += 1,
+    }
+}
+
 impl Controller {
+    /// Opens one connection from the next source address.
+    fn open_one(&mut self, cx: &mut FdContext<'_>) {
+        let source =
+            (!self.sources.is_empty()).then(|| self.sources[self.next_source % self.sources.len()]);
+        self.next_source += 1;
+        let client = Box::new(Client::new(self.plan.clone()));
+        let connected = cx.connect(self.target, source, client);
+        let mut st = self.plan.stats.borrow_mut();
+        match connected {
+            Ok(_) => st.alive += 1,
+            Err(e) => count_connect_error(&mut st, &e),
+        }
+    }
+
     fn progress_every(&self) -> Option<Duration> {
         match self.progress {
             ProgressStyle::Off => None,
@@ -357,6 +409,8 @@ const OPEN: u64 = 1;
 const STOP: u64 = 2;
 const PROGRESS: u64 = 3;
 const TICK: Duration = Duration::from_millis(10);
+/// Once every connection is opened, how often the controller looks whether any is left.
+const ALIVE_CHECK: Duration = Duration::from_millis(100);
 
 impl FdHandler for Controller {
     fn on_open(&mut self, cx: &mut FdContext<'_>, _fd: BorrowedFd<'_>) {
@@ -380,23 +434,25 @@ impl FdHandler for Controller {
                 self.credit += self.per_tick;
                 while self.opened < self.to_open && self.credit >= 1.0 {
                     self.credit -= 1.0;
-                    let source = (!self.sources.is_empty())
-                        .then(|| self.sources[self.opened % self.sources.len()]);
                     self.opened += 1;
-                    let client = Box::new(Client::new(self.plan.clone()));
-                    if let Err(e) = cx.connect(self.target, source, client) {
-                        let mut st = self.plan.stats.borrow_mut();
-                        match e.raw_os_error() {
-                            Some(libc::ECONNREFUSED) => st.errors.refused += 1,
-                            Some(libc::EADDRNOTAVAIL) | Some(libc::EMFILE) | Some(libc::ENFILE) => {
-                                st.errors.resources += 1
-                            }
-                            _ => st.errors.other += 1,
-                        }
-                    }
+                    self.open_one(cx);
+                }
+                // `--close` with `--source`: replacements for connections that are done.
+                let reopen = std::mem::take(&mut self.plan.stats.borrow_mut().reopen);
+                for _ in 0..reopen {
+                    self.open_one(cx);
                 }
                 if self.opened < self.to_open {
                     cx.set_timer(TICK, OPEN);
+                } else if self.plan.stats.borrow().alive == 0 {
+                    // Every connection has been tried and none is left (refused, or closed
+                    // and not replaced): nothing more will happen.
+                    self.plan.stats.borrow_mut().stopping = true;
+                    cx.shutdown_reactor();
+                } else if self.plan.close && !self.plan.reopen_here {
+                    cx.set_timer(TICK, OPEN);
+                } else {
+                    cx.set_timer(ALIVE_CHECK, OPEN);
                 }
             }
             STOP => {

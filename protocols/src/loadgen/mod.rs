@@ -167,6 +167,11 @@ pub struct ThreadStats {
     pub(crate) bytes_in: u64,
     pub(crate) bytes_out: u64,
     pub(crate) connected: u64,
+    /// Connections started and not yet closed (connecting or open).
+    pub(crate) alive: u64,
+    /// `--close` with `--source`: connections done with their request, to be replaced by
+    /// the controller.
+    pub(crate) reopen: u64,
     pub(crate) last_connect: Option<Instant>,
     pub(crate) errors: Errors,
     pub(crate) target: Option<u64>,
@@ -186,6 +191,8 @@ impl ThreadStats {
             bytes_in: 0,
             bytes_out: 0,
             connected: 0,
+            alive: 0,
+            reopen: 0,
             last_connect: None,
             errors: Errors::default(),
             target,
@@ -325,6 +332,9 @@ pub fn run(cfg: &Config) -> std::io::Result<Run> {
                     ws_handshake: request::ws_handshake(&cfg),
                     stats: stats.clone(),
                     progress,
+                    close: cfg.close && cfg.mode == Mode::Http,
+                    target: cfg.target,
+                    reopen_here: cfg.sources.is_empty(),
                 });
                 let mut reactor = Reactor::new()?;
                 reactor.shutdown_on_signals()?;
@@ -343,6 +353,7 @@ pub fn run(cfg: &Config) -> std::io::Result<Run> {
                         sources,
                         to_open: conns,
                         opened: 0,
+                        next_source: 0,
                         per_tick: (cfg.ramp / threads as f64 / 100.0).max(1.0 / 100.0),
                         credit: 0.0,
                         duration: cfg.duration,

@@ -215,15 +215,24 @@ impl Report {
 
 impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(
-            f,
-            "{}: {} of {} connections ({}), {:.2} s",
-            self.mode,
-            self.connected,
-            self.connections,
-            self.connect_text(),
-            self.seconds
-        )?;
+        if self.connected > self.connections as u64 {
+            // `--close`: every connection is replaced once done.
+            writeln!(
+                f,
+                "{}: {} connections at a time, {} opened in all, {:.2} s",
+                self.mode, self.connections, self.connected, self.seconds
+            )?;
+        } else {
+            writeln!(
+                f,
+                "{}: {} of {} connections ({}), {:.2} s",
+                self.mode,
+                self.connected,
+                self.connections,
+                self.connect_text(),
+                self.seconds
+            )?;
+        }
         if let (Some(n), Some(rate)) = (self.responses, self.throughput) {
             write!(f, "responses {n} ({rate:.0}/s)")?;
             if let Some(bad) = self.non_2xx {
