@@ -23,8 +23,13 @@ pub fn fmt_us(us: u64) -> String {
     }
 }
 
+/// Seconds from the first interval's start to the last one's end (a warm-up before the
+/// first interval is not part of the rate).
 fn span(m: &Merged) -> f64 {
-    m.points.last().map_or(0.0, |p| p.t + p.length)
+    match (m.points.first(), m.points.last()) {
+        (Some(a), Some(b)) => b.t + b.length - a.t,
+        _ => 0.0,
+    }
 }
 
 /// The text summary: the logs merged, then the percentile table.
@@ -246,10 +251,10 @@ pre{{background:#f6f6f6;padding:8px}}.tables{{display:flex;gap:40px;align-items:
     }
     out.push_str("</table></div>\n");
 
-    // Throughput over time. A last interval much shorter than a second (the run ended just
+    // Throughput over time (on the axis of seconds since the earliest start). A last interval much shorter than a second (the run ended just
     // after a second began) says little about a rate: the time plots leave it out.
     let timed: Vec<&Point> = m.points.iter().filter(|p| p.length >= 0.5).collect();
-    let x_end = secs.max(1.0);
+    let x_end = m.points.last().map_or(1.0, |p| (p.t + p.length).max(1.0));
     let step = nice_step(x_end, 10.0);
     let time_ticks: Vec<(f64, String)> = (0..=((x_end / step) as usize))
         .map(|i| (i as f64 * step, fmt_tick(i as f64 * step)))
