@@ -23,7 +23,7 @@ wrk_rate() {
   taskset -c 1 wrk -t1 -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$PORT/index.html" | awk '/Requests\/sec/ {print $2}'
 }
 loadgen_rate() {
-  taskset -c 1 "$BIN/loadgen" http 127.0.0.1:$PORT --path /index.html -c "$CONNS" -d "$SECS" --json |
+  taskset -c 1 "$BIN/loadgen" http "http://127.0.0.1:$PORT/index.html" -c "$CONNS" -d "$SECS" --progress 0 --json |
     python3 -c 'import json,sys; print("%.0f" % json.load(sys.stdin)["throughput"])'
 }
 ws=""; ls=""

@@ -14,7 +14,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use netreactor::{CloseReason, Context, FdContext, FdHandler, Protocol};
 
 use super::response::ResponseParser;
-use super::{Mode, Progress, ThreadStats};
+use super::{Mode, Progress, ProgressStyle, ThreadStats};
 
 /// A load connection's timers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,6 +48,12 @@ pub struct Plan {
     pub(crate) ws_handshake: Bytes,
     pub(crate) stats: Rc<RefCell<ThreadStats>>,
     pub(crate) progress: Arc<Progress>,
+    /// HTTP `--close`: one request per connection, then a new connection in its place.
+    pub(crate) close: bool,
+    /// Where a replacement connection goes. With `--source` addresses the controller opens
+    /// replacements (it owns the source rotation), counted in `ThreadStats::reopen`.
+    pub(crate) target: SocketAddr,
+    pub(crate) reopen_here: bool,
 }
 
 /// One load-generating connection.
@@ -64,6 +70,8 @@ pub struct Client {
     statuses: Vec<u16>,
     /// Unconsumed input left at the end of the last delivery (handed back with the next).
     leftover: usize,
+    /// Requests sent on this connection.
+    sent: u64,
 }
 
 impl Client {
@@ -79,24 +87,27 @@ impl Client {
             open: false,
             statuses: Vec::new(),
             leftover: 0,
+            sent: 0,
         }
     }
 
-    fn send(&mut self, cx: &mut Context<'_, ClientTimer>, intended: Instant) {
-        if self.plan.stats.borrow().stopping {
-            return;
+    /// Sends one request; false when none may go (stopping, or `--close` and one went).
+    fn send(&mut self, cx: &mut Context<'_, ClientTimer>, intended: Instant) -> bool {
+        if self.plan.stats.borrow().stopping || (self.plan.close && self.sent > 0) {
+            return false;
         }
         cx.write(self.plan.request.clone());
         self.in_flight.push_back(intended);
+        self.sent += 1;
         self.plan.stats.borrow_mut().bytes_out += self.plan.request.len() as u64;
+        true
     }
 
     fn fill(&mut self, cx: &mut Context<'_, ClientTimer>) {
         if self.plan.interval.is_none() {
             while self.in_flight.len() < self.plan.in_flight {
                 let now = cx.now();
-                self.send(cx, now);
-                if self.plan.stats.borrow().stopping {
+                if !self.send(cx, now) {
                     break;
                 }
             }
@@ -228,9 +239,7 @@ impl Protocol<ClientTimer> for Client {
         {
             let mut st = self.plan.stats.borrow_mut();
             st.connected += 1;
-            let now = cx.now();
-            st.first_connect.get_or_insert(now);
-            st.last_connect = Some(now);
+            st.last_connect = Some(cx.now());
         }
         self.plan.progress.open.fetch_add(1, Ordering::Relaxed);
         match self.plan.mode {
@@ -264,7 +273,9 @@ impl Protocol<ClientTimer> for Client {
                     .record_lag(now, now.saturating_duration_since(due));
                 // Late: latency runs from the intended time (coordinated omission). Early
                 // (the timer is asked for `SEND_EARLY` ahead): from the actual send.
-                self.send(cx, due.min(now));
+                if !self.send(cx, due.min(now)) {
+                    return;
+                }
                 let next = due + every;
                 self.next_due = Some(next);
                 cx.set_timer(send_timer(next, now), SEND);
@@ -295,11 +306,23 @@ impl Protocol<ClientTimer> for Client {
         cx.abort();
     }
 
-    fn on_close(&mut self, _cx: &mut Context<'_, ClientTimer>, reason: &CloseReason) {
+    fn on_close(&mut self, cx: &mut Context<'_, ClientTimer>, reason: &CloseReason) {
         if self.open {
             self.plan.progress.open.fetch_sub(1, Ordering::Relaxed);
         }
+        let replace = self.plan.close && self.open && !self.plan.stats.borrow().stopping;
         let mut st = self.plan.stats.borrow_mut();
+        st.alive = st.alive.saturating_sub(1);
+        if replace {
+            if self.plan.reopen_here {
+                match cx.connect(self.plan.target, Client::new(self.plan.clone())) {
+                    Ok(_) => st.alive += 1,
+                    Err(e) => count_connect_error(&mut st, &e),
+                }
+            } else {
+                st.reopen += 1;
+            }
+        }
         if let CloseReason::Io(e) = reason {
             match e.kind() {
                 std::io::ErrorKind::ConnectionRefused => st.errors.refused += 1,
@@ -314,8 +337,9 @@ impl Protocol<ClientTimer> for Client {
     }
 }
 
-/// Opens connections at the ramp-up rate, stops the run after its duration, and prints a
-/// progress line (thread 0, on a terminal). Registered on a descriptor that never becomes
+/// Opens connections at the ramp-up rate, stops the run after its duration, and prints
+/// progress (thread 0: rewritten in place every second on a terminal, a plain line every so
+/// often otherwise). Registered on a descriptor that never becomes
 /// readable: only its timers matter.
 pub struct Controller {
     pub(crate) plan: Rc<Plan>,
@@ -323,30 +347,92 @@ pub struct Controller {
     pub(crate) sources: Vec<SocketAddr>,
     pub(crate) to_open: usize,
     pub(crate) opened: usize,
+    /// Connections opened in all (replacements included), for the source rotation.
+    pub(crate) next_source: usize,
     pub(crate) per_tick: f64,
     pub(crate) credit: f64,
     pub(crate) duration: Option<Duration>,
-    pub(crate) progress_line: bool,
-    pub(crate) started: Option<Instant>,
+    pub(crate) progress: ProgressStyle,
+    pub(crate) started: Instant,
+    /// When the last progress line was printed, and the responses then.
+    pub(crate) last_line: (Instant, u64),
     /// The write end of the pipe the controller is registered on, kept open so the read
     /// end never reports end-of-file.
     pub(crate) _keep: std::os::fd::OwnedFd,
+}
+
+/// Counts a failed `connect` by its kind.
+fn count_connect_error(st: &mut ThreadStats, e: &std::io::Error) {
+    match e.raw_os_error() {
+        Some(libc::ECONNREFUSED) => st.errors.refused += 1,
+        Some(libc::EADDRNOTAVAIL) | Some(libc::EMFILE) | Some(libc::ENFILE) => {
+            st.errors.resources += 1
+        }
+        _ => st.errors.other += 1,
+    }
+}
+
+impl Controller {
+    /// Opens one connection from the next source address.
+    fn open_one(&mut self, cx: &mut FdContext<'_>) {
+        let source =
+            (!self.sources.is_empty()).then(|| self.sources[self.next_source % self.sources.len()]);
+        self.next_source += 1;
+        let client = Client::new(self.plan.clone());
+        let connected = cx.connect(self.target, source, client);
+        let mut st = self.plan.stats.borrow_mut();
+        match connected {
+            Ok(_) => st.alive += 1,
+            Err(e) => count_connect_error(&mut st, &e),
+        }
+    }
+
+    fn progress_every(&self) -> Option<Duration> {
+        match self.progress {
+            ProgressStyle::Off => None,
+            ProgressStyle::Terminal => Some(Duration::from_secs(1)),
+            ProgressStyle::Lines(every) => Some(every.max(Duration::from_millis(100))),
+        }
+    }
+}
+
+/// One progress line: elapsed time, open connections, responses so far and per second
+/// since the last line, errors.
+pub fn progress_line(
+    elapsed: Duration,
+    open: u64,
+    responses: u64,
+    rate: f64,
+    errors: u64,
+) -> String {
+    format!(
+        "{:>6.1}s  open {:>6}  responses {:>10} ({:>8.0}/s)  errors {:>6}",
+        elapsed.as_secs_f64(),
+        open,
+        responses,
+        rate,
+        errors
+    )
 }
 
 const OPEN: u64 = 1;
 const STOP: u64 = 2;
 const PROGRESS: u64 = 3;
 const TICK: Duration = Duration::from_millis(10);
+/// Once every connection is opened, how often the controller looks whether any is left.
+const ALIVE_CHECK: Duration = Duration::from_millis(100);
 
 impl FdHandler for Controller {
     fn on_open(&mut self, cx: &mut FdContext<'_>, _fd: BorrowedFd<'_>) {
-        self.started = Some(cx.now());
         cx.set_timer(Duration::ZERO, OPEN);
         if let Some(d) = self.duration {
-            cx.set_timer(d, STOP);
+            cx.set_timer(
+                d.saturating_sub(cx.now().saturating_duration_since(self.started)),
+                STOP,
+            );
         }
-        if self.progress_line {
-            cx.set_timer(Duration::from_secs(1), PROGRESS);
+        if let Some(every) = self.progress_every() {
+            cx.set_timer(every, PROGRESS);
         }
     }
 
@@ -358,23 +444,25 @@ impl FdHandler for Controller {
                 self.credit += self.per_tick;
                 while self.opened < self.to_open && self.credit >= 1.0 {
                     self.credit -= 1.0;
-                    let source = (!self.sources.is_empty())
-                        .then(|| self.sources[self.opened % self.sources.len()]);
                     self.opened += 1;
-                    let client = Client::new(self.plan.clone());
-                    if let Err(e) = cx.connect(self.target, source, client) {
-                        let mut st = self.plan.stats.borrow_mut();
-                        match e.raw_os_error() {
-                            Some(libc::ECONNREFUSED) => st.errors.refused += 1,
-                            Some(libc::EADDRNOTAVAIL) | Some(libc::EMFILE) | Some(libc::ENFILE) => {
-                                st.errors.resources += 1
-                            }
-                            _ => st.errors.other += 1,
-                        }
-                    }
+                    self.open_one(cx);
+                }
+                // `--close` with `--source`: replacements for connections that are done.
+                let reopen = std::mem::take(&mut self.plan.stats.borrow_mut().reopen);
+                for _ in 0..reopen {
+                    self.open_one(cx);
                 }
                 if self.opened < self.to_open {
                     cx.set_timer(TICK, OPEN);
+                } else if self.plan.stats.borrow().alive == 0 {
+                    // Every connection has been tried and none is left (refused, or closed
+                    // and not replaced): nothing more will happen.
+                    self.plan.stats.borrow_mut().stopping = true;
+                    cx.shutdown_reactor();
+                } else if self.plan.close && !self.plan.reopen_here {
+                    cx.set_timer(TICK, OPEN);
+                } else {
+                    cx.set_timer(ALIVE_CHECK, OPEN);
                 }
             }
             STOP => {
@@ -383,19 +471,41 @@ impl FdHandler for Controller {
             }
             PROGRESS => {
                 let p = &self.plan.progress;
-                let secs = self
-                    .started
-                    .map_or(0.0, |s| cx.now().duration_since(s).as_secs_f64());
-                eprint!(
-                    "\r{:>6.1}s  open {:>6}  responses {:>10}  errors {:>6}   ",
-                    secs,
+                let now = cx.now();
+                let responses = p.responses.load(Ordering::Relaxed);
+                let line = progress_line(
+                    now.duration_since(self.started),
                     p.open.load(Ordering::Relaxed),
-                    p.responses.load(Ordering::Relaxed),
-                    p.errors.load(Ordering::Relaxed)
+                    responses,
+                    responses.saturating_sub(self.last_line.1) as f64
+                        / now.duration_since(self.last_line.0).as_secs_f64().max(1e-3),
+                    p.errors.load(Ordering::Relaxed),
                 );
-                cx.set_timer(Duration::from_secs(1), PROGRESS);
+                self.last_line = (now, responses);
+                if self.progress == ProgressStyle::Terminal {
+                    eprint!("\r{line}   ");
+                } else {
+                    eprintln!("{line}");
+                }
+                if let Some(every) = self.progress_every() {
+                    cx.set_timer(every, PROGRESS);
+                }
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_progress_line_shows_time_connections_responses_rate_and_errors() {
+        let l = progress_line(Duration::from_millis(12_340), 19_000, 123_456, 9876.4, 3);
+        assert_eq!(
+            l,
+            "  12.3s  open  19000  responses     123456 (    9876/s)  errors      3"
+        );
     }
 }

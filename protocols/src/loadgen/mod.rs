@@ -1,28 +1,37 @@
 //! `loadgen`: a load generator built on the netreactor core (the client side of the same
 //! reactor), for high-connection-count benchmarks.
 //!
-//! Modes: `tcp-echo` (fixed-size messages, one or more in flight), `http` (GET, keep-alive,
-//! pipelining depth, or one request per connection), `ws-echo` (WebSocket text or binary
-//! messages) and `hold` (N idle connections, optionally a byte every T seconds). Closed loop by
-//! default; with `--rate` an open loop whose latencies count from each request's *intended*
-//! send time (coordinated-omission correction). Connections ramp up at `--ramp` per second,
-//! spread over `--source` addresses and `--threads` reactors; HDR histograms are merged.
+//! Modes: `tcp-echo` (fixed-size messages, one or more in flight), `http` (any method, headers
+//! and body; keep-alive, pipelining depth, or one request per connection), `ws-echo`
+//! (WebSocket text or binary messages) and `hold` (N idle connections, optionally a byte every
+//! T seconds). Closed loop by default; with `--rate` an open loop whose latencies count from
+//! each request's *intended* send time (coordinated-omission correction). Connections ramp up
+//! at `--ramp` per second, spread over `--source` addresses and `--threads` reactors; HDR
+//! histograms are merged, and can be written as an interval log ([`hdrlog`]) that
+//! `loadgen report` merges across runs and machines into text and HTML ([`html`]).
 
 pub mod client;
+pub mod hdrlog;
+pub mod html;
+pub mod request;
 pub mod response;
+pub mod summary;
+pub mod target;
 
 use std::cell::RefCell;
 use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use hdrhistogram::Histogram;
 use netreactor::{Interest, Reactor};
 
 use self::client::{Controller, Plan};
+use self::hdrlog::IntervalRecorder;
+pub use self::summary::{Errors, Latency, Report};
 
 /// What the connections do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -30,12 +39,32 @@ use self::client::{Controller, Plan};
 pub enum Mode {
     /// Send fixed-size messages and wait for them to come back.
     TcpEcho,
-    /// HTTP GET requests.
+    /// HTTP requests.
     Http,
     /// WebSocket echo messages.
     WsEcho,
     /// Open connections and keep them idle.
     Hold,
+}
+
+impl std::fmt::Display for Mode {
+    /// The name as written on the command line (`tcp-echo`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use clap::ValueEnum;
+        let v = self.to_possible_value().expect("every mode has a name");
+        f.write_str(v.get_name())
+    }
+}
+
+/// How progress is shown on stderr.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProgressStyle {
+    /// Not at all.
+    Off,
+    /// One line rewritten in place every second (a terminal).
+    Terminal,
+    /// A new plain line every this often (a pipe, a CI log).
+    Lines(Duration),
 }
 
 /// A run's parameters.
@@ -45,6 +74,8 @@ pub struct Config {
     pub mode: Mode,
     /// Server address.
     pub target: SocketAddr,
+    /// `Host` header value (HTTP, WebSocket upgrade).
+    pub host: String,
     /// Connections in all.
     pub connections: usize,
     /// Run time (`None`: until `requests` or a signal).
@@ -57,8 +88,14 @@ pub struct Config {
     pub size: usize,
     /// Requests in flight per connection (closed loop), also the HTTP pipelining depth.
     pub in_flight: usize,
-    /// HTTP path.
+    /// HTTP path (and WebSocket upgrade path).
     pub path: String,
+    /// HTTP method.
+    pub method: String,
+    /// Extra request headers (HTTP, WebSocket upgrade).
+    pub headers: Vec<(String, String)>,
+    /// HTTP request body (sent with a Content-Length).
+    pub body: Bytes,
     /// HTTP: one request per connection (`Connection: close`).
     pub close: bool,
     /// WebSocket: binary messages instead of text.
@@ -73,58 +110,56 @@ pub struct Config {
     pub timeout: Duration,
     /// hold: send one byte every this often.
     pub hold_interval: Option<Duration>,
-    /// Print a progress line on stderr.
-    pub progress: bool,
+    /// Progress on stderr.
+    pub progress: ProgressStyle,
     /// Latency (and send lag) samples of the first this-long are not recorded: connection
     /// set-up and cold caches stay out of the percentiles (counts and throughput keep them).
     pub warmup: Duration,
+    /// Begin at this wall-clock time (generators on several machines starting together).
+    pub start_at: Option<SystemTime>,
 }
 
-/// Errors by kind.
-#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
-pub struct Errors {
-    /// Connection refused.
-    pub refused: u64,
-    /// Connection reset or broken pipe.
-    pub reset: u64,
-    /// No answer within the timeout.
-    pub timeout: u64,
-    /// Not the protocol's answer.
-    pub bad_response: u64,
-    /// The server closed with requests in flight.
-    pub closed: u64,
-    /// Out of local ports or descriptors.
-    pub resources: u64,
-    /// Anything else.
-    pub other: u64,
-}
-
-impl Errors {
-    fn add(&mut self, o: &Errors) {
-        self.refused += o.refused;
-        self.reset += o.reset;
-        self.timeout += o.timeout;
-        self.bad_response += o.bad_response;
-        self.closed += o.closed;
-        self.resources += o.resources;
-        self.other += o.other;
+impl Config {
+    /// Defaults for `mode` against 127.0.0.1:80 (what the command line gives without flags).
+    pub fn new(mode: Mode, target: SocketAddr) -> Config {
+        Config {
+            mode,
+            target,
+            host: target.to_string(),
+            connections: 100,
+            duration: Some(Duration::from_secs(10)),
+            requests: None,
+            rate: None,
+            size: 64,
+            in_flight: 1,
+            path: "/".into(),
+            method: "GET".into(),
+            headers: Vec::new(),
+            body: Bytes::new(),
+            close: false,
+            binary: false,
+            ramp: 10_000.0,
+            sources: Vec::new(),
+            threads: 1,
+            timeout: Duration::from_secs(5),
+            hold_interval: None,
+            progress: ProgressStyle::Off,
+            warmup: Duration::ZERO,
+            start_at: None,
+        }
     }
 
-    /// All errors.
-    pub fn total(&self) -> u64 {
-        self.refused
-            + self.reset
-            + self.timeout
-            + self.bad_response
-            + self.closed
-            + self.resources
-            + self.other
+    #[cfg(test)]
+    pub(crate) fn for_test(mode: Mode) -> Config {
+        Config::new(mode, "127.0.0.1:80".parse().unwrap())
     }
 }
 
 /// Counters one reactor thread keeps.
 pub struct ThreadStats {
     pub(crate) hist: Histogram<u64>,
+    /// The same samples, one histogram per second (for `--hdr-log`).
+    pub(crate) intervals: IntervalRecorder,
     /// Open loop: how late each request left after its intended send time.
     pub(crate) lag: Histogram<u64>,
     pub(crate) responses: u64,
@@ -132,7 +167,11 @@ pub struct ThreadStats {
     pub(crate) bytes_in: u64,
     pub(crate) bytes_out: u64,
     pub(crate) connected: u64,
-    pub(crate) first_connect: Option<Instant>,
+    /// Connections started and not yet closed (connecting or open).
+    pub(crate) alive: u64,
+    /// `--close` with `--source`: connections done with their request, to be replaced by
+    /// the controller.
+    pub(crate) reopen: u64,
     pub(crate) last_connect: Option<Instant>,
     pub(crate) errors: Errors,
     pub(crate) target: Option<u64>,
@@ -142,16 +181,18 @@ pub struct ThreadStats {
 }
 
 impl ThreadStats {
-    fn new(target: Option<u64>, record_from: Instant) -> ThreadStats {
+    fn new(target: Option<u64>, started: Instant, record_from: Instant) -> ThreadStats {
         ThreadStats {
             hist: new_histogram(),
+            intervals: IntervalRecorder::new(started, new_histogram()),
             lag: new_histogram(),
             responses: 0,
             non_2xx: 0,
             bytes_in: 0,
             bytes_out: 0,
             connected: 0,
-            first_connect: None,
+            alive: 0,
+            reopen: 0,
             last_connect: None,
             errors: Errors::default(),
             target,
@@ -168,7 +209,9 @@ impl ThreadStats {
         if now < self.record_from {
             return;
         }
-        record_us(&mut self.hist, latency);
+        let us = clamp_us(latency);
+        let _ = self.hist.record(us);
+        self.intervals.record(now, us);
     }
 
     /// Records how late an open-loop request left.
@@ -176,7 +219,7 @@ impl ThreadStats {
         if now < self.record_from {
             return;
         }
-        record_us(&mut self.lag, lag);
+        let _ = self.lag.record(clamp_us(lag));
     }
 }
 
@@ -188,9 +231,9 @@ fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, HIST_MAX_US, 3).expect("histogram bounds")
 }
 
-/// Records `d` in microseconds, clamped into the histogram's range.
-fn record_us(hist: &mut Histogram<u64>, d: Duration) {
-    let _ = hist.record((d.as_micros() as u64).clamp(1, HIST_MAX_US));
+/// `d` in microseconds, clamped into the histogram's range.
+fn clamp_us(d: Duration) -> u64 {
+    (d.as_micros() as u64).clamp(1, HIST_MAX_US)
 }
 
 /// Live counters shared by all threads (for the progress line).
@@ -201,134 +244,64 @@ pub struct Progress {
     pub(crate) errors: AtomicU64,
 }
 
-/// Latency percentiles in microseconds.
-#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
-pub struct Latency {
-    /// Median.
-    pub p50: u64,
-    /// 90th percentile.
-    pub p90: u64,
-    /// 99th percentile.
-    pub p99: u64,
-    /// 99.9th percentile.
-    pub p999: u64,
-    /// Largest.
-    pub max: u64,
-    /// Mean.
-    pub mean: f64,
+/// A finished run: the report, and the latency samples behind it.
+pub struct Run {
+    /// Counts, percentiles, errors.
+    pub report: Report,
+    /// Every recorded latency sample (µs).
+    pub histogram: Histogram<u64>,
+    /// When the run started.
+    pub start: SystemTime,
+    /// Each thread's samples by second ([`IntervalRecorder::finish`]).
+    seconds: Vec<hdrlog::Seconds>,
 }
 
-/// The outcome of a run.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct Report {
-    /// Mode.
-    pub mode: Mode,
-    /// Connections asked for.
-    pub connections: usize,
-    /// Connections established.
-    pub connected: u64,
-    /// Connections established per second during ramp-up.
-    pub connect_rate: f64,
-    /// Wall-clock seconds.
-    pub seconds: f64,
-    /// Responses received.
-    pub responses: u64,
-    /// HTTP responses outside 2xx/3xx.
-    pub non_2xx: u64,
-    /// Responses per second.
-    pub throughput: f64,
-    /// Bytes received.
-    pub bytes_in: u64,
-    /// Bytes sent.
-    pub bytes_out: u64,
-    /// Latency percentiles (µs).
-    pub latency_us: Latency,
-    /// Open loop: how late requests left after their intended send time (µs; all zero in a
-    /// closed loop). Part of every latency above: when it is large, the generator (its core,
-    /// its timer resolution) rather than the server sets the tail.
-    pub send_lag_us: Latency,
-    /// Errors by kind.
-    pub errors: Errors,
-}
-
-impl std::fmt::Display for Report {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let l = &self.latency_us;
-        writeln!(
-            f,
-            "mode {:?}: {} of {} connections ({:.0}/s while opening), {:.2} s",
-            self.mode, self.connected, self.connections, self.connect_rate, self.seconds
-        )?;
-        writeln!(
-            f,
-            "responses {} ({:.0}/s), {} outside 2xx/3xx; in {} B, out {} B",
-            self.responses, self.throughput, self.non_2xx, self.bytes_in, self.bytes_out
-        )?;
-        writeln!(
-            f,
-            "latency us: p50 {} p90 {} p99 {} p99.9 {} max {} mean {:.1}",
-            l.p50, l.p90, l.p99, l.p999, l.max, l.mean
-        )?;
-        let g = &self.send_lag_us;
-        if g.max > 0 {
-            writeln!(
-                f,
-                "send lag us (open loop, part of the latency): p50 {} p90 {} p99 {} max {}",
-                g.p50, g.p90, g.p99, g.max
-            )?;
-        }
-        let e = &self.errors;
-        write!(f, "errors {}: refused {} reset {} timeout {} bad-response {} closed {} resources {} other {}", e.total(), e.refused, e.reset, e.timeout, e.bad_response, e.closed, e.resources, e.other)
+impl Run {
+    /// Writes the run's latency as an HdrHistogram interval log ([`hdrlog::write_log`]).
+    pub fn write_hdr_log<W: std::io::Write>(&self, out: &mut W) -> std::io::Result<()> {
+        let comment = format!(
+            "loadgen {} {}: {} connections",
+            env!("CARGO_PKG_VERSION"),
+            self.report.mode,
+            self.report.connections
+        );
+        hdrlog::write_log(
+            out,
+            self.start,
+            self.report.seconds,
+            &self.seconds,
+            &self.histogram,
+            &comment,
+        )
     }
 }
 
-/// The request each mode sends, prebuilt once.
-fn request_bytes(cfg: &Config) -> Bytes {
-    match cfg.mode {
-        Mode::TcpEcho => Bytes::from(vec![b'x'; cfg.size.max(1)]),
-        Mode::Http => {
-            let conn = if cfg.close { "close" } else { "keep-alive" };
-            Bytes::from(format!(
-                "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: {conn}\r\n\r\n",
-                cfg.path, cfg.target
-            ))
+/// Waits until `at` (a wall-clock time). Refuses a time more than a second gone: generators
+/// meant to start together would not.
+pub fn wait_until(at: SystemTime) -> std::io::Result<()> {
+    match at.duration_since(SystemTime::now()) {
+        Ok(wait) => {
+            std::thread::sleep(wait);
+            Ok(())
         }
-        Mode::WsEcho => {
-            // One masked client frame (RFC 6455 section 5.2), built once and reused.
-            let n = cfg.size;
-            let mut f = vec![0x80 | if cfg.binary { 2 } else { 1 }];
-            if n < 126 {
-                f.push(0x80 | n as u8);
-            } else if n <= 0xffff {
-                f.push(0x80 | 126);
-                f.extend_from_slice(&(n as u16).to_be_bytes());
-            } else {
-                f.push(0x80 | 127);
-                f.extend_from_slice(&(n as u64).to_be_bytes());
-            }
-            let mask = [0x37, 0xfa, 0x21, 0x3d];
-            f.extend_from_slice(&mask);
-            f.extend((0..n).map(|i| b'a' ^ mask[i % 4]));
-            Bytes::from(f)
-        }
-        Mode::Hold => Bytes::new(),
+        Err(e) if e.duration() <= Duration::from_secs(1) => Ok(()),
+        Err(e) => Err(std::io::Error::other(format!(
+            "--start-at is {:.1} s in the past",
+            e.duration().as_secs_f64()
+        ))),
     }
 }
 
-fn ws_handshake(cfg: &Config) -> Bytes {
-    Bytes::from(format!(
-        "GET {} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        cfg.path, cfg.target
-    ))
-}
-
-/// Runs the load and returns the merged report.
-pub fn run(cfg: &Config) -> std::io::Result<Report> {
+/// Runs the load and returns the merged report (after waiting for `start_at`, if set).
+pub fn run(cfg: &Config) -> std::io::Result<Run> {
+    if let Some(at) = cfg.start_at {
+        wait_until(at)?;
+    }
     let threads = cfg.threads.max(1);
     let progress = Arc::new(Progress::default());
     let results: Arc<Mutex<Vec<ThreadStats>>> = Arc::new(Mutex::new(Vec::new()));
     let started = Instant::now();
+    let start_wall = SystemTime::now();
     std::thread::scope(|scope| {
         let mut handles = Vec::new();
         for t in 0..threads {
@@ -339,22 +312,29 @@ pub fn run(cfg: &Config) -> std::io::Result<Report> {
                 let share = |n: usize| n / threads + usize::from(t < n % threads);
                 let conns = share(cfg.connections);
                 let target = cfg.requests.map(|r| share(r as usize) as u64);
-                let stats = Rc::new(RefCell::new(ThreadStats::new(target, started + cfg.warmup)));
+                let stats = Rc::new(RefCell::new(ThreadStats::new(
+                    target,
+                    started,
+                    started + cfg.warmup,
+                )));
                 let interval = cfg.rate.map(|r| {
                     let per_conn = (r / cfg.connections.max(1) as f64).max(1e-6);
                     Duration::from_secs_f64(1.0 / per_conn)
                 });
                 let plan = Rc::new(Plan {
                     mode: cfg.mode,
-                    request: request_bytes(&cfg),
+                    request: request::request_bytes(&cfg),
                     echo_len: cfg.size.max(1),
                     in_flight: cfg.in_flight.max(1),
                     interval,
                     timeout: cfg.timeout,
                     hold_interval: cfg.hold_interval,
-                    ws_handshake: ws_handshake(&cfg),
+                    ws_handshake: request::ws_handshake(&cfg),
                     stats: stats.clone(),
                     progress,
+                    close: cfg.close && cfg.mode == Mode::Http,
+                    target: cfg.target,
+                    reopen_here: cfg.sources.is_empty(),
                 });
                 let mut reactor = Reactor::new()?;
                 reactor.shutdown_on_signals()?;
@@ -373,11 +353,17 @@ pub fn run(cfg: &Config) -> std::io::Result<Report> {
                         sources,
                         to_open: conns,
                         opened: 0,
+                        next_source: 0,
                         per_tick: (cfg.ramp / threads as f64 / 100.0).max(1.0 / 100.0),
                         credit: 0.0,
                         duration: cfg.duration,
-                        progress_line: cfg.progress && t == 0,
-                        started: None,
+                        progress: if t == 0 {
+                            cfg.progress
+                        } else {
+                            ProgressStyle::Off
+                        },
+                        started,
+                        last_line: (started, 0),
                         _keep: write,
                     },
                 )?;
@@ -396,7 +382,7 @@ pub fn run(cfg: &Config) -> std::io::Result<Report> {
         }
         Ok::<(), std::io::Error>(())
     })?;
-    if cfg.progress {
+    if cfg.progress == ProgressStyle::Terminal {
         eprintln!();
     }
     let seconds = started.elapsed().as_secs_f64();
@@ -405,8 +391,9 @@ pub fn run(cfg: &Config) -> std::io::Result<Report> {
     let mut lag = hist.clone();
     let (mut responses, mut non_2xx, mut bytes_in, mut bytes_out, mut connected) = (0, 0, 0, 0, 0);
     let mut errors = Errors::default();
-    let (mut first, mut last): (Option<Instant>, Option<Instant>) = (None, None);
-    for s in &all {
+    let mut last: Option<Instant> = None;
+    let mut per_second = Vec::new();
+    for s in all {
         let _ = hist.add(&s.hist);
         let _ = lag.add(&s.lag);
         responses += s.responses;
@@ -415,51 +402,35 @@ pub fn run(cfg: &Config) -> std::io::Result<Report> {
         bytes_out += s.bytes_out;
         connected += s.connected;
         errors.add(&s.errors);
-        first = match (first, s.first_connect) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        last = match (last, s.last_connect) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
+        last = last.max(s.last_connect);
+        per_second.push(s.intervals.finish());
     }
-    let span = match (first, last) {
-        (Some(a), Some(b)) if b > a => b.duration_since(a).as_secs_f64(),
-        _ => 0.0,
-    };
-    let connect_rate = if span > 0.0 {
-        connected as f64 / span
-    } else {
-        connected as f64
-    };
-    let percentiles = |hist: &Histogram<u64>| {
-        if hist.is_empty() {
-            Latency::default()
-        } else {
-            Latency {
-                p50: hist.value_at_quantile(0.5),
-                p90: hist.value_at_quantile(0.9),
-                p99: hist.value_at_quantile(0.99),
-                p999: hist.value_at_quantile(0.999),
-                max: hist.max(),
-                mean: hist.mean(),
-            }
-        }
-    };
-    Ok(Report {
+    // From the first connect call to the last connection established: a real span, even
+    // when every connection opens in the first tick.
+    let connect_s = last.map_or(0.0, |l| l.duration_since(started).as_secs_f64());
+    let connect_rate = connected as f64 / connect_s.max(1e-6);
+    let answers = cfg.mode != Mode::Hold;
+    let report = Report {
         mode: cfg.mode,
         connections: cfg.connections,
         connected,
+        connect_ms: connect_s * 1000.0,
         connect_rate,
+        start_unix: hdrlog::unix_seconds(start_wall),
         seconds,
-        responses,
-        non_2xx,
-        throughput: responses as f64 / seconds.max(1e-9),
+        responses: answers.then_some(responses),
+        non_2xx: (cfg.mode == Mode::Http).then_some(non_2xx),
+        throughput: answers.then(|| responses as f64 / seconds.max(1e-9)),
         bytes_in,
         bytes_out,
-        latency_us: percentiles(&hist),
-        send_lag_us: percentiles(&lag),
+        latency_us: answers.then(|| Latency::of(&hist)),
+        send_lag_us: (answers && cfg.rate.is_some()).then(|| Latency::of(&lag)),
         errors,
+    };
+    Ok(Run {
+        report,
+        histogram: hist,
+        start: start_wall,
+        seconds: per_second,
     })
 }
