@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for SECS seconds each (default 60) and prints, per target, the
 # executions, the coverage (libFuzzer's `cov:`), the corpus size and whether it crashed.
-# New inputs libFuzzer finds are merged into fuzz/corpus/TARGET. Needs cargo-fuzz
+# New inputs that add coverage are merged into fuzz/corpus/TARGET (libFuzzer's -merge=1;
+# the rest of what it found is thrown away). Needs cargo-fuzz
 # (`cargo install cargo-fuzz`) and a nightly toolchain (or RUSTC_BOOTSTRAP=1).
 # Usage: fuzz/campaign.sh [SECS] [TARGET...]
 set -uo pipefail
@@ -19,8 +20,13 @@ failed=0
 for t in "${targets[@]}"; do
   mkdir -p "corpus/$t"
   log=$(mktemp)
-  "${fuzz[@]}" run "$t" "corpus/$t" -- -max_total_time="$secs" -print_final_stats=1 >"$log" 2>&1
+  scratch=$(mktemp -d)
+  "${fuzz[@]}" run "$t" "$scratch" "corpus/$t" -- -max_total_time="$secs" -print_final_stats=1 >"$log" 2>&1
   rc=$?
+  if [ $rc -eq 0 ]; then
+    "${fuzz[@]}" run "$t" "corpus/$t" "$scratch" -- -merge=1 >/dev/null 2>&1 || true
+  fi
+  rm -rf "$scratch"
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*')
   files=$(find "corpus/$t" -type f | wc -l)

@@ -11,6 +11,7 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use crate::boxed::AnyProtocol;
 use crate::buffer::WriteQueue;
 use crate::pool::InputBuf;
+pub(crate) use crate::virtual_io::VirtualPeer;
 use crate::ConnId;
 
 /// The descriptor behind a connection.
@@ -48,21 +49,6 @@ impl Io {
             _ => None,
         }
     }
-}
-
-/// The far end of a harness connection: what was written to it, and how much it accepts.
-#[derive(Default)]
-pub(crate) struct VirtualPeer {
-    pub written: Vec<u8>,
-    /// Bytes it accepts before the test takes the output (`None`: unlimited).
-    pub capacity: Option<usize>,
-    /// Bytes accepted since the test last took the output.
-    pub accepted: usize,
-    pub write_shut: bool,
-    pub peer: Option<SocketAddr>,
-    pub local: Option<SocketAddr>,
-    /// For an outbound child: where it connects.
-    pub connect_to: Option<SocketAddr>,
 }
 
 /// Who handles a connection's events.

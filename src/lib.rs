@@ -57,6 +57,7 @@ mod stats;
 mod sys;
 pub mod testing;
 mod timer;
+mod virtual_io;
 mod workers;
 
 pub use crate::boxed::BoxedProtocol;

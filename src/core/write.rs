@@ -58,16 +58,7 @@ impl Core {
         }
         if !c.out.is_empty() && !c.has(flag::WAIT_WRITABLE) {
             let res = match &mut c.io {
-                Io::Virtual(peer) => {
-                    let room = peer
-                        .capacity
-                        .map_or(usize::MAX, |cap| cap.saturating_sub(peer.accepted));
-                    let res = c.out.drain_into(&mut peer.written, room);
-                    if let Ok(n) = res {
-                        peer.accepted += n;
-                    }
-                    res.map(|n| (n, !c.out.is_empty()))
-                }
+                Io::Virtual(peer) => peer.accept_from(&mut c.out),
                 io => {
                     let fd = io.raw_fd().expect("real descriptor");
                     c.out
