@@ -79,3 +79,7 @@ pub use mio::Interest;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/isolation.md")]
 struct IsolationDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/guide.md")]
+struct GuideDoctests;
