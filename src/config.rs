@@ -53,16 +53,19 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Readiness events fetched per `epoll_wait`.
     pub events_capacity: usize,
-    /// Queued output (bytes in memory; file ranges do not count) above which a connection is
-    /// closed with [`CloseReason::OutputLimit`](crate::CloseReason::OutputLimit), and a write
-    /// that would pass it is refused. Stops a peer that never reads from holding what others
-    /// broadcast to it. A protocol that must queue more lifts it with
+    /// Queued output (bytes in memory; file ranges do not count) that piling-up writes may
+    /// not pass: once the queue holds more than the soft limit, a write that would take it
+    /// past this one is refused and the connection closed with
+    /// [`CloseReason::OutputLimit`](crate::CloseReason::OutputLimit). Stops a peer that never
+    /// reads from holding what others broadcast to it; one large write to a connection that
+    /// keeps up is still accepted. A protocol that must queue more lifts it with
     /// [`Context::set_output_limited`](crate::Context::set_output_limited).
     pub output_limit: usize,
-    /// Queued output a connection may hold for at most [`output_soft_time`](Self::output_soft_time):
-    /// still above it that long after going above, it is closed with
+    /// Queued output a connection may hold for at most [`output_soft_time`](Self::output_soft_time)
+    /// without progress: still above it that long after going above, with nothing written to
+    /// or read from it in that time, it is closed with
     /// [`CloseReason::OutputLimit`](crate::CloseReason::OutputLimit) (Redis's soft client
-    /// output buffer limit).
+    /// output buffer limit, sparing slow readers that keep reading).
     pub output_soft_limit: usize,
     /// See [`output_soft_limit`](Self::output_soft_limit).
     pub output_soft_time: Duration,

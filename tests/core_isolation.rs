@@ -28,6 +28,7 @@ impl Protocol for Flood {
 fn a_write_past_the_output_limit_closes_the_connection_and_queues_nothing() {
     let config = Config::default()
         .output_limit(64 * 1024)
+        .output_soft_limit(16 * 1024)
         .high_watermark(1 << 30);
     let mut h = Harness::with_config(config);
     let c = h.open(Flood(16));
@@ -353,4 +354,37 @@ fn a_protocol_that_yields_gets_the_rest_of_its_input_in_later_turns() {
     h.feed(c, b"a\nb\nc\nd\n");
     assert_eq!(h.take_output(c), b"a\nb\nc\nd\n");
     assert_eq!(calls.get(), 4, "one line per callback");
+}
+
+#[test]
+fn one_large_write_to_a_connection_that_keeps_up_is_accepted() {
+    let config = Config::default().output_limit(64 * 1024);
+    let mut h = Harness::with_config(config);
+    let c = h.open(Flood(1024)); // 1 MiB in one write, sixteen times the limit
+    h.feed(c, b"x");
+    assert!(h.is_open(c));
+    let mut got = 0;
+    for _ in 0..4 {
+        got += h.take_output(c).len();
+    }
+    assert_eq!(got, 1024 * 1024);
+}
+
+#[test]
+fn a_slow_reader_above_the_soft_limit_that_keeps_reading_is_kept() {
+    let config = Config::default()
+        .output_soft_limit(32 * 1024)
+        .output_soft_time(Duration::from_secs(10))
+        .high_watermark(1 << 30);
+    let mut h = Harness::with_config(config);
+    let c = h.open(Flood(1024));
+    h.set_write_capacity(c, Some(8 * 1024)); // reads 8 KiB at a time
+    h.feed(c, b"x");
+    let mut got = 0;
+    for _ in 0..200 {
+        h.advance(Duration::from_millis(500));
+        got += h.take_output(c).len();
+    }
+    assert!(h.is_open(c), "closed although it kept reading");
+    assert_eq!(got, 1024 * 1024);
 }

@@ -25,15 +25,21 @@ impl Core {
         }
     }
 
-    /// Queues `data`, unless the queue would pass the output limit: then nothing is queued
-    /// and the connection closes with [`CloseReason::OutputLimit`](crate::CloseReason).
+    /// Queues `data`, unless output is piling up: when the queue already holds more than the
+    /// soft limit and `data` would take it past the hard one, nothing is queued and the
+    /// connection closes with [`CloseReason::OutputLimit`](crate::CloseReason). A single large
+    /// write to a connection that keeps up (a big response, a big message) is accepted.
     pub(crate) fn write(&mut self, id: ConnId, data: Bytes) -> bool {
-        let limit = self.config.output_limit;
+        let (limit, soft) = (self.config.output_limit, self.config.output_soft_limit);
         match self.conn_mut(id) {
             Some(c) if !c.has(flag::CLOSE_NOW | flag::CLOSING | flag::WRITE_SHUT) => {
-                let over = c.out.len() + data.len() > limit
+                let over = c.out.len() > soft
+                    && c.out.len() + data.len() > limit
                     && !c.has(flag::NO_OUTPUT_LIMIT)
-                    && c.out.memory_len() + data.len() > limit;
+                    && {
+                        let held = c.out.memory_len();
+                        held > soft && held + data.len() > limit
+                    };
                 if over {
                     if !c.has(flag::OUTPUT_OVER) {
                         c.flags |= flag::OUTPUT_OVER | flag::CLOSE_NOW;

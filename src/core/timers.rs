@@ -210,9 +210,14 @@ impl Core {
         self.insert_timer(slot, after, TimerKind::OutputSoft, RawTimer::new(()));
     }
 
-    /// The soft output limit's time ran out: a connection still above it does not read.
+    /// The soft output limit's time ran out. A connection still above it that made no
+    /// progress all that time (nothing written to it, nothing read from it) does not read:
+    /// closed. One above it that made progress (a slow reader of a large message) is
+    /// checked again later.
     fn soft_limit_check(&mut self, slot: usize) {
         let soft = self.config.output_soft_limit;
+        let period = self.config.output_soft_time;
+        let now = self.now_ms() as u32;
         let Some(Slot {
             kind: Kind::Conn(c),
             ..
@@ -221,10 +226,17 @@ impl Core {
             return;
         };
         c.flags &= !flag::SOFT_OVER;
-        if c.out.len() > soft && c.out.memory_len() > soft && !c.has(flag::NO_OUTPUT_LIMIT) {
-            tracing::debug!(slot, "output above the soft limit for too long");
+        if c.out.len() <= soft || c.out.memory_len() <= soft || c.has(flag::NO_OUTPUT_LIMIT) {
+            return;
+        }
+        let quiet = Duration::from_millis(now.wrapping_sub(c.last_active) as u64);
+        if quiet >= period {
+            tracing::debug!(slot, "output above the soft limit, not read, for too long");
             self.stats.output_limit_closes += 1;
             self.close_now(slot, CloseReason::OutputLimit);
+        } else {
+            c.flags |= flag::SOFT_OVER;
+            self.arm_soft_limit(slot);
         }
     }
 
