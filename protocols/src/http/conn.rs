@@ -21,9 +21,7 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use netreactor::{
-    BoxedProtocol, ChildEvent, CloseReason, ConnId, Context, Counter, Protocol, Refusal,
-};
+use netreactor::{ChildEvent, CloseReason, ConnId, Context, Counter, Protocol, Refusal};
 
 use super::addrs::Addrs;
 use super::config::Shared;
@@ -263,7 +261,7 @@ impl HttpConn {
                 Bytes::from_static(b"Allow"),
                 Bytes::from_static(b"GET, HEAD, POST, PUT, DELETE, OPTIONS"),
             );
-            return self.respond(cx, input, resp);
+            return self.respond(cx, resp);
         }
         let shared = self.shared.clone();
         let config = &shared.config;
@@ -274,7 +272,7 @@ impl HttpConn {
                     if head.framing != Framing::None {
                         self.keep_alive = false;
                     }
-                    return self.respond(cx, input, Response::error(status));
+                    return self.respond(cx, Response::error(status));
                 }
             },
             _ => None,
@@ -284,7 +282,7 @@ impl HttpConn {
                 Some(s) => {
                     self.start_cgi(cx, s, None, false);
                 }
-                None => self.dispatch(cx, input, None),
+                None => self.dispatch(cx, None),
             }
             return;
         }
@@ -311,7 +309,7 @@ impl HttpConn {
                 BodyMode::Reject(resp) => {
                     // The body is never read: close after answering.
                     self.keep_alive = false;
-                    return self.respond(cx, input, resp);
+                    return self.respond(cx, resp);
                 }
             }
         };
@@ -340,26 +338,16 @@ impl HttpConn {
     /// Consumes body bytes from `input`. Returns true when the loop should go on (the body
     /// completed and was answered), false when more input is needed or the state ended.
     /// Calls the handler (or uses `ready`) and writes its response.
-    fn dispatch(
-        &mut self,
-        cx: &mut Context<'_, HttpTimer>,
-        input: &mut BytesMut,
-        ready: Option<Response>,
-    ) {
+    fn dispatch(&mut self, cx: &mut Context<'_, HttpTimer>, ready: Option<Response>) {
         let resp = match ready {
             Some(r) => r,
             None => self.shared.handler.handle(self.req()),
         };
-        self.respond(cx, input, resp);
+        self.respond(cx, resp);
     }
 
     /// Writes `resp` for the current request and moves to the next state.
-    fn respond(
-        &mut self,
-        cx: &mut Context<'_, HttpTimer>,
-        input: &mut BytesMut,
-        mut resp: Response,
-    ) {
+    fn respond(&mut self, cx: &mut Context<'_, HttpTimer>, mut resp: Response) {
         if resp.close
             || resp.headers.iter().any(|(n, v)| {
                 n.eq_ignore_ascii_case(b"connection")
@@ -371,7 +359,7 @@ impl HttpConn {
         }
         if let Some(proto) = resp.upgrade.take() {
             if self.req().body.is_empty() {
-                return self.take_over(cx, input, resp, proto);
+                return self.take_over(cx, resp, proto);
             }
             resp = Response::error(400);
             self.keep_alive = false;
@@ -556,8 +544,7 @@ impl HttpConn {
         self.head_only = false;
         let resp = Response::error(status);
         self.state = State::Head;
-        let mut empty = BytesMut::new();
-        self.respond(cx, &mut empty, resp);
+        self.respond(cx, resp);
     }
 
     // ---- streamed responses ---------------------------------------------------------------
@@ -597,30 +584,6 @@ impl HttpConn {
             }
         }
         cx.notify_drained();
-    }
-
-    // ---- upgrade --------------------------------------------------------------------------
-
-    fn take_over(
-        &mut self,
-        cx: &mut Context<'_, HttpTimer>,
-        input: &mut BytesMut,
-        resp: Response,
-        proto: BoxedProtocol,
-    ) {
-        self.write_head(&resp, resp.status, cx.now());
-        self.out().extend_from_slice(b"\r\n");
-        self.flush_out(cx);
-        if let Some(ex) = self.ex.take() {
-            // The new protocol has no use for it.
-            self.shared.spares.give(ex);
-        }
-        self.cancel_all_timers(cx);
-        self.state = State::Switched;
-        // The core runs `proto.on_open` when this callback returns, then hands it what is
-        // left of `input`.
-        let _ = input;
-        cx.switch_to_boxed(proto);
     }
 }
 
@@ -815,6 +778,9 @@ use cgi_run::CgiRun;
 
 #[path = "conn_timers.rs"]
 mod timers;
+
+#[path = "conn_upgrade.rs"]
+mod upgrade;
 use timers::{Armed, Deadline};
 
 #[cfg(test)]

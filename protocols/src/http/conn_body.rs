@@ -126,11 +126,11 @@ impl HttpConn {
         match target {
             BodyTarget::Buffer(buf) => {
                 self.req_mut().body = buf.freeze();
-                self.dispatch(cx, input, None);
+                self.dispatch(cx, None);
             }
             BodyTarget::Sink(sink) => {
                 let resp = sink.finish(self.req());
-                self.dispatch(cx, input, Some(resp));
+                self.dispatch(cx, Some(resp));
             }
             BodyTarget::Cgi(buf, script) => {
                 self.req_mut().body = buf.freeze();
@@ -164,8 +164,7 @@ impl HttpConn {
             Ok(code) => self.fail(cx, code),
             Err(resp) => {
                 self.keep_alive = false;
-                let mut empty = BytesMut::new();
-                self.respond(cx, &mut empty, resp);
+                self.respond(cx, resp);
             }
         }
         false

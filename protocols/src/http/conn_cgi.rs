@@ -78,9 +78,8 @@ impl HttpConn {
             if streaming {
                 self.keep_alive = false;
             }
-            let mut empty = BytesMut::new();
             let resp = Response::error(503).header("Retry-After", "1");
-            self.respond(cx, &mut empty, resp);
+            self.respond(cx, resp);
             return false;
         };
         let facts = ServerFacts {
@@ -97,8 +96,7 @@ impl HttpConn {
                 if streaming {
                     self.keep_alive = false;
                 }
-                let mut empty = BytesMut::new();
-                self.respond(cx, &mut empty, Response::error(500));
+                self.respond(cx, Response::error(500));
                 return false;
             }
         };
@@ -128,8 +126,7 @@ impl HttpConn {
             if streaming {
                 self.keep_alive = false;
             }
-            let mut empty = BytesMut::new();
-            self.respond(cx, &mut empty, Response::error(500));
+            self.respond(cx, Response::error(500));
             return false;
         }
         if let (Some(stdin), false) = (run.stdin, streaming) {

@@ -17,7 +17,7 @@ pub use super::config::ClientConfig;
 use super::config::{ServerConfig, DEFAULT_INFLATE_SLICE};
 use super::deflate::{DeflateConfig, DeflateParams, Deflater, Inflater};
 use super::encode::{close_payload, Writer};
-use super::handshake::{self, Accepted, ClientHandshakeError};
+use super::handshake::{self, Accepted};
 use super::parse::{Message, Opcode, ProtocolError, Reader, Role};
 
 /// A WebSocket connection's timers: its own deadlines and checks, and the handler's
@@ -46,6 +46,7 @@ const MESSAGE_TIMER: WsTimer = WsTimer(TimerKind::Message);
 /// The next slice of a message whose inflation yielded.
 const YIELD_TIMER: WsTimer = WsTimer(TimerKind::Yield);
 
+mod client;
 mod guards;
 
 /// Bits of [`Link::flags`].
@@ -629,47 +630,6 @@ impl<H: Handler> WsConn<H> {
         self.phase = Phase::Rejected;
         self.link.state = State::Closed;
         self.link.told_close = true;
-    }
-
-    fn client_handshake(&mut self, cx: &mut Context<'_, WsTimer>, input: &mut BytesMut) {
-        let Phase::ClientHandshake(req) = &self.phase else {
-            return;
-        };
-        let Some(end) = memchr::memmem::find(input, b"\r\n\r\n") else {
-            if input.len() > 16 * 1024 {
-                self.client_failed(cx, input, ClientHandshakeError::Malformed);
-            }
-            return;
-        };
-        let protocols: Vec<&str> = req.config.protocols.iter().map(|s| s.as_str()).collect();
-        let result =
-            handshake::check_response(&input[..end + 4], &req.key, &protocols, req.config.compress);
-        let _ = input.split_to(end + 4);
-        match result {
-            Ok(acc) => {
-                let config = DeflateConfig {
-                    level: 6,
-                    ..DeflateConfig::default()
-                };
-                self.enable_deflate(acc.deflate, &config, DEFAULT_INFLATE_SLICE);
-                self.open(cx);
-                self.read_frames(cx, input);
-            }
-            Err(e) => self.client_failed(cx, input, e),
-        }
-    }
-
-    fn client_failed(
-        &mut self,
-        cx: &mut Context<'_, WsTimer>,
-        input: &mut BytesMut,
-        e: ClientHandshakeError,
-    ) {
-        input.clear();
-        self.phase = Phase::Rejected;
-        self.link.state = State::Closed;
-        cx.abort();
-        self.tell_close(cx, ABNORMAL, &format!("handshake failed: {e:?}"));
     }
 }
 
