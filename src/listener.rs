@@ -42,6 +42,9 @@ pub(crate) struct Listener {
     /// ([`ListenOptions::max_connections`](crate::ListenOptions::max_connections)).
     pub open: u32,
     pub max: u32,
+    /// Accepted connections speak TLS from the first byte.
+    #[cfg(feature = "tls")]
+    pub tls: Option<crate::tls::TlsAcceptor>,
 }
 
 /// Creates a nonblocking TCP listener with the given options. With `reuse_port` inside

@@ -21,6 +21,8 @@ pub mod http;
 pub mod loadgen;
 #[cfg(feature = "telnet")]
 pub mod telnet;
+#[cfg(all(feature = "tls", feature = "cli"))]
+pub mod tls_setup;
 #[cfg(feature = "websocket")]
 pub mod websocket;
 

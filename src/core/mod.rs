@@ -76,6 +76,9 @@ enum TimerKind {
     OutputSoft,
     AcceptResume,
     ShutdownDeadline,
+    /// A TLS handshake's deadline.
+    #[cfg(feature = "tls")]
+    TlsHandshake,
 }
 
 /// A timer's entry: its value, its owner slot and its links in the owner's list. 24 bytes
@@ -257,6 +260,8 @@ mod read;
 mod requests;
 mod slots;
 mod timers;
+#[cfg(feature = "tls")]
+mod tls;
 mod write;
 
 pub(crate) use calls::HandlerRef;

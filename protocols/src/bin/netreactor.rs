@@ -8,6 +8,8 @@ use std::net::SocketAddr;
 use clap::Parser;
 use netreactor::bytes::BytesMut;
 use netreactor::{run_workers, Context, ListenOptions, Protocol};
+use netreactor_protocols::http::{Handler, Request, Response, StaticFiles};
+use netreactor_protocols::tls_setup::{Certs, TlsArgs};
 use netreactor_protocols::{ftp, http, telnet, websocket};
 
 /// HTTP, WebSocket, FTP, Telnet and TCP echo servers on the netreactor event loop.
@@ -40,6 +42,28 @@ struct Cli {
     ftp: ftp::cli::FtpArgs,
     #[command(flatten)]
     telnet: telnet::cli::TelnetArgs,
+    #[command(flatten)]
+    tls: TlsArgs,
+}
+
+/// The HTTP(S) server's handler: files and CGI, and a WebSocket echo for any request that
+/// asks for the upgrade (`ws://` on the HTTP port, `wss://` on the HTTPS one).
+struct FilesAndWebSocket {
+    files: StaticFiles,
+    ws: websocket::ServerConfig,
+}
+
+impl Handler for FilesAndWebSocket {
+    fn handle(&self, req: &Request) -> Response {
+        if req.is_upgrade("websocket") {
+            return websocket::upgrade(req, &self.ws, websocket::Echo);
+        }
+        self.files.handle(req)
+    }
+
+    fn body_mode(&self, req: &Request) -> http::BodyMode {
+        self.files.body_mode(req)
+    }
 }
 
 /// The TCP echo service: every byte goes back as it came.
@@ -69,6 +93,33 @@ fn main() {
             std::process::exit(2);
         }
     }
+    let wants_tls = !cli.http.disabled && !cli.http.no_https
+        || cli.ws.wss.is_some()
+        || cli.telnet.telnets.is_some();
+    let certs = match wants_tls.then(|| Certs::load(&cli.tls)).transpose() {
+        Ok(certs) => certs,
+        Err(e) => {
+            eprintln!("netreactor: {e}");
+            std::process::exit(2);
+        }
+    };
+    let acceptors = certs.as_ref().map(|c| {
+        let http11: &[&[u8]] = &[b"http/1.1"];
+        Ok::<_, std::io::Error>((c.acceptor(http11)?, c.acceptor(http11)?, c.acceptor(&[])?))
+    });
+    let (https_tls, wss_tls, telnets_tls) = match acceptors.transpose() {
+        Ok(Some((a, b, c))) => (Some(a), Some(b), Some(c)),
+        Ok(None) => (None, None, None),
+        Err(e) => {
+            eprintln!("netreactor: {e}");
+            std::process::exit(2);
+        }
+    };
+    if let Some(certs) = &certs {
+        if let Err(e) = certs.reload_on_sighup() {
+            tracing::warn!(error = %e, "tls: no reload on SIGHUP");
+        }
+    }
     let workers = cli.workers.max(1);
     let listen = ListenOptions {
         reuse_port: workers > 1,
@@ -82,10 +133,20 @@ fn main() {
             tracing::info!(%local, "echo listening");
         }
         if !cli.http.disabled {
-            http::cli::start(reactor, &cli.http, &listen)?;
+            let ws = cli.ws.config();
+            let server = http::Server::static_files_with(cli.http.config()?, |files| {
+                FilesAndWebSocket { files, ws }
+            })?;
+            http::cli::start_server(reactor, &cli.http, &listen, &server)?;
+            if let (false, Some(tls)) = (cli.http.no_https, &https_tls) {
+                http::cli::start_https(reactor, &cli.http, &listen, &server, tls.clone())?;
+            }
         }
         if !cli.ws.disabled {
             websocket::cli::start(reactor, &cli.ws, &listen)?;
+            if let Some(tls) = &wss_tls {
+                websocket::cli::start_wss(reactor, &cli.ws, &listen, tls.clone())?;
+            }
         }
         if !cli.ftp.disabled {
             ftp::cli::start(
@@ -97,7 +158,12 @@ fn main() {
             )?;
         }
         if !cli.telnet.disabled {
-            telnet::cli::start(reactor, &cli.telnet, &listen)?;
+            match &telnets_tls {
+                Some(tls) => {
+                    telnet::cli::start_with_tls(reactor, &cli.telnet, &listen, tls.clone())?
+                }
+                None => telnet::cli::start(reactor, &cli.telnet, &listen)?,
+            }
         }
         Ok(())
     });
