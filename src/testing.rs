@@ -41,7 +41,7 @@ use crate::listener::ListenIo;
 use crate::{CloseReason, Config, ConnId, Protocol, Stats};
 
 #[cfg(feature = "tls")]
-pub use crate::tls::harness::TlsClient;
+pub use crate::tls::harness::{fuzz_tls, TlsClient};
 
 /// Drives protocols in memory. See the [module docs](self).
 pub struct Harness {

@@ -16,16 +16,42 @@ const PAGE: &str = include_str!("ws/page.html");
 
 #[test]
 fn chromium_round_trips_text_and_binary() {
+    run(false);
+}
+
+/// The same page over HTTPS, its sockets over `wss://` (the test certificate; Chromium told
+/// to ignore that it is self-signed).
+#[test]
+fn chromium_round_trips_over_https_and_wss() {
+    run(true);
+}
+
+fn run(tls: bool) {
     common::require_tool("chromium");
     let (tx, rx) = mpsc::channel::<String>();
     let server = common::spawn(move |r| {
-        let ws_addr = websocket::listen(
-            r,
-            "127.0.0.1:0".parse().unwrap(),
-            &ListenOptions::default(),
-            ServerConfig::default(),
-            || Echo,
-        )?;
+        let any = "127.0.0.1:0".parse().unwrap();
+        let opts = ListenOptions::default();
+        let tls_config = || {
+            let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tls/");
+            netreactor::tls::server_config_from_pem(
+                format!("{dir}cert.pem").as_ref(),
+                format!("{dir}key.pem").as_ref(),
+                &[b"http/1.1"],
+            )
+        };
+        let ws_addr = if tls {
+            websocket::server::listen_tls(
+                r,
+                any,
+                &opts,
+                tls_config()?.into(),
+                ServerConfig::default(),
+                || Echo,
+            )?
+        } else {
+            websocket::listen(r, any, &opts, ServerConfig::default(), || Echo)?
+        };
         let ws_config = ServerConfig::default();
         let router = Router::new()
             .get("/ws", move |req: &Request| {
@@ -38,12 +64,23 @@ fn chromium_round_trips_text_and_binary() {
             })
             .get("/", |_req: &Request| Response::html(200, PAGE));
         let http = Server::new(HttpConfig::default(), router);
-        let http_addr = r.listen_tcp(("127.0.0.1:0").parse().unwrap(), http.factory())?;
+        let http_addr = if tls {
+            r.listen_tls(any, tls_config()?, http.factory())?
+        } else {
+            r.listen_tcp(any, http.factory())?
+        };
         Ok(vec![http_addr, ws_addr])
     });
-    let (http, ws) = (server.addrs[0], server.addrs[1]);
-    let url = format!("http://{http}/?a=ws://{ws}/echo&b=ws://{http}/ws");
-    let profile = std::env::temp_dir().join(format!("ws-chromium-{}", std::process::id()));
+    let (http, ws) = (server.addrs[0].port(), server.addrs[1].port());
+    let (h, w) = if tls {
+        ("https", "wss")
+    } else {
+        ("http", "ws")
+    };
+    let url =
+        format!("{h}://localhost:{http}/?a={w}://localhost:{ws}/echo&b={w}://localhost:{http}/ws");
+    // One profile per test: two Chromiums on one profile hand over to each other.
+    let profile = std::env::temp_dir().join(format!("ws-chromium-{}-{h}", std::process::id()));
     let mut child = Command::new("chromium")
         .args([
             "--headless",
@@ -54,6 +91,7 @@ fn chromium_round_trips_text_and_binary() {
             "--disable-sync",
             "--no-first-run",
             "--remote-debugging-port=0",
+            "--ignore-certificate-errors",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(&url)

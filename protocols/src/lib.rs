@@ -33,6 +33,8 @@ pub type FuzzTarget = (&'static str, fn(&[u8]));
 /// corpus-replay test runs each over `fuzz/corpus/<name>/` on the stable toolchain.
 pub fn fuzz_targets() -> Vec<FuzzTarget> {
     let mut all: Vec<FuzzTarget> = vec![("core_echo", netreactor::testing::fuzz::echo_ops)];
+    #[cfg(feature = "tls")]
+    all.push(("core_tls", netreactor::testing::fuzz_tls));
     #[cfg(feature = "http")]
     all.extend_from_slice(http::fuzz::TARGETS);
     #[cfg(feature = "websocket")]

@@ -189,3 +189,81 @@ pub fn client_config_trusting(
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     Ok(Arc::new(config))
 }
+
+/// Fuzz entry point of the TLS layer (`fuzz/fuzz_targets/core_tls.rs`): arbitrary client
+/// bytes, split anywhere, before the handshake (in place of a ClientHello) or after a real
+/// one (in place of records), or arbitrary plaintext through a real client, which must come
+/// back echoed whole. The server must never panic and must close on garbage.
+pub fn fuzz_tls(data: &[u8]) {
+    use std::sync::OnceLock;
+
+    use bytes::BytesMut;
+
+    use crate::Context;
+
+    static CONFIGS: OnceLock<(Arc<rustls::ServerConfig>, Arc<ClientConfig>)> = OnceLock::new();
+    let (server, client) = CONFIGS.get_or_init(|| {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::PrivateKeyDer;
+        let cert_pem = include_bytes!("../../tests/data/tls/cert.pem");
+        let key_pem = include_bytes!("../../tests/data/tls/key.pem");
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem)
+            .collect::<Result<_, _>>()
+            .expect("test certificate");
+        let key = PrivateKeyDer::from_pem_slice(key_pem).expect("test key");
+        let mut roots = RootCertStore::empty();
+        roots.add(certs[0].clone()).expect("test root");
+        let server = super::server_config(certs, key, &[]).expect("server config");
+        let client =
+            ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .expect("versions")
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+        (server, Arc::new(client))
+    });
+
+    struct Echo;
+    impl Protocol for Echo {
+        fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+            cx.write(input.split().freeze());
+        }
+    }
+
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let mut h = Harness::new();
+    let id = h.open_tls(Echo, server.clone());
+    // Pieces of 1..=16 bytes, sized by the input itself.
+    let feed_split = |h: &mut Harness, bytes: &[u8]| {
+        let mut at = 0;
+        while at < bytes.len() && h.is_open(id) {
+            let n = (bytes[at] as usize % 16 + 1).min(bytes.len() - at);
+            h.feed(id, &bytes[at..at + n]);
+            at += n;
+        }
+        let out = h.take_output(id);
+        assert!(out.len() < 64 * 1024, "the server answers garbage briefly");
+    };
+    match mode % 3 {
+        0 => feed_split(&mut h, rest),
+        _ => {
+            let mut c = TlsClient::new(id, client.clone(), "localhost").expect("client");
+            c.pump(&mut h).expect("handshake");
+            assert!(!c.connection().is_handshaking(), "handshake completes");
+            if mode % 3 == 1 {
+                feed_split(&mut h, rest);
+            } else {
+                for piece in rest.chunks(rest.first().map_or(1, |&b| b as usize % 64 + 1)) {
+                    c.connection()
+                        .writer()
+                        .write_all(piece)
+                        .expect("client write");
+                }
+                let got = c.read(&mut h).expect("echo");
+                assert_eq!(got, rest, "plaintext comes back whole");
+            }
+        }
+    }
+}
