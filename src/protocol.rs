@@ -232,6 +232,10 @@ pub enum CloseReason {
     Shutdown,
     /// The parent of this child connection closed.
     ParentClosed,
+    /// Its PROXY protocol header was malformed, incomplete when the peer closed, or late
+    /// ([`ListenOptions::proxy_protocol`](crate::ListenOptions::proxy_protocol)): its
+    /// protocol never saw it, so only the test harness reports this reason.
+    ProxyHeader,
 }
 
 impl CloseReason {

@@ -109,6 +109,54 @@ impl Harness {
         id
     }
 
+    /// Opens a connection from `peer` (a balancer) that must start with a PROXY protocol
+    /// header, as one of a listener with
+    /// [`ListenOptions::proxy_protocol`](crate::ListenOptions::proxy_protocol): `on_open`
+    /// runs once the header is fed, with [`Context::peer_addr`](crate::Context::peer_addr)
+    /// the header's source. A bad header, an EOF before it, or no header within the default
+    /// [`proxy_header_timeout`](crate::ListenOptions::proxy_header_timeout) closes it with
+    /// [`CloseReason::ProxyHeader`].
+    ///
+    /// ```
+    /// use netreactor::bytes::BytesMut;
+    /// use netreactor::{testing::Harness, Context, Protocol};
+    ///
+    /// struct Hello;
+    /// impl Protocol for Hello {
+    ///     fn on_open(&mut self, cx: &mut Context<'_>) {
+    ///         cx.write(format!("hello {}\n", cx.peer_addr().unwrap()));
+    ///     }
+    ///     fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+    ///         cx.write(input.split().freeze());
+    ///     }
+    /// }
+    ///
+    /// let mut h = Harness::new();
+    /// let c = h.open_behind_proxy(Hello, "10.0.0.5:4000".parse().unwrap());
+    /// assert_eq!(h.take_output(c), b""); // nothing before the header
+    /// h.feed(c, b"PROXY TCP4 192.0.2.7 10.0.0.9 5555 80\r\nping");
+    /// assert_eq!(h.take_output(c), b"hello 192.0.2.7:5555\nping");
+    /// ```
+    pub fn open_behind_proxy<P: Protocol<T>, T: Copy + 'static>(
+        &mut self,
+        protocol: P,
+        peer: SocketAddr,
+    ) -> ConnId {
+        let io = Io::Virtual(Box::new(VirtualPeer {
+            peer: Some(peer),
+            local: Some(SocketAddr::from(([127, 0, 0, 1], 8000))),
+            ..VirtualPeer::default()
+        }));
+        let timeout = crate::ListenOptions::default().proxy_header_timeout;
+        let id = self
+            .core
+            .open_behind_proxy(io, Typed::boxed(protocol), timeout)
+            .expect("virtual connections always register");
+        self.core.stats.accepted += 1;
+        self.pump();
+        id
+    }
+
     /// Opens a client connection as [`Context::connect`](crate::Context::connect) would; it
     /// stays connecting until [`complete_connect`](Self::complete_connect).
     pub fn connect<P: Protocol<T>, T: Copy + 'static>(

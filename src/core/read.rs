@@ -148,6 +148,12 @@ impl Core {
     }
 
     pub(super) fn deliver_data(&mut self, slot: usize, id: ConnId, mut buf: InputBuf) {
+        if self.conn(id).is_some_and(|c| c.has(flag::PROXY_WAIT)) {
+            match self.proxy_input(id, buf) {
+                Some(rest) => buf = rest,
+                None => return,
+            }
+        }
         match self.owner_of(id) {
             Some(None) => {
                 // A protocol that switched the connection to another hands it what it left
@@ -176,6 +182,9 @@ impl Core {
         let Some(c) = self.conn_mut(id) else { return };
         if c.has(flag::EOF) {
             return;
+        }
+        if c.has(flag::PROXY_WAIT) {
+            return self.proxy_eof(slot);
         }
         c.flags |= flag::EOF;
         match self.owner_of(id) {

@@ -192,6 +192,7 @@ impl Core {
                 }
                 TimerKind::AcceptResume if alive => self.resume_listener(slot),
                 TimerKind::OutputSoft if alive => self.soft_limit_check(slot),
+                TimerKind::ProxyHeader if alive => self.proxy_timeout(slot),
                 TimerKind::ShutdownDeadline => {
                     tracing::info!(open = self.conns, "shutdown deadline passed; closing");
                     self.close_all(|| CloseReason::Shutdown);
