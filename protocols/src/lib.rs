@@ -30,7 +30,10 @@ pub type FuzzTarget = (&'static str, fn(&[u8]));
 /// Every fuzz target's entry point, by the name of its file in `fuzz/fuzz_targets/`. The
 /// corpus-replay test runs each over `fuzz/corpus/<name>/` on the stable toolchain.
 pub fn fuzz_targets() -> Vec<FuzzTarget> {
-    let mut all: Vec<FuzzTarget> = vec![("core_echo", netreactor::testing::fuzz::echo_ops)];
+    let mut all: Vec<FuzzTarget> = vec![
+        ("core_echo", netreactor::testing::fuzz::echo_ops),
+        ("proxy_header", netreactor::testing::fuzz::proxy_header),
+    ];
     #[cfg(feature = "http")]
     all.extend_from_slice(http::fuzz::TARGETS);
     #[cfg(feature = "websocket")]
