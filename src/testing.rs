@@ -495,7 +495,9 @@ pub mod fuzz {
             assert_eq!(source.is_some(), destination.is_some());
             if let (Some(s), Some(d)) = (source, destination) {
                 let again = parse(&encode_v2(s, d, &[]));
-                assert!(matches!(again, Ok(Status::Done { source: Some(a), destination: Some(b), .. }) if a == s && b == d));
+                assert!(
+                    matches!(again, Ok(Status::Done { source: Some(a), destination: Some(b), .. }) if a == s && b == d)
+                );
             }
         }
         let balancer = SocketAddr::from(([10, 0, 0, 5], 4000));

@@ -19,6 +19,8 @@ pub mod ftp;
 pub mod http;
 #[cfg(feature = "loadgen")]
 pub mod loadgen;
+#[cfg(feature = "cli")]
+pub mod proxy_cli;
 #[cfg(feature = "telnet")]
 pub mod telnet;
 #[cfg(feature = "websocket")]
