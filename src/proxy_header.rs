@@ -151,32 +151,24 @@ fn parse_v1(input: &[u8]) -> Result<Status, Error> {
     if !prefix_ok(input, V1_PREFIX) {
         return Err(Error::Signature);
     }
-    let mut end = None;
-    for (i, &b) in input.iter().enumerate().take(V1_MAX).skip(V1_PREFIX.len()) {
-        match b {
-            b'\r' => {
-                if i + 2 > V1_MAX {
-                    return Err(Error::V1TooLong);
-                }
-                match input.get(i + 1) {
-                    Some(b'\n') => {
-                        end = Some(i);
-                        break;
-                    }
-                    Some(_) => return Err(Error::V1Syntax),
-                    None => return Ok(Status::Incomplete),
-                }
+    let seen = &input[..input.len().min(V1_MAX)];
+    let rest = &seen[V1_PREFIX.len().min(seen.len())..];
+    // Up to the first byte that is not printable ASCII: a CR, or an error.
+    let stop = rest.iter().position(|b| !(0x20..=0x7e).contains(b));
+    let end = match stop.map(|i| i + V1_PREFIX.len()) {
+        Some(i) if input[i] == b'\r' => {
+            if i + 2 > V1_MAX {
+                return Err(Error::V1TooLong);
             }
-            0x20..=0x7e => {}
-            _ => return Err(Error::V1Syntax),
+            match input.get(i + 1) {
+                Some(b'\n') => i,
+                Some(_) => return Err(Error::V1Syntax),
+                None => return Ok(Status::Incomplete),
+            }
         }
-    }
-    let Some(end) = end else {
-        return if input.len() >= V1_MAX {
-            Err(Error::V1TooLong)
-        } else {
-            Ok(Status::Incomplete)
-        };
+        Some(_) => return Err(Error::V1Syntax),
+        None if input.len() >= V1_MAX => return Err(Error::V1TooLong),
+        None => return Ok(Status::Incomplete),
     };
     let line = &input[V1_PREFIX.len()..end];
     let consumed = end + 2;
@@ -213,17 +205,36 @@ fn v1_address(text: &[u8], v6: bool) -> Result<IpAddr, Error> {
     if text.is_empty() {
         return Err(Error::V1Syntax);
     }
+    if !v6 {
+        return v1_ipv4(text).map(IpAddr::V4).ok_or(Error::Address);
+    }
     // Printable ASCII was checked, so this is UTF-8.
     let text = std::str::from_utf8(text).map_err(|_| Error::Address)?;
-    if v6 {
-        text.parse::<Ipv6Addr>()
-            .map(IpAddr::V6)
-            .map_err(|_| Error::Address)
-    } else {
-        text.parse::<Ipv4Addr>()
-            .map(IpAddr::V4)
-            .map_err(|_| Error::Address)
+    text.parse::<Ipv6Addr>()
+        .map(IpAddr::V6)
+        .map_err(|_| Error::Address)
+}
+
+/// Dotted-quad IPv4 as the standard library reads it (four decimal octets of one to three
+/// digits, no leading zeros), without its generic parser's cost.
+fn v1_ipv4(text: &[u8]) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut parts = text.split(|&b| b == b'.');
+    for octet in &mut octets {
+        let part = parts.next()?;
+        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
+            return None;
+        }
+        let mut n: u16 = 0;
+        for &b in part {
+            if !b.is_ascii_digit() {
+                return None;
+            }
+            n = n * 10 + u16::from(b - b'0');
+        }
+        *octet = u8::try_from(n).ok()?;
     }
+    parts.next().is_none().then_some(Ipv4Addr::from(octets))
 }
 
 fn v1_port(text: &[u8]) -> Result<u16, Error> {
