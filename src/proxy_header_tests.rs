@@ -287,14 +287,30 @@ fn errors_read_as_sentences() {
 #[test]
 fn v1_ipv4_reads_exactly_what_the_standard_library_reads() {
     let mut cases: Vec<String> = [
-        "0.0.0.0", "255.255.255.255", "256.0.0.1", "1.2.3", "1.2.3.4.5", "01.2.3.4", "1.2.3.00",
-        "1..2.3", ".1.2.3", "1.2.3.", "1.2.3.4 ", "1234.1.1.1", "1.2.3.a", "", "::1", "1.2.3.-4",
+        "0.0.0.0",
+        "255.255.255.255",
+        "256.0.0.1",
+        "1.2.3",
+        "1.2.3.4.5",
+        "01.2.3.4",
+        "1.2.3.00",
+        "1..2.3",
+        ".1.2.3",
+        "1.2.3.",
+        "1.2.3.4 ",
+        "1234.1.1.1",
+        "1.2.3.a",
+        "",
+        "::1",
+        "1.2.3.-4",
     ]
     .iter()
     .map(|s| s.to_string())
     .collect();
     // Every octet text of up to three characters from a small alphabet, in one position.
-    let alphabet = ["", "0", "1", "9", "00", "09", "10", "99", "25", "255", "256", "099", "x"];
+    let alphabet = [
+        "", "0", "1", "9", "00", "09", "10", "99", "25", "255", "256", "099", "x",
+    ];
     for a in alphabet {
         for b in alphabet {
             cases.push(format!("{a}.1.{b}.7"));

@@ -261,7 +261,7 @@ impl Core {
                 }
             }
             Pending::Child { parent, listener } => {
-                if !self.conn(parent).is_some_and(|p| !p.has(flag::CLOSING)) {
+                if self.conn(parent).is_none_or(|p| p.has(flag::CLOSING)) {
                     return self.close_now(id.slot(), CloseReason::ParentClosed);
                 }
                 if let Some(c) = self.conn_mut(id) {
