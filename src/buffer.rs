@@ -228,6 +228,48 @@ impl WriteQueue {
         Ok(moved)
     }
 
+    /// Hands up to `limit` queued bytes to `take` (the TLS layer's encryptor), which says how
+    /// many it accepted; stops at the first partial acceptance. File ranges are read with
+    /// `pread` in slices, since `sendfile` cannot encrypt.
+    #[cfg(feature = "tls")]
+    pub(crate) fn move_into(
+        &mut self,
+        limit: usize,
+        mut take: impl FnMut(&[u8]) -> usize,
+    ) -> io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        const FILE_SLICE: usize = 16 * 1024;
+        let mut moved = 0;
+        let mut slice = Vec::new();
+        while moved < limit {
+            let Some(front) = self.front() else {
+                break;
+            };
+            let (offered, accepted) = match front {
+                Chunk::Data(b) => {
+                    let n = b.len().min(limit - moved);
+                    (n, take(&b[..n]))
+                }
+                Chunk::File { file, offset, len } => {
+                    let n = (*len as usize).min(limit - moved).min(FILE_SLICE);
+                    slice.resize(n, 0);
+                    let got = file.read_at(&mut slice, *offset)?;
+                    if got == 0 {
+                        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank"));
+                    }
+                    (got, take(&slice[..got]))
+                }
+            };
+            let accepted = accepted.min(offered);
+            moved += accepted;
+            self.advance(accepted);
+            if accepted < offered {
+                break;
+            }
+        }
+        Ok(moved)
+    }
+
     fn advance(&mut self, mut n: usize) {
         self.len -= n;
         while n > 0 {

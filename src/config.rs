@@ -93,6 +93,12 @@ pub struct Config {
     /// (see `docs/platforms.md`); turning this on under Linux tests them there. Default
     /// `false`; [`Config::from_env`] sets it from `NETREACTOR_PORTABLE_IO=1`.
     pub portable_io: bool,
+    /// How long a TLS handshake may take (feature `tls`); a connection still handshaking
+    /// after it closes with [`CloseReason::TlsHandshake`](crate::CloseReason::TlsHandshake).
+    pub tls_handshake_timeout: Duration,
+    /// Bytes a peer may send during a TLS handshake (feature `tls`): certificate chains fit,
+    /// a peer that keeps a handshake open with junk does not.
+    pub tls_handshake_limit: usize,
 }
 
 /// Descriptors the process may open (`RLIMIT_NOFILE`'s soft limit), for the default cap.
@@ -124,6 +130,8 @@ impl Default for Config {
             refusal_reserve: 64,
             refusal_time: Duration::from_secs(2),
             portable_io: false,
+            tls_handshake_timeout: Duration::from_secs(10),
+            tls_handshake_limit: 64 * 1024,
         }
     }
 }
@@ -203,6 +211,10 @@ builders! {
     refusal_time: Duration;
     /// Sets [`portable_io`](Config#structfield.portable_io).
     portable_io: bool;
+    /// Sets [`tls_handshake_timeout`](Config#structfield.tls_handshake_timeout).
+    tls_handshake_timeout: Duration;
+    /// Sets [`tls_handshake_limit`](Config#structfield.tls_handshake_limit).
+    tls_handshake_limit: usize;
 }
 
 /// Options of a listening socket.

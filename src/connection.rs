@@ -22,6 +22,10 @@ pub(crate) enum Io {
     Fd(OwnedFd),
     /// No descriptor: a connection of the test harness.
     Virtual(Box<VirtualPeer>),
+    /// TLS over one of the above (boxed: the session is large, and plain connections must
+    /// not pay for it).
+    #[cfg(feature = "tls")]
+    Tls(Box<crate::tls::session::TlsIo>),
 }
 
 impl Io {
@@ -31,11 +35,40 @@ impl Io {
             Io::Unix(s) => Some(s.as_raw_fd()),
             Io::Fd(f) => Some(f.as_raw_fd()),
             Io::Virtual(_) => None,
+            #[cfg(feature = "tls")]
+            Io::Tls(t) => t.inner.raw_fd(),
+        }
+    }
+
+    /// The transport under a TLS layer, or this one.
+    pub(crate) fn base(&self) -> &Io {
+        match self {
+            #[cfg(feature = "tls")]
+            Io::Tls(t) => &t.inner,
+            io => io,
+        }
+    }
+
+    /// The transport under a TLS layer, or this one.
+    pub(crate) fn base_mut(&mut self) -> &mut Io {
+        match self {
+            #[cfg(feature = "tls")]
+            Io::Tls(t) => &mut t.inner,
+            io => io,
+        }
+    }
+
+    /// TLS output (records, a plaintext preamble) waits to be written.
+    pub(crate) fn tls_wants_write(&self) -> bool {
+        match self {
+            #[cfg(feature = "tls")]
+            Io::Tls(t) => t.wants_write(),
+            _ => false,
         }
     }
 
     pub(crate) fn peer_addr(&self) -> Option<SocketAddr> {
-        match self {
+        match self.base() {
             Io::Tcp(s) => s.peer_addr().ok(),
             Io::Virtual(v) => v.peer,
             _ => None,
@@ -43,7 +76,7 @@ impl Io {
     }
 
     pub(crate) fn local_addr(&self) -> Option<SocketAddr> {
-        match self {
+        match self.base() {
             Io::Tcp(s) => s.local_addr().ok(),
             Io::Virtual(v) => v.local,
             _ => None,
@@ -119,6 +152,14 @@ pub(crate) mod flag {
     pub const SIZE_MASK: u32 = 0b111 << SIZE_SHIFT;
     /// Largest read-size class (16x the base buffer).
     pub const SIZE_MAX: u32 = 4;
+    /// The TLS peer closed without `close_notify`: a close after its EOF is reported as
+    /// [`CloseReason::TlsTruncated`](crate::CloseReason::TlsTruncated).
+    #[cfg(feature = "tls")]
+    pub const TLS_TRUNCATED: u32 = 1 << 22;
+    /// The protocol switched this connection to TLS during the running callback: input it
+    /// left unconsumed is ciphertext for the new session.
+    #[cfg(feature = "tls")]
+    pub const TLS_FRESH: u32 = 1 << 23;
     /// Reading is paused for any reason.
     pub const NO_READ: u32 = PAUSED_APP | PRESSURE | EOF | CLOSE_AFTER_FLUSH | CLOSE_NOW;
 }

@@ -119,6 +119,17 @@ impl<'a, T: Copy + 'static> Context<'a, T> {
         self.core.conn(self.id).and_then(|c| c.io.raw_fd())
     }
 
+    /// True when the connection speaks TLS (feature `tls`; [`Context::tls`] says what it
+    /// negotiated). Always false without the feature.
+    pub fn is_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        {
+            self.core.tls_info(self.id).is_some()
+        }
+        #[cfg(not(feature = "tls"))]
+        false
+    }
+
     /// Queues `data` for this connection. `Bytes` (including `Bytes::from_static` and clones
     /// of a shared buffer) are queued without copying; they leave with `writev`.
     pub fn write(&mut self, data: impl Into<Bytes>) {
@@ -350,8 +361,8 @@ impl<'a, T: Copy + 'static> Context<'a, T> {
 /// assert_eq!(h.take_output(b), b"hello\n");
 /// ```
 pub struct ConnRef<'a> {
-    core: &'a mut Core,
-    id: ConnId,
+    pub(crate) core: &'a mut Core,
+    pub(crate) id: ConnId,
 }
 
 impl fmt::Debug for ConnRef<'_> {

@@ -59,6 +59,8 @@ mod stats;
 mod sys;
 pub mod testing;
 mod timer;
+#[cfg(feature = "tls")]
+pub mod tls;
 mod virtual_io;
 mod workers;
 

@@ -45,6 +45,9 @@ pub(crate) struct Listener {
     pub max: u32,
     /// Its connections start with a PROXY protocol header (`core::proxy`).
     pub proxy: Option<Box<ListenProxy>>,
+    /// Accepted connections speak TLS from the first byte.
+    #[cfg(feature = "tls")]
+    pub tls: Option<crate::tls::TlsAcceptor>,
 }
 
 /// A listener's PROXY protocol: who must send a header, and how long they have.

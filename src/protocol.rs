@@ -236,6 +236,18 @@ pub enum CloseReason {
     /// ([`ListenOptions::proxy_protocol`](crate::ListenOptions::proxy_protocol)): its
     /// protocol never saw it, so only the test harness reports this reason.
     ProxyHeader,
+    /// The TLS layer failed: a bad record or handshake message, an alert from the peer, a
+    /// peer that spoke plaintext to a TLS port. The text is rustls's (or says which).
+    Tls(String),
+    /// The TLS handshake did not finish within
+    /// [`Config::tls_handshake_timeout`](crate::Config::tls_handshake_timeout), or took more
+    /// than [`Config::tls_handshake_limit`](crate::Config::tls_handshake_limit) bytes.
+    TlsHandshake,
+    /// The peer closed the TCP connection without TLS `close_notify` (everything else went
+    /// as for [`Peer`](Self::Peer)): a truncation, or a client that does not bother. A
+    /// protocol whose framing marks its own ends (HTTP with a length) loses nothing;
+    /// one that reads to EOF should not trust the end.
+    TlsTruncated,
 }
 
 impl CloseReason {
@@ -247,6 +259,8 @@ impl CloseReason {
                 | CloseReason::InputLimit
                 | CloseReason::OutputLimit
                 | CloseReason::Panic
+                | CloseReason::Tls(_)
+                | CloseReason::TlsHandshake
         )
     }
 }

@@ -81,7 +81,7 @@ struct Shared {
 pub struct Reactor {
     poll: Poll,
     events: Events,
-    core: Core,
+    pub(crate) core: Core,
     shared: Arc<Shared>,
     signals: Option<mio::net::UnixStream>,
     calls: Sender<Call>,

@@ -40,6 +40,9 @@ use crate::core::{Core, Kind};
 use crate::listener::ListenIo;
 use crate::{CloseReason, Config, ConnId, Protocol, Stats};
 
+#[cfg(feature = "tls")]
+pub use crate::tls::harness::TlsClient;
+
 /// Drives protocols in memory. See the [module docs](self).
 pub struct Harness {
     core: Core,
@@ -94,6 +97,17 @@ impl Harness {
         peer: SocketAddr,
         local: SocketAddr,
     ) -> ConnId {
+        self.open_virtual(protocol, peer, local, |_, _| {})
+    }
+
+    /// Opens a virtual connection; `setup` runs on it before `on_open` (TLS).
+    pub(crate) fn open_virtual<P: Protocol<T>, T: Copy + 'static>(
+        &mut self,
+        protocol: P,
+        peer: SocketAddr,
+        local: SocketAddr,
+        setup: impl FnOnce(&mut Core, ConnId),
+    ) -> ConnId {
         let io = Io::Virtual(Box::new(VirtualPeer {
             peer: Some(peer),
             local: Some(local),
@@ -104,6 +118,7 @@ impl Harness {
             .add_conn(io, Owner::Proto(Some(Typed::boxed(protocol))), 0)
             .expect("virtual connections always register");
         self.core.stats.accepted += 1;
+        setup(&mut self.core, id);
         self.core.open_proto(id);
         self.pump();
         id
@@ -219,7 +234,7 @@ impl Harness {
         // The peer read what it had: its window opens again for what is still queued, which
         // the next call returns.
         if let Some(c) = self.core.conn_mut(id) {
-            if let Io::Virtual(p) = &mut c.io {
+            if let Io::Virtual(p) = c.io.base_mut() {
                 // Moved out, not appended: the peer's buffer must not keep its capacity, so
                 // heap measurements through the harness see only the protocol's memory.
                 let written = std::mem::take(&mut p.written);
@@ -242,7 +257,7 @@ impl Harness {
     pub fn peek_output(&mut self, id: ConnId) -> String {
         self.pump();
         let mut bytes = self.outputs.get(&id).cloned().unwrap_or_default();
-        if let Some(Io::Virtual(p)) = self.core.conn(id).map(|c| &c.io) {
+        if let Some(Io::Virtual(p)) = self.core.conn(id).map(|c| c.io.base()) {
             bytes.extend_from_slice(&p.written);
         }
         String::from_utf8_lossy(&bytes).into_owned()
@@ -275,6 +290,12 @@ impl Harness {
         self.core.is_open(id)
     }
 
+    /// What `id`'s TLS session negotiated (`None`: not TLS, or closed).
+    #[cfg(feature = "tls")]
+    pub fn tls_info(&self, id: ConnId) -> Option<crate::tls::TlsInfo<'_>> {
+        self.core.tls_info(id)
+    }
+
     /// Why `id` closed (`None` while open or never opened).
     pub fn close_reason(&self, id: ConnId) -> Option<&CloseReason> {
         self.closed.get(&id).map(|(r, _)| r)
@@ -285,7 +306,7 @@ impl Harness {
         if let Some((_, shut)) = self.closed.get(&id) {
             return *shut;
         }
-        match self.core.conn(id).map(|c| &c.io) {
+        match self.core.conn(id).map(|c| c.io.base()) {
             Some(Io::Virtual(p)) => p.write_shut,
             _ => false,
         }
@@ -308,7 +329,7 @@ impl Harness {
     /// backpressure tests.
     pub fn set_write_capacity(&mut self, id: ConnId, cap: Option<usize>) {
         if let Some(c) = self.core.conn_mut(id) {
-            if let Io::Virtual(p) = &mut c.io {
+            if let Io::Virtual(p) = c.io.base_mut() {
                 p.capacity = cap;
             }
         }
@@ -345,7 +366,7 @@ impl Harness {
 
     /// The address an outbound child (or client connection) connects to.
     pub fn child_connect_addr(&self, child: ConnId) -> Option<SocketAddr> {
-        match self.core.conn(child).map(|c| &c.io) {
+        match self.core.conn(child).map(|c| c.io.base()) {
             Some(Io::Virtual(p)) => p.connect_to,
             _ => None,
         }

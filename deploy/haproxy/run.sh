@@ -62,7 +62,7 @@ trap stop EXIT
 trap 'exit 0' INT TERM
 
 backend() { # NAME ADDR PASSIVE_RANGE
-  "$bin" --root "$root" --cgi-dir cgi --no-echo \
+  "$bin" --root "$root" --cgi-dir cgi --no-echo --no-https \
     --http "$2:$http" --ws "$2:$ws" --telnet "$2:$telnet" --ftp "$2:$ftp" \
     --ftp-passive-ports "$3" --ftp-masquerade "$front" \
     --proxy-protocol >"$dir/$1.log" 2>&1 &

@@ -23,6 +23,8 @@ pub mod loadgen;
 pub mod proxy_cli;
 #[cfg(feature = "telnet")]
 pub mod telnet;
+#[cfg(all(feature = "tls", feature = "cli"))]
+pub mod tls_setup;
 #[cfg(feature = "websocket")]
 pub mod websocket;
 

@@ -9,6 +9,8 @@ use super::{Core, Kind, Slot, TimerKind, NIL};
 use crate::boxed::RawTimer;
 use crate::connection::{flag, Io, Owner};
 use crate::listener::{self, Acceptor, ListenIo, Listener};
+#[cfg(feature = "tls")]
+use crate::CloseReason;
 use crate::{ChildEvent, ConnId};
 
 impl Core {
@@ -31,6 +33,8 @@ impl Core {
             open: 0,
             max: max.map_or(u32::MAX, |m| m.min(u32::MAX as usize) as u32),
             proxy: None,
+            #[cfg(feature = "tls")]
+            tls: None,
         }));
         if let (
             Some(reg),
@@ -155,6 +159,8 @@ impl Core {
         match &mut l.acceptor {
             Acceptor::Factory(factory) => {
                 let proto = factory();
+                #[cfg(feature = "tls")]
+                let tls = l.tls.as_ref().map(|t| t.session());
                 let admitted = counted.unwrap_or(Ok(NIL));
                 let flags = if admitted.is_err() { flag::REFUSED } else { 0 };
                 match self.add_conn(io, Owner::Proto(Some(proto)), flags) {
@@ -162,6 +168,18 @@ impl Core {
                         Ok(origin) => {
                             if let Some(c) = self.conn_mut(id) {
                                 c.origin = origin;
+                            }
+                            #[cfg(feature = "tls")]
+                            match tls {
+                                Some(Ok((session, reply))) => {
+                                    self.start_tls_with(id, session, reply, false);
+                                }
+                                Some(Err(e)) => {
+                                    tracing::warn!(conn = %id, error = %e, "TLS session");
+                                    self.close_now(id.slot(), CloseReason::Tls(e.to_string()));
+                                    return None;
+                                }
+                                None => {}
                             }
                             tracing::debug!(conn = %id, ?peer, "accepted");
                             self.open_proto(id);

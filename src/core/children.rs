@@ -159,7 +159,7 @@ impl Core {
     pub(crate) fn finish_connect(&mut self, slot: usize) {
         let Some(id) = self.id_of(slot) else { return };
         let Some(c) = self.conn_mut(id) else { return };
-        let outcome = match &c.io {
+        let outcome = match c.io.base() {
             Io::Tcp(s) => match s.take_error() {
                 Ok(Some(e)) | Err(e) => Err(e),
                 Ok(None) => match s.peer_addr() {

@@ -22,6 +22,11 @@ impl Core {
                     return;
                 }
                 c.flags |= flag::CLOSING;
+                #[cfg(feature = "tls")]
+                let reason = match reason {
+                    CloseReason::Peer if c.has(flag::TLS_TRUNCATED) => CloseReason::TlsTruncated,
+                    reason => reason,
+                };
                 let children = c.children.take();
                 for child in children {
                     self.close_now(child as usize, CloseReason::ParentClosed);
@@ -30,7 +35,7 @@ impl Core {
                 let Kind::Conn(mut c) = self.slots.remove(slot).kind else {
                     unreachable!()
                 };
-                if let (Some(reg), Io::Fd(f)) = (&self.registry, &c.io) {
+                if let (Some(reg), Io::Fd(f)) = (&self.registry, c.io.base()) {
                     // A pipe's other end may be shared with a child process: remove it from
                     // the poll explicitly (closing our descriptor would not).
                     let _ = reg.deregister(&mut mio::unix::SourceFd(&f.as_raw_fd()));
@@ -68,8 +73,13 @@ impl Core {
                         self.notify_parent(id, parent, ChildEvent::Closed(&reason));
                     }
                 }
-                if let Io::Virtual(peer) = std::mem::replace(&mut c.io, Io::Virtual(Box::default()))
-                {
+                let io = std::mem::replace(&mut c.io, Io::Virtual(Box::default()));
+                #[cfg(feature = "tls")]
+                let io = match io {
+                    Io::Tls(t) => t.inner,
+                    io => io,
+                };
+                if let Io::Virtual(peer) = io {
                     self.graveyard.push((id, peer, reason));
                 }
                 self.resume_waiting_listeners();

@@ -78,6 +78,9 @@ enum TimerKind {
     ShutdownDeadline,
     /// A connection's PROXY protocol header is due.
     ProxyHeader,
+    /// A TLS handshake's deadline.
+    #[cfg(feature = "tls")]
+    TlsHandshake,
 }
 
 /// A timer's entry: its value, its owner slot and its links in the owner's list. 24 bytes
@@ -265,6 +268,8 @@ mod read;
 mod requests;
 mod slots;
 mod timers;
+#[cfg(feature = "tls")]
+mod tls;
 mod write;
 
 pub(crate) use calls::HandlerRef;

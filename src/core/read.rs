@@ -74,7 +74,31 @@ impl Core {
                 buf.reserve(want);
             }
             let offered = buf.capacity() - buf.len();
-            match read_into(fd, &mut buf) {
+            // Through TLS, a short read of plaintext says nothing about the socket: the
+            // session says whether it was drained.
+            #[cfg(feature = "tls")]
+            let mut drained_hint = None;
+            #[cfg(feature = "tls")]
+            let res = if matches!(c.io, crate::connection::Io::Tls(_)) {
+                use super::tls::TlsStep;
+                match self.tls_read(id, &mut buf, want.min(offered)) {
+                    TlsStep::Data { n, drained } => {
+                        drained_hint = Some(drained);
+                        Ok(n)
+                    }
+                    TlsStep::Eof => Ok(0),
+                    TlsStep::WouldBlock => Err(io::ErrorKind::WouldBlock.into()),
+                    TlsStep::Closed => {
+                        self.restore_input(id, buf);
+                        return;
+                    }
+                }
+            } else {
+                read_into(fd, &mut buf)
+            };
+            #[cfg(not(feature = "tls"))]
+            let res = read_into(fd, &mut buf);
+            match res {
                 Ok(0) => {
                     self.restore_input(id, buf);
                     self.deliver_eof(slot, id);
@@ -103,7 +127,11 @@ impl Core {
                         self.conn(id).is_some()
                             && crate::sys::urgent::read_again_after_short_read(fd, portable_io)
                     };
-                    if n < offered && !hup && !at_urgent_mark() {
+                    #[cfg(feature = "tls")]
+                    let drained = drained_hint.unwrap_or(n < offered);
+                    #[cfg(not(feature = "tls"))]
+                    let drained = n < offered;
+                    if drained && !hup && !at_urgent_mark() {
                         // A short read drained the socket: skip the read that would only
                         // return EAGAIN. The next arrival raises a new edge. (Not when the
                         // event also reported the peer's FIN: that FIN raises no new edge,
@@ -154,6 +182,10 @@ impl Core {
                 None => return,
             }
         }
+        #[cfg(feature = "tls")]
+        if let Some(c) = self.conn_mut(id) {
+            c.flags &= !flag::TLS_FRESH;
+        }
         match self.owner_of(id) {
             Some(None) => {
                 // A protocol that switched the connection to another hands it what it left
@@ -166,6 +198,17 @@ impl Core {
             }
             Some(Some(parent)) => self.notify_parent(id, parent, ChildEvent::Data(&mut buf)),
             None => {}
+        }
+        #[cfg(feature = "tls")]
+        if self.conn(id).is_some_and(|c| c.has(flag::TLS_FRESH)) {
+            // It switched to TLS: what it left is ciphertext; the plaintext in it is
+            // delivered when the session yields some.
+            self.tls_take_leftover(id, &mut buf);
+            if !buf.is_empty() {
+                self.restore_input(id, buf);
+                self.schedule_read(id);
+                return;
+            }
         }
         self.restore_input(id, buf);
     }
@@ -187,6 +230,10 @@ impl Core {
             return self.proxy_eof(slot);
         }
         c.flags |= flag::EOF;
+        #[cfg(feature = "tls")]
+        if matches!(&c.io, crate::connection::Io::Tls(t) if !t.peer_closed()) {
+            c.flags |= flag::TLS_TRUNCATED;
+        }
         match self.owner_of(id) {
             Some(None) => {
                 self.with_proto(slot, |p, core, id| p.on_eof(core, id));
@@ -202,6 +249,18 @@ impl Core {
         let now = self.now_ms() as u32;
         let Some(c) = self.conn_mut(id) else { return };
         let mut buf = c.input.take().unwrap_or_default();
+        #[cfg(feature = "tls")]
+        if matches!(c.io, crate::connection::Io::Tls(_)) {
+            // Ciphertext: the session turns it into plaintext input.
+            c.flags &= !flag::TLS_FRESH;
+            self.tls_ingest(id, bytes, &mut buf);
+            let Some(c) = self.conn_mut(id) else { return };
+            c.input = Some(buf);
+            c.flags = (c.flags | flag::READ_PENDING) & !flag::IDLE_EXPIRED;
+            c.last_active = now;
+            self.stats.bytes_in += bytes.len() as u64;
+            return;
+        }
         buf.extend_from_slice(bytes);
         c.input = Some(buf);
         c.flags = (c.flags | flag::READ_PENDING) & !flag::IDLE_EXPIRED;

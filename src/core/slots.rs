@@ -65,11 +65,11 @@ impl Core {
             return Ok(());
         };
         let token = Token(slot);
-        match io {
+        match io.base_mut() {
             Io::Tcp(s) => reg.register(s, token, interest),
             Io::Unix(s) => reg.register(s, token, interest),
             Io::Fd(f) => reg.register(&mut mio::unix::SourceFd(&f.as_raw_fd()), token, interest),
-            Io::Virtual(_) => Ok(()),
+            _ => Ok(()),
         }
     }
 

@@ -193,6 +193,8 @@ impl Core {
                 TimerKind::AcceptResume if alive => self.resume_listener(slot),
                 TimerKind::OutputSoft if alive => self.soft_limit_check(slot),
                 TimerKind::ProxyHeader if alive => self.proxy_timeout(slot),
+                #[cfg(feature = "tls")]
+                TimerKind::TlsHandshake if alive => self.tls_handshake_check(slot),
                 TimerKind::ShutdownDeadline => {
                     tracing::info!(open = self.conns, "shutdown deadline passed; closing");
                     self.close_all(|| CloseReason::Shutdown);

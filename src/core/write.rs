@@ -56,9 +56,22 @@ impl Core {
         if c.has(flag::CONNECTING) {
             return;
         }
-        if !c.out.is_empty() && !c.has(flag::WAIT_WRITABLE) {
+        // Once everything is out, a TLS session ends with close_notify, flushed like the rest.
+        #[cfg(feature = "tls")]
+        let finish = c.has(flag::CLOSE_AFTER_FLUSH | flag::SHUT_AFTER_FLUSH);
+        #[cfg(feature = "tls")]
+        if c.out.is_empty() && finish {
+            if let Io::Tls(t) = &mut c.io {
+                t.close_notify();
+            }
+        }
+        if (!c.out.is_empty() || c.io.tls_wants_write()) && !c.has(flag::WAIT_WRITABLE) {
             let res = match &mut c.io {
                 Io::Virtual(peer) => peer.accept_from(&mut c.out),
+                #[cfg(feature = "tls")]
+                Io::Tls(t) => t
+                    .flush(&mut c.out, portable_io, finish)
+                    .map(|f| (f.written, f.blocked)),
                 io => {
                     let fd = io.raw_fd().expect("real descriptor");
                     c.out
@@ -118,9 +131,10 @@ impl Core {
                 c.flags &= !flag::NOTIFY_DRAIN;
                 drained = true;
             }
-            if c.has(flag::SHUT_AFTER_FLUSH) && !c.has(flag::WRITE_SHUT) {
+            let wire_done = !c.io.tls_wants_write();
+            if c.has(flag::SHUT_AFTER_FLUSH) && !c.has(flag::WRITE_SHUT) && wire_done {
                 c.flags |= flag::WRITE_SHUT;
-                match &mut c.io {
+                match c.io.base_mut() {
                     Io::Tcp(s) => {
                         let _ = s.shutdown(std::net::Shutdown::Write);
                     }
@@ -129,9 +143,11 @@ impl Core {
                     }
                     Io::Fd(_) => c.flags |= flag::CLOSE_AFTER_FLUSH, // a pipe's write half is all of it
                     Io::Virtual(p) => p.write_shut = true,
+                    #[cfg(feature = "tls")]
+                    Io::Tls(_) => {}
                 }
             }
-            if c.has(flag::CLOSE_AFTER_FLUSH) {
+            if c.has(flag::CLOSE_AFTER_FLUSH) && wire_done {
                 let reason = if c.has(flag::EOF) {
                     CloseReason::Peer
                 } else if c.has(flag::IDLE_EXPIRED) {

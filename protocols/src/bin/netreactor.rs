@@ -8,6 +8,8 @@ use std::net::SocketAddr;
 use clap::Parser;
 use netreactor::bytes::BytesMut;
 use netreactor::{run_workers, Context, ListenOptions, Protocol, ProxyProtocol};
+use netreactor_protocols::http::{Handler, Request, Response, StaticFiles};
+use netreactor_protocols::tls_setup::{Certs, TlsArgs};
 use netreactor_protocols::{ftp, http, proxy_cli, telnet, websocket};
 
 /// HTTP, WebSocket, FTP, Telnet and TCP echo servers on the netreactor event loop.
@@ -34,7 +36,7 @@ struct Cli {
     dual_stack: bool,
     /// Connections to every server start with a PROXY protocol header (v1 or v2): every one,
     /// or with `=ADDR[/PREFIX],...` those from these balancers; a server's own
-    /// `--<server>-proxy-protocol` wins (see docs/deploy.md).
+    /// flag (`--http-proxy-protocol`, ...) wins (see docs/deploy.md).
     #[arg(
         long = "proxy-protocol",
         value_name = "TRUSTED",
@@ -59,6 +61,28 @@ struct Cli {
     ftp: ftp::cli::FtpArgs,
     #[command(flatten)]
     telnet: telnet::cli::TelnetArgs,
+    #[command(flatten)]
+    tls: TlsArgs,
+}
+
+/// The HTTP(S) server's handler: files and CGI, and a WebSocket echo for any request that
+/// asks for the upgrade (`ws://` on the HTTP port, `wss://` on the HTTPS one).
+struct FilesAndWebSocket {
+    files: StaticFiles,
+    ws: websocket::ServerConfig,
+}
+
+impl Handler for FilesAndWebSocket {
+    fn handle(&self, req: &Request) -> Response {
+        if req.is_upgrade("websocket") {
+            return websocket::upgrade(req, &self.ws, websocket::Echo);
+        }
+        self.files.handle(req)
+    }
+
+    fn body_mode(&self, req: &Request) -> http::BodyMode {
+        self.files.body_mode(req)
+    }
 }
 
 /// The TCP echo service: every byte goes back as it came.
@@ -88,6 +112,33 @@ fn main() {
             std::process::exit(2);
         }
     }
+    let wants_tls = !cli.http.disabled && !cli.http.no_https
+        || cli.ws.wss.is_some()
+        || cli.telnet.telnets.is_some();
+    let certs = match wants_tls.then(|| Certs::load(&cli.tls)).transpose() {
+        Ok(certs) => certs,
+        Err(e) => {
+            eprintln!("netreactor: {e}");
+            std::process::exit(2);
+        }
+    };
+    let acceptors = certs.as_ref().map(|c| {
+        let http11: &[&[u8]] = &[b"http/1.1"];
+        Ok::<_, std::io::Error>((c.acceptor(http11)?, c.acceptor(http11)?, c.acceptor(&[])?))
+    });
+    let (https_tls, wss_tls, telnets_tls) = match acceptors.transpose() {
+        Ok(Some((a, b, c))) => (Some(a), Some(b), Some(c)),
+        Ok(None) => (None, None, None),
+        Err(e) => {
+            eprintln!("netreactor: {e}");
+            std::process::exit(2);
+        }
+    };
+    if let Some(certs) = &certs {
+        if let Err(e) = certs.reload_on_sighup() {
+            tracing::warn!(error = %e, "tls: no reload on SIGHUP");
+        }
+    }
     let workers = cli.workers.max(1);
     let Ok(header_timeout) = std::time::Duration::try_from_secs_f64(cli.proxy_header_timeout)
     else {
@@ -109,12 +160,23 @@ fn main() {
             tracing::info!(%local, "echo listening");
         }
         if !cli.http.disabled {
+            let ws = cli.ws.config();
+            let server = http::Server::static_files_with(cli.http.config()?, |files| {
+                FilesAndWebSocket { files, ws }
+            })?;
             let opts = listen_for(cli.http.proxy_protocol.as_ref());
-            http::cli::start(reactor, &cli.http, &opts)?;
+            http::cli::start_server(reactor, &cli.http, &opts, &server)?;
+            // TLS ports read no PROXY protocol header (not supported on TLS listeners yet).
+            if let (false, Some(tls)) = (cli.http.no_https, &https_tls) {
+                http::cli::start_https(reactor, &cli.http, &listen, &server, tls.clone())?;
+            }
         }
         if !cli.ws.disabled {
             let opts = listen_for(cli.ws.proxy_protocol.as_ref());
             websocket::cli::start(reactor, &cli.ws, &opts)?;
+            if let Some(tls) = &wss_tls {
+                websocket::cli::start_wss(reactor, &cli.ws, &listen, tls.clone())?;
+            }
         }
         if !cli.ftp.disabled {
             let opts = listen_for(cli.ftp.proxy_protocol.as_ref());
@@ -128,7 +190,10 @@ fn main() {
         }
         if !cli.telnet.disabled {
             let opts = listen_for(cli.telnet.proxy_protocol.as_ref());
-            telnet::cli::start(reactor, &cli.telnet, &opts)?;
+            match &telnets_tls {
+                Some(tls) => telnet::cli::start_with_tls(reactor, &cli.telnet, &opts, tls.clone())?,
+                None => telnet::cli::start(reactor, &cli.telnet, &opts)?,
+            }
         }
         Ok(())
     });

@@ -150,6 +150,8 @@ pub struct ServerFacts<'a> {
     pub local: Option<SocketAddr>,
     /// The client.
     pub peer: Option<SocketAddr>,
+    /// The request came over TLS: `HTTPS=on`.
+    pub https: bool,
 }
 
 /// The RFC 3875 meta-variables for running `script` on `req` whose body has `body_len`
@@ -210,6 +212,9 @@ pub fn meta_variables(
     if let Some(peer) = facts.peer {
         set("REMOTE_ADDR", peer.ip().to_string().into());
         set("REMOTE_PORT", peer.port().to_string().into());
+    }
+    if facts.https {
+        set("HTTPS", "on".into());
     }
     if let Some(n) = body_len {
         set("CONTENT_LENGTH", n.to_string().into());
@@ -580,6 +585,7 @@ mod tests {
             root: Path::new("/srv"),
             local: Some("127.0.0.1:8080".parse().unwrap()),
             peer: Some("127.0.0.2:5555".parse().unwrap()),
+            https: false,
         };
         let env = meta_variables(&req, &script, &facts, Some(5));
         let get = |k: &str| {

@@ -24,6 +24,18 @@ pub struct HttpArgs {
     /// Do not start the http server.
     #[arg(id = "http_disabled", long = "no-http")]
     pub disabled: bool,
+    /// Address the HTTPS server listens on (the same files, CGI with `HTTPS=on`, WebSocket
+    /// upgrades as `wss://`), with `--tls-cert`/`--tls-key` or a self-signed certificate.
+    #[arg(
+        id = "https_addr",
+        long = "https",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:8443"
+    )]
+    pub https: SocketAddr,
+    /// Do not start the HTTPS server.
+    #[arg(id = "https_disabled", long = "no-https")]
+    pub no_https: bool,
     /// Directory served over HTTP.
     #[arg(long = "root", value_name = "DIR", default_value = ".")]
     pub root: PathBuf,
@@ -127,9 +139,45 @@ impl HttpArgs {
 
 /// Starts the http file server (static files, CGI) on `reactor`.
 pub fn start(reactor: &mut Reactor, args: &HttpArgs, listen: &ListenOptions) -> io::Result<()> {
-    let config = args.config()?;
-    let server = Server::static_files(config)?;
+    let server = Server::static_files(args.config()?)?;
+    start_server(reactor, args, listen, &server)
+}
+
+/// The page a plain HTTP request to the HTTPS port gets, in plaintext (as nginx answers).
+pub const PLAIN_HTTP_TO_HTTPS: &[u8] = b"HTTP/1.1 400 Bad Request\r\n\
+Content-Type: text/html\r\nContent-Length: 109\r\nConnection: close\r\n\r\n\
+<html><body><h1>400 Bad Request</h1>\n<p>The plain HTTP request was sent to the HTTPS port.</p></body></html>\n";
+
+/// Starts `server` on `args.addr`, and over TLS on `args.https` when `tls` is given (the
+/// acceptor's configuration should offer ALPN `http/1.1`).
+pub fn start_server(
+    reactor: &mut Reactor,
+    args: &HttpArgs,
+    listen: &ListenOptions,
+    server: &Server,
+) -> io::Result<()> {
     let bound = reactor.listen_tcp_with(args.addr, listen, server.factory())?;
+    log_serving(args, bound, "http: serving");
+    Ok(())
+}
+
+/// Starts `server` over TLS on `args.https`: a plain request there gets
+/// [`PLAIN_HTTP_TO_HTTPS`].
+#[cfg(feature = "tls")]
+pub fn start_https(
+    reactor: &mut Reactor,
+    args: &HttpArgs,
+    listen: &ListenOptions,
+    server: &Server,
+    tls: netreactor::tls::TlsAcceptor,
+) -> io::Result<()> {
+    let tls = tls.plaintext_reply(PLAIN_HTTP_TO_HTTPS);
+    let bound = reactor.listen_tls_with(args.https, listen, tls, server.factory())?;
+    log_serving(args, bound, "https: serving");
+    Ok(())
+}
+
+fn log_serving(args: &HttpArgs, bound: SocketAddr, what: &str) {
     let root = std::fs::canonicalize(&args.root).unwrap_or_else(|_| args.root.clone());
     tracing::info!(
         addr = %bound,
@@ -137,7 +185,6 @@ pub fn start(reactor: &mut Reactor, args: &HttpArgs, listen: &ListenOptions) -> 
         cgi = args.cgi_dir.as_deref().unwrap_or("off"),
         writable = args.writable,
         show_hidden = args.show_hidden,
-        "http: serving"
+        "{what}"
     );
-    Ok(())
 }

@@ -87,6 +87,7 @@ impl HttpConn {
             root: &self.shared.root,
             local: self.req().local_addr(),
             peer: self.req().peer_addr(),
+            https: cx.is_tls(),
         };
         let env = cgi::meta_variables(self.req(), &script, &facts, body_len);
         let spawned = match cgi::spawn(&script, &env) {

@@ -58,6 +58,16 @@ impl Server {
     /// The file server of `config`: static files from `config.root` (PUT/DELETE when
     /// `config.writable`), and CGI scripts under `config.cgi_dir` when set.
     pub fn static_files(config: ServerConfig) -> io::Result<Server> {
+        Server::static_files_with(config, |files| files)
+    }
+
+    /// [`static_files`](Self::static_files) with the file server wrapped by `wrap` (a
+    /// handler that answers some requests itself — a WebSocket upgrade — and hands the
+    /// rest to the files).
+    pub fn static_files_with<H: Handler>(
+        config: ServerConfig,
+        wrap: impl FnOnce(StaticFiles) -> H,
+    ) -> io::Result<Server> {
         let mut files = StaticFiles::new(&config.root)?
             .writable(config.writable)
             .file_cache(config.file_cache)
@@ -65,7 +75,7 @@ impl Server {
         if let Some(dir) = &config.cgi_dir {
             files = files.hide(config.root.join(dir.trim_matches('/')));
         }
-        Server::with_files(config, files)
+        Server::with_files(config, wrap(files))
     }
 
     /// Like [`static_files`](Self::static_files) with any handler in place of the file

@@ -22,6 +22,9 @@ pub struct TelnetArgs {
     /// Do not start the Telnet chat.
     #[arg(id = "telnet_disabled", long = "no-telnet")]
     pub disabled: bool,
+    /// Also serve the chat over TLS on this address (the same room).
+    #[arg(long = "telnets", value_name = "ADDR")]
+    pub telnets: Option<SocketAddr>,
     /// Longest line a user may type (bytes).
     #[arg(long = "telnet-max-line", value_name = "BYTES", default_value_t = TelnetConfig::default().max_line)]
     pub max_line: usize,
@@ -70,5 +73,28 @@ pub fn start(
 ) -> io::Result<()> {
     let local = listen(reactor, args.addr, listen_opts, args.config())?;
     tracing::info!(%local, "telnet chat listening");
+    Ok(())
+}
+
+/// Starts the Telnet chat on `args.addr` and over TLS on `args.telnets`, one room for both.
+#[cfg(feature = "tls")]
+pub fn start_with_tls(
+    reactor: &mut Reactor,
+    args: &TelnetArgs,
+    listen_opts: &ListenOptions,
+    tls: netreactor::tls::TlsAcceptor,
+) -> io::Result<()> {
+    let Some(tls_addr) = args.telnets else {
+        return start(reactor, args, listen_opts);
+    };
+    let (plain, secure) = super::server::listen_both(
+        reactor,
+        args.addr,
+        tls_addr,
+        listen_opts,
+        tls,
+        args.config(),
+    )?;
+    tracing::info!(%plain, tls = %secure, "telnet chat listening");
     Ok(())
 }

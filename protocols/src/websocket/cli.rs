@@ -22,6 +22,9 @@ pub struct WsArgs {
     /// Do not start the websocket server.
     #[arg(id = "ws_disabled", long = "no-ws")]
     pub disabled: bool,
+    /// Also serve the echo over TLS (`wss://`) on this address.
+    #[arg(long = "wss", value_name = "ADDR")]
+    pub wss: Option<SocketAddr>,
     /// Largest message accepted, in bytes (close 1009 beyond).
     #[arg(long = "ws-max-message", value_name = "BYTES", default_value_t = 64 << 20)]
     pub max_message: usize,
@@ -57,12 +60,35 @@ pub fn start(reactor: &mut Reactor, args: &WsArgs, listen_opts: &ListenOptions) 
     if args.disabled {
         return Ok(());
     }
-    let mut config = ServerConfig::default();
-    config.limits.max_message = args.max_message;
-    config.limits.max_frame = args.max_message as u64;
-    config.deflate.enabled = !args.no_compression;
-    config.idle_timeout = (args.idle_timeout > 0).then(|| Duration::from_secs(args.idle_timeout));
-    let addr = listen(reactor, args.addr, listen_opts, config, || Echo)?;
+    let addr = listen(reactor, args.addr, listen_opts, args.config(), || Echo)?;
     tracing::info!(%addr, "websocket echo server listening");
     Ok(())
+}
+
+/// Starts the echo over TLS on `args.wss` (if given).
+#[cfg(feature = "tls")]
+pub fn start_wss(
+    reactor: &mut Reactor,
+    args: &WsArgs,
+    listen_opts: &ListenOptions,
+    tls: netreactor::tls::TlsAcceptor,
+) -> io::Result<()> {
+    let Some(wss) = args.wss else { return Ok(()) };
+    let addr = super::server::listen_tls(reactor, wss, listen_opts, tls, args.config(), || Echo)?;
+    tracing::info!(%addr, "websocket echo server listening (wss)");
+    Ok(())
+}
+
+impl WsArgs {
+    /// The server configuration these flags describe.
+    pub fn config(&self) -> ServerConfig {
+        let args = self;
+        let mut config = ServerConfig::default();
+        config.limits.max_message = args.max_message;
+        config.limits.max_frame = args.max_message as u64;
+        config.deflate.enabled = !args.no_compression;
+        config.idle_timeout =
+            (args.idle_timeout > 0).then(|| Duration::from_secs(args.idle_timeout));
+        config
+    }
 }

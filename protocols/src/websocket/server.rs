@@ -46,6 +46,27 @@ where
     })
 }
 
+/// [`listen`] over TLS (`wss://`): the handshake, then the WebSocket upgrade, on every
+/// connection `tls` accepts.
+#[cfg(feature = "tls")]
+pub fn listen_tls<H, F>(
+    reactor: &mut Reactor,
+    addr: SocketAddr,
+    opts: &ListenOptions,
+    tls: netreactor::tls::TlsAcceptor,
+    config: ServerConfig,
+    mut factory: F,
+) -> io::Result<SocketAddr>
+where
+    H: Handler,
+    F: FnMut() -> H + 'static,
+{
+    let config = Rc::new(config);
+    reactor.listen_tls_with(addr, opts, tls, move || {
+        WsConn::server(config.clone(), factory())
+    })
+}
+
 /// Takes over an HTTP request that asks for a WebSocket upgrade: a `101` response whose
 /// protocol runs `handler`, or the refusal (400, 403, 426) for a bad handshake.
 ///

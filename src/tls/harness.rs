@@ -1,0 +1,191 @@
+//! TLS in the test harness: a protocol served over TLS on a virtual connection, and an
+//! in-memory rustls client talking to it, so every TLS path runs without sockets.
+
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{ClientConfig, ClientConnection, RootCertStore};
+
+use super::TlsAcceptor;
+use crate::testing::Harness;
+use crate::{ConnId, Protocol};
+
+impl Harness {
+    /// Opens a virtual connection served over TLS by `protocol` (`on_open` runs now, as at a
+    /// TLS listener's accept). Talk to it with a [`TlsClient`].
+    pub fn open_tls<P: Protocol<T>, T: Copy + 'static>(
+        &mut self,
+        protocol: P,
+        tls: impl Into<TlsAcceptor>,
+    ) -> ConnId {
+        let (session, reply) = tls
+            .into()
+            .session()
+            .expect("a server configuration makes sessions");
+        let peer = SocketAddr::from(([127, 0, 0, 1], 50443));
+        let local = SocketAddr::from(([127, 0, 0, 1], 8443));
+        self.open_virtual(protocol, peer, local, |core, id| {
+            core.start_tls_with(id, session, reply, false);
+        })
+    }
+}
+
+/// The client end of a harness TLS connection: a rustls [`ClientConnection`] whose records
+/// go to [`Harness::feed`] and come from [`Harness::take_output`].
+///
+/// ```
+/// # #[cfg(feature = "tls")] {
+/// use netreactor::bytes::BytesMut;
+/// use netreactor::testing::{Harness, TlsClient};
+/// use netreactor::tls::server_config_from_pem;
+/// use netreactor::{Context, Protocol};
+///
+/// struct Echo;
+/// impl Protocol for Echo {
+///     fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+///         cx.write(input.split().freeze());
+///     }
+/// }
+///
+/// let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tls/");
+/// let cert = format!("{dir}cert.pem");
+/// let server = server_config_from_pem(cert.as_ref(), format!("{dir}key.pem").as_ref(), &[])?;
+/// let mut h = Harness::new();
+/// let id = h.open_tls(Echo, server);
+/// let mut client = TlsClient::trusting_pem(id, cert.as_ref(), "localhost")?;
+/// client.write(&mut h, b"hello")?;
+/// assert_eq!(client.read(&mut h)?, b"hello");
+/// assert!(h.tls_info(id).is_some());
+/// # }
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct TlsClient {
+    conn: ClientConnection,
+    id: ConnId,
+    received: Vec<u8>,
+}
+
+impl std::fmt::Debug for TlsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsClient").field("id", &self.id).finish()
+    }
+}
+
+impl TlsClient {
+    /// A client of harness connection `id` with `config`, asking for `server_name`.
+    pub fn new(id: ConnId, config: Arc<ClientConfig>, server_name: &str) -> io::Result<TlsClient> {
+        let name = ServerName::try_from(server_name.to_string())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let conn = ClientConnection::new(config, name).map_err(io::Error::other)?;
+        Ok(TlsClient {
+            conn,
+            id,
+            received: Vec::new(),
+        })
+    }
+
+    /// A client that trusts the certificates in the PEM file `ca` (a test's self-signed one).
+    pub fn trusting_pem(
+        id: ConnId,
+        ca: &std::path::Path,
+        server_name: &str,
+    ) -> io::Result<TlsClient> {
+        TlsClient::new(id, client_config_trusting(ca, &[])?, server_name)
+    }
+
+    /// Exchanges records with the server until neither side has more to say.
+    pub fn pump(&mut self, h: &mut Harness) -> io::Result<()> {
+        for _ in 0..64 {
+            let mut progressed = false;
+            let mut out = Vec::new();
+            while self.conn.wants_write() {
+                self.conn.write_tls(&mut out)?;
+            }
+            if !out.is_empty() {
+                h.feed(self.id, &out);
+                progressed = true;
+            }
+            let input = h.take_output(self.id);
+            if !input.is_empty() {
+                progressed = true;
+                let mut rest = &input[..];
+                while !rest.is_empty() {
+                    self.conn.read_tls(&mut rest)?;
+                    self.conn
+                        .process_new_packets()
+                        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+                    self.drain_plaintext()?;
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn drain_plaintext(&mut self) -> io::Result<()> {
+        let mut chunk = [0u8; 4096];
+        loop {
+            match self.conn.reader().read(&mut chunk) {
+                Ok(0) => return Ok(()),
+                Ok(n) => self.received.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Sends `data` (encrypted) and pumps.
+    pub fn write(&mut self, h: &mut Harness, data: &[u8]) -> io::Result<()> {
+        self.conn.writer().write_all(data)?;
+        self.pump(h)
+    }
+
+    /// Pumps, then takes the plaintext received so far.
+    pub fn read(&mut self, h: &mut Harness) -> io::Result<Vec<u8>> {
+        self.pump(h)?;
+        Ok(std::mem::take(&mut self.received))
+    }
+
+    /// Sends `close_notify` and pumps.
+    pub fn close_notify(&mut self, h: &mut Harness) -> io::Result<()> {
+        self.conn.send_close_notify();
+        self.pump(h)
+    }
+
+    /// The rustls client itself (its handshake state, what it negotiated, whether the server
+    /// sent `close_notify`).
+    pub fn connection(&mut self) -> &mut ClientConnection {
+        &mut self.conn
+    }
+}
+
+/// A client configuration (ring, TLS 1.2 and 1.3) trusting the certificates of the PEM file
+/// `ca`, offering the ALPN protocols `alpn`. For clients of self-signed test servers and
+/// private CAs.
+pub fn client_config_trusting(
+    ca: &std::path::Path,
+    alpn: &[&[u8]],
+) -> io::Result<Arc<ClientConfig>> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?
+    {
+        let cert = cert.map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        roots
+            .add(cert)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    }
+    let mut config =
+        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    Ok(Arc::new(config))
+}
