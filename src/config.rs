@@ -1,6 +1,9 @@
 //! Tunables of a reactor and of a listener, with defaults that suit a busy server.
 
+use std::net::SocketAddr;
 use std::time::Duration;
+
+use crate::Cidr;
 
 /// Reactor tunables. `Config::default()` suits most servers; change what you need with the
 /// builder methods, which carry the fields' names.
@@ -234,6 +237,84 @@ pub struct ListenOptions {
     /// Connections of this listener open at once (`None`: only the reactor's caps); beyond
     /// it new ones are refused ([`Protocol::on_refused`](crate::Protocol::on_refused)).
     pub max_connections: Option<usize>,
+    /// Connections start with a PROXY protocol header (`None`: they do not); see
+    /// [`ProxyProtocol`] and [`ListenOptions::proxy_protocol`].
+    pub proxy_protocol: Option<ProxyProtocol>,
+    /// How long a connection has to send its whole PROXY protocol header (default 5 s);
+    /// closed after that.
+    pub proxy_header_timeout: Duration,
+}
+
+impl ListenOptions {
+    /// Reads a PROXY protocol header (v1 or v2, see [`proxy_header`](crate::proxy_header))
+    /// at the start of the connections `policy` says carry one, before their protocol sees
+    /// them: `on_open` runs once the header is read (a server that speaks first waits for
+    /// it), and from then on the connection's peer address
+    /// ([`Context::peer_addr`](crate::Context::peer_addr),
+    /// [`ChildEvent::Accepted`](crate::ChildEvent::Accepted)'s `peer`, the per-source cap
+    /// [`Config::max_per_source`]) is the header's source. The local address stays the
+    /// socket's. A header without addresses (a balancer's `LOCAL` health check, v1
+    /// `UNKNOWN`) leaves the socket's peer address.
+    ///
+    /// A malformed header, a connection that closes before its header is whole, or one that
+    /// takes longer than [`proxy_header_timeout`](Self::proxy_header_timeout) is closed
+    /// without its protocol ever seeing it (counted in
+    /// [`Stats::proxy_header_errors`](crate::Stats::proxy_header_errors) and
+    /// [`Stats::proxy_header_timeouts`](crate::Stats::proxy_header_timeouts)). There is no
+    /// fallback to "no header": a connection the policy says carries one must.
+    ///
+    /// ```
+    /// use netreactor::{ListenOptions, ProxyProtocol};
+    ///
+    /// // Behind a balancer at 10.0.0.5 only: everyone else connects directly.
+    /// let opts = ListenOptions::default()
+    ///     .proxy_protocol(ProxyProtocol::Optional(vec!["10.0.0.5".parse().unwrap()]));
+    /// assert!(opts.proxy_protocol.is_some());
+    /// ```
+    pub fn proxy_protocol(mut self, policy: ProxyProtocol) -> ListenOptions {
+        self.proxy_protocol = Some(policy);
+        self
+    }
+
+    /// Sets [`proxy_header_timeout`](ListenOptions#structfield.proxy_header_timeout).
+    pub fn proxy_header_timeout(mut self, timeout: Duration) -> ListenOptions {
+        self.proxy_header_timeout = timeout;
+        self
+    }
+}
+
+/// Which connections of a listener start with a PROXY protocol header
+/// ([`ListenOptions::proxy_protocol`]). Never guessed from the bytes: a connection either
+/// must send one or is taken as it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProxyProtocol {
+    /// Every connection must (the listener is reachable only through the balancer).
+    Required,
+    /// Connections from these sources (the balancers) must; connections from anywhere else
+    /// are taken as they are, their bytes given to the protocol unread. Unix-socket peers
+    /// have no address and are taken as they are: use `Required` there.
+    Optional(Vec<Cidr>),
+}
+
+impl ProxyProtocol {
+    /// True when a connection from `peer` must start with a header.
+    ///
+    /// ```
+    /// use netreactor::ProxyProtocol;
+    ///
+    /// let policy = ProxyProtocol::Optional(vec!["127.0.0.4".parse().unwrap()]);
+    /// assert!(policy.expects_header(Some("127.0.0.4:5000".parse().unwrap())));
+    /// assert!(!policy.expects_header(Some("127.0.0.1:5000".parse().unwrap())));
+    /// assert!(ProxyProtocol::Required.expects_header(None));
+    /// ```
+    pub fn expects_header(&self, peer: Option<SocketAddr>) -> bool {
+        match self {
+            ProxyProtocol::Required => true,
+            ProxyProtocol::Optional(trusted) => {
+                peer.is_some_and(|p| trusted.iter().any(|c| c.contains(p.ip())))
+            }
+        }
+    }
 }
 
 impl Default for ListenOptions {
@@ -245,6 +326,8 @@ impl Default for ListenOptions {
             v6_only: true,
             oob_inline: false,
             max_connections: None,
+            proxy_protocol: None,
+            proxy_header_timeout: Duration::from_secs(5),
         }
     }
 }

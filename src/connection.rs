@@ -137,6 +137,9 @@ pub(crate) mod flag {
     /// The protocol saw its queue above the high watermark and stopped consuming input:
     /// hand the rest over again once the queue is below it.
     pub const YIELDED: u32 = 1 << 20;
+    /// Waiting for its PROXY protocol header: nothing is delivered, its protocol is not
+    /// open yet (`core::proxy` holds it).
+    pub const PROXY_WAIT: u32 = 1 << 21;
     /// The peer's FIN, an error or urgent data was reported: read until `EAGAIN` or 0, no
     /// short-read shortcut (a FIN that came with the data raises no new edge, and a read
     /// stops short at the urgent mark).

@@ -88,12 +88,22 @@ impl<'a, T: Copy + 'static> Context<'a, T> {
         self.core.now()
     }
 
-    /// The remote address, when the connection is a socket with an IP peer.
+    /// The remote address, when the connection is a socket with an IP peer; on a listener
+    /// with the PROXY protocol, the client's address as the header gave it.
     ///
     /// This is a `getpeername(2)` call, not a cached field (caching both addresses would add
     /// 64 bytes to every idle connection): read it once, in `on_open`, if you need it often.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.core.peer_addr(self.id)
+    }
+
+    /// The client's address as the connection's PROXY protocol header gave it
+    /// ([`ListenOptions::proxy_protocol`](crate::ListenOptions::proxy_protocol)): `None`
+    /// for a connection without a header, or whose header carried no address (a `LOCAL`
+    /// health check). [`peer_addr`](Self::peer_addr) returns it too; this never makes a
+    /// system call, so a protocol that looks the socket's address up lazily asks it first.
+    pub fn proxy_source(&self) -> Option<SocketAddr> {
+        self.core.proxy_source(self.id)
     }
 
     /// The local address, when the connection is a socket with an IP address (a
@@ -254,6 +264,19 @@ impl<'a, T: Copy + 'static> Context<'a, T> {
     /// the listener's id and bound address (port 0 picks a free port).
     pub fn listen_child(&mut self, addr: SocketAddr) -> io::Result<(ConnId, SocketAddr)> {
         self.core.listen_child(self.id, addr)
+    }
+
+    /// [`listen_child`](Self::listen_child) with options: the socket's (backlog,
+    /// `SO_REUSEPORT`, ...; `listen_child` uses a backlog of 8) and the PROXY protocol
+    /// ([`ListenOptions::proxy_protocol`](crate::ListenOptions::proxy_protocol)), for an FTP
+    /// server whose passive data connections come through the same balancer as its control
+    /// connections. `max_connections` does not apply to child listeners.
+    pub fn listen_child_with(
+        &mut self,
+        addr: SocketAddr,
+        opts: &crate::ListenOptions,
+    ) -> io::Result<(ConnId, SocketAddr)> {
+        self.core.listen_child_with(self.id, addr, opts)
     }
 
     /// Opens an outbound TCP connection owned by this connection (an FTP active data

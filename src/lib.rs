@@ -44,6 +44,7 @@
 mod boxed;
 mod buffer;
 pub mod channel;
+mod cidr;
 mod config;
 mod connection;
 pub mod context;
@@ -52,6 +53,7 @@ mod id;
 mod listener;
 mod pool;
 pub mod protocol;
+pub mod proxy_header;
 pub mod reactor;
 mod stats;
 mod sys;
@@ -64,7 +66,8 @@ mod workers;
 
 pub use crate::boxed::BoxedProtocol;
 pub use crate::channel::{MessageHandler, SendError, Sender};
-pub use crate::config::{Config, ListenOptions};
+pub use crate::cidr::{Cidr, CidrError};
+pub use crate::config::{Config, ListenOptions, ProxyProtocol};
 pub use crate::context::{ConnRef, Context, FdContext};
 pub use crate::id::{ConnId, TimerId};
 pub use crate::protocol::{

@@ -6,11 +6,12 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use socket2::{Domain, Socket, Type};
 
 use crate::boxed::AnyProtocol;
-use crate::{ConnId, ListenOptions};
+use crate::{ConnId, ListenOptions, ProxyProtocol};
 
 /// Builds a protocol for each accepted connection.
 pub(crate) type Factory = Box<dyn FnMut() -> Box<dyn AnyProtocol>>;
@@ -42,9 +43,17 @@ pub(crate) struct Listener {
     /// ([`ListenOptions::max_connections`](crate::ListenOptions::max_connections)).
     pub open: u32,
     pub max: u32,
+    /// Its connections start with a PROXY protocol header (`core::proxy`).
+    pub proxy: Option<Box<ListenProxy>>,
     /// Accepted connections speak TLS from the first byte.
     #[cfg(feature = "tls")]
     pub tls: Option<crate::tls::TlsAcceptor>,
+}
+
+/// A listener's PROXY protocol: who must send a header, and how long they have.
+pub(crate) struct ListenProxy {
+    pub policy: ProxyProtocol,
+    pub timeout: Duration,
 }
 
 /// Creates a nonblocking TCP listener with the given options. With `reuse_port` inside

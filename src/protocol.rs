@@ -232,6 +232,10 @@ pub enum CloseReason {
     Shutdown,
     /// The parent of this child connection closed.
     ParentClosed,
+    /// Its PROXY protocol header was malformed, incomplete when the peer closed, or late
+    /// ([`ListenOptions::proxy_protocol`](crate::ListenOptions::proxy_protocol)): its
+    /// protocol never saw it, so only the test harness reports this reason.
+    ProxyHeader,
     /// The TLS layer failed: a bad record or handshake message, an alert from the peer, a
     /// peer that spoke plaintext to a TLS port. The text is rustls's (or says which).
     Tls(String),

@@ -198,12 +198,13 @@ impl Reactor {
     {
         let l = mio::net::TcpListener::from_std(listener::bind_tcp(addr, opts)?);
         let local = l.local_addr()?;
-        self.core.add_listener(
+        let id = self.core.add_listener(
             ListenIo::Tcp(l),
             Acceptor::Factory(Box::new(move || Typed::boxed(factory()))),
             opts.nodelay,
             opts.max_connections,
         )?;
+        self.core.set_listener_proxy(id, opts);
         tracing::debug!(%local, "listening (tcp)");
         Ok(local)
     }

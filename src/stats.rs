@@ -31,6 +31,12 @@ pub struct Stats {
     /// Connections closed for not reading their output
     /// ([`CloseReason::OutputLimit`](crate::CloseReason::OutputLimit)).
     pub output_limit_closes: u64,
+    /// Connections closed for a malformed PROXY protocol header, or for closing before it
+    /// was whole ([`ListenOptions::proxy_protocol`](crate::ListenOptions::proxy_protocol)).
+    pub proxy_header_errors: u64,
+    /// Connections closed for not sending their PROXY protocol header in time
+    /// ([`ListenOptions::proxy_header_timeout`](crate::ListenOptions::proxy_header_timeout)).
+    pub proxy_header_timeouts: u64,
 }
 
 /// A counter a protocol may bump with [`Context::count`](crate::Context::count).

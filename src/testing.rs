@@ -124,6 +124,54 @@ impl Harness {
         id
     }
 
+    /// Opens a connection from `peer` (a balancer) that must start with a PROXY protocol
+    /// header, as one of a listener with
+    /// [`ListenOptions::proxy_protocol`](crate::ListenOptions::proxy_protocol): `on_open`
+    /// runs once the header is fed, with [`Context::peer_addr`](crate::Context::peer_addr)
+    /// the header's source. A bad header, an EOF before it, or no header within the default
+    /// [`proxy_header_timeout`](crate::ListenOptions::proxy_header_timeout) closes it with
+    /// [`CloseReason::ProxyHeader`].
+    ///
+    /// ```
+    /// use netreactor::bytes::BytesMut;
+    /// use netreactor::{testing::Harness, Context, Protocol};
+    ///
+    /// struct Hello;
+    /// impl Protocol for Hello {
+    ///     fn on_open(&mut self, cx: &mut Context<'_>) {
+    ///         cx.write(format!("hello {}\n", cx.peer_addr().unwrap()));
+    ///     }
+    ///     fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+    ///         cx.write(input.split().freeze());
+    ///     }
+    /// }
+    ///
+    /// let mut h = Harness::new();
+    /// let c = h.open_behind_proxy(Hello, "10.0.0.5:4000".parse().unwrap());
+    /// assert_eq!(h.take_output(c), b""); // nothing before the header
+    /// h.feed(c, b"PROXY TCP4 192.0.2.7 10.0.0.9 5555 80\r\nping");
+    /// assert_eq!(h.take_output(c), b"hello 192.0.2.7:5555\nping");
+    /// ```
+    pub fn open_behind_proxy<P: Protocol<T>, T: Copy + 'static>(
+        &mut self,
+        protocol: P,
+        peer: SocketAddr,
+    ) -> ConnId {
+        let io = Io::Virtual(Box::new(VirtualPeer {
+            peer: Some(peer),
+            local: Some(SocketAddr::from(([127, 0, 0, 1], 8000))),
+            ..VirtualPeer::default()
+        }));
+        let timeout = crate::ListenOptions::default().proxy_header_timeout;
+        let id = self
+            .core
+            .open_behind_proxy(io, Typed::boxed(protocol), timeout)
+            .expect("virtual connections always register");
+        self.core.stats.accepted += 1;
+        self.pump();
+        id
+    }
+
     /// Opens a client connection as [`Context::connect`](crate::Context::connect) would; it
     /// stays connecting until [`complete_connect`](Self::complete_connect).
     pub fn connect<P: Protocol<T>, T: Copy + 'static>(
@@ -398,6 +446,7 @@ impl Harness {
 
 /// Fuzz entry points of the core (see `fuzz/fuzz_targets/core_echo.rs`).
 pub mod fuzz {
+    use std::net::SocketAddr;
     use std::time::Duration;
 
     use bytes::BytesMut;
@@ -423,6 +472,80 @@ pub mod fuzz {
 
         fn on_timer(&mut self, cx: &mut Context<'_>, _: ()) {
             cx.resume_read();
+        }
+    }
+
+    /// Says who it is (the peer address) on open, then echoes.
+    struct PeerEcho;
+
+    impl Protocol for PeerEcho {
+        fn on_open(&mut self, cx: &mut Context<'_>) {
+            cx.write(format!("{:?}\n", cx.peer_addr()));
+        }
+        fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+            cx.write(input.split().freeze());
+        }
+    }
+
+    /// The PROXY protocol header parser on `data`, then the core reading it: every prefix
+    /// of the input is `Incomplete` or the same verdict, a header's addresses survive
+    /// re-encoding, and a connection behind the PROXY protocol fed `data` in pieces (split
+    /// where its first byte says) opens exactly when the parser says a header is whole, with
+    /// the header's source as its peer, and gets exactly the bytes after it.
+    pub fn proxy_header(data: &[u8]) {
+        use crate::proxy_header::{encode_v2, parse, Status};
+        let whole = parse(data);
+        let end = match whole {
+            Ok(Status::Done { consumed, .. }) => consumed,
+            _ => data.len(),
+        };
+        for k in (0..end).take(512) {
+            match parse(&data[..k]) {
+                Ok(Status::Incomplete) => {}
+                Err(e) if whole == Err(e) => {}
+                other => panic!("prefix {k}: {other:?}, whole: {whole:?}"),
+            }
+        }
+        if let Ok(Status::Done {
+            consumed,
+            source,
+            destination,
+        }) = whole
+        {
+            assert!(consumed <= data.len());
+            assert_eq!(source.is_some(), destination.is_some());
+            if let (Some(s), Some(d)) = (source, destination) {
+                let again = parse(&encode_v2(s, d, &[]));
+                assert!(
+                    matches!(again, Ok(Status::Done { source: Some(a), destination: Some(b), .. }) if a == s && b == d)
+                );
+            }
+        }
+        let balancer = SocketAddr::from(([10, 0, 0, 5], 4000));
+        let mut h = Harness::new();
+        let c = h.open_behind_proxy(PeerEcho, balancer);
+        let step = usize::from(data.first().copied().unwrap_or(1)).max(1);
+        h.feed_chunks(c, data, step);
+        let out = h.take_output(c);
+        match whole {
+            Ok(Status::Done {
+                consumed, source, ..
+            }) => {
+                let mut want = format!("{:?}\n", Some(source.unwrap_or(balancer))).into_bytes();
+                want.extend_from_slice(&data[consumed..]);
+                assert_eq!(out, want);
+                assert!(h.is_open(c));
+            }
+            Ok(Status::Incomplete) => {
+                assert!(out.is_empty() && h.is_open(c));
+                h.eof(c);
+                assert!(!h.is_open(c));
+                assert_eq!(h.stats().proxy_header_errors, 1);
+            }
+            Err(_) => {
+                assert!(out.is_empty() && !h.is_open(c));
+                assert_eq!(h.stats().proxy_header_errors, 1);
+            }
         }
     }
 

@@ -106,6 +106,7 @@ fn the_demo_login_foo_bar_serves_the_root_with_dot_files_hidden() {
             max_per_ip: 32,
             idle_timeout: 300,
             data_timeout: 60,
+            proxy_protocol: None,
         };
         let addr: SocketAddr = ftp::cli::start(r, &args, &ListenOptions::default(), &root, false)?;
         Ok(vec![addr])

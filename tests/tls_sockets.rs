@@ -221,3 +221,15 @@ fn a_client_that_distrusts_the_certificate_fails_cleanly_and_the_server_goes_on(
         "the failed handshake is counted: {stats:?}"
     );
 }
+
+#[test]
+fn a_tls_listener_refuses_the_proxy_protocol_rather_than_misread_it() {
+    use netreactor::{ListenOptions, ProxyProtocol, Reactor};
+    let mut r = Reactor::new().unwrap();
+    let opts = ListenOptions::default().proxy_protocol(ProxyProtocol::Required);
+    let acceptor = tls::TlsAcceptor::new(server_config());
+    let err = r
+        .listen_tls_with("127.0.0.1:0".parse().unwrap(), &opts, acceptor, || Echo)
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::Unsupported);
+}

@@ -19,6 +19,8 @@ pub mod ftp;
 pub mod http;
 #[cfg(feature = "loadgen")]
 pub mod loadgen;
+#[cfg(feature = "cli")]
+pub mod proxy_cli;
 #[cfg(feature = "telnet")]
 pub mod telnet;
 #[cfg(all(feature = "tls", feature = "cli"))]
@@ -32,7 +34,10 @@ pub type FuzzTarget = (&'static str, fn(&[u8]));
 /// Every fuzz target's entry point, by the name of its file in `fuzz/fuzz_targets/`. The
 /// corpus-replay test runs each over `fuzz/corpus/<name>/` on the stable toolchain.
 pub fn fuzz_targets() -> Vec<FuzzTarget> {
-    let mut all: Vec<FuzzTarget> = vec![("core_echo", netreactor::testing::fuzz::echo_ops)];
+    let mut all: Vec<FuzzTarget> = vec![
+        ("core_echo", netreactor::testing::fuzz::echo_ops),
+        ("proxy_header", netreactor::testing::fuzz::proxy_header),
+    ];
     #[cfg(feature = "tls")]
     all.push(("core_tls", netreactor::testing::fuzz_tls));
     #[cfg(feature = "http")]

@@ -243,7 +243,7 @@ fn openssl_s_client_chats_over_telnets() {
         }
     });
     let mut seen = Vec::new();
-    let mut wait_for = |what: &str, seen: &mut Vec<u8>| {
+    let wait_for = |what: &str, seen: &mut Vec<u8>| {
         let deadline = Instant::now() + Duration::from_secs(10);
         while !String::from_utf8_lossy(seen).contains(what) && Instant::now() < deadline {
             if let Ok(chunk) = rx.recv_timeout(Duration::from_millis(100)) {

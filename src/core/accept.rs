@@ -32,6 +32,7 @@ impl Core {
             paused: false,
             open: 0,
             max: max.map_or(u32::MAX, |m| m.min(u32::MAX as usize) as u32),
+            proxy: None,
             #[cfg(feature = "tls")]
             tls: None,
         }));
@@ -139,6 +140,9 @@ impl Core {
         peer: Option<SocketAddr>,
     ) -> Option<ConnId> {
         self.stats.accepted += 1;
+        if self.proxy_expected(listener_slot, peer) {
+            return self.proxy_accept(listener_slot, io);
+        }
         let counted = match self.slots.get(listener_slot).map(|s| &s.kind) {
             Some(Kind::Listener(l)) if matches!(l.acceptor, Acceptor::Factory(_)) => {
                 Some(self.admit(listener_slot, peer))

@@ -12,6 +12,9 @@ use crate::{ChildEvent, CloseReason, ConnId, ListenOptions};
 
 impl Core {
     pub(crate) fn peer_addr(&self, id: ConnId) -> Option<SocketAddr> {
+        if let Some(source) = self.proxy_source(id) {
+            return Some(source);
+        }
         self.conn(id).and_then(|c| c.io.peer_addr())
     }
 
@@ -33,6 +36,19 @@ impl Core {
         parent: ConnId,
         addr: SocketAddr,
     ) -> io::Result<(ConnId, SocketAddr)> {
+        let opts = ListenOptions {
+            backlog: 8,
+            ..ListenOptions::default()
+        };
+        self.listen_child_with(parent, addr, &opts)
+    }
+
+    pub(crate) fn listen_child_with(
+        &mut self,
+        parent: ConnId,
+        addr: SocketAddr,
+        opts: &ListenOptions,
+    ) -> io::Result<(ConnId, SocketAddr)> {
         if self.conn(parent).is_none() {
             return Err(io::Error::new(
                 io::ErrorKind::NotConnected,
@@ -40,11 +56,7 @@ impl Core {
             ));
         }
         let (io, local) = if self.registry.is_some() {
-            let opts = ListenOptions {
-                backlog: 8,
-                ..ListenOptions::default()
-            };
-            let l = mio::net::TcpListener::from_std(listener::bind_tcp(addr, &opts)?);
+            let l = mio::net::TcpListener::from_std(listener::bind_tcp(addr, opts)?);
             let local = l.local_addr()?;
             (ListenIo::Tcp(l), local)
         } else {
@@ -56,7 +68,8 @@ impl Core {
             };
             (ListenIo::Virtual(local), local)
         };
-        let id = self.add_listener(io, Acceptor::Parent(parent), true, None)?;
+        let id = self.add_listener(io, Acceptor::Parent(parent), opts.nodelay, None)?;
+        self.set_listener_proxy(id, opts);
         Ok((id, local))
     }
 

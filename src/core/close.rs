@@ -44,6 +44,7 @@ impl Core {
                 if c.origin != NIL {
                     self.release(c.origin);
                 }
+                self.proxy_forget(slot);
                 self.stats.open = self.conns as u64;
                 self.stats.closed += 1;
                 if reason.is_error() {

@@ -76,6 +76,8 @@ enum TimerKind {
     OutputSoft,
     AcceptResume,
     ShutdownDeadline,
+    /// A connection's PROXY protocol header is due.
+    ProxyHeader,
     /// A TLS handshake's deadline.
     #[cfg(feature = "tls")]
     TlsHandshake,
@@ -122,6 +124,8 @@ pub(crate) struct Core {
     pub(crate) notify: Arc<Notify>,
     channels_due: Vec<u32>,
     origins: caps::Origins,
+    /// Connections of PROXY-protocol listeners: waiting for their header, or its address.
+    proxied: proxy::Table,
 }
 
 /// What the loop does next (see [`Core::prepare`]).
@@ -165,6 +169,7 @@ impl Core {
             notify: Arc::new(Notify::new(waker)),
             channels_due: Vec::new(),
             origins: caps::Origins::default(),
+            proxied: proxy::Table::default(),
         }
     }
 
@@ -256,6 +261,9 @@ mod children;
 mod close;
 mod dispatch;
 mod fd;
+/// Reachable from the whole crate: a transport under the protocol (TLS) strips the header
+/// itself, through `Core::take_proxy_header` and `Core::open_proxied`.
+pub(crate) mod proxy;
 mod read;
 mod requests;
 mod slots;

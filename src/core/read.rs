@@ -176,6 +176,12 @@ impl Core {
     }
 
     pub(super) fn deliver_data(&mut self, slot: usize, id: ConnId, mut buf: InputBuf) {
+        if self.conn(id).is_some_and(|c| c.has(flag::PROXY_WAIT)) {
+            match self.proxy_input(id, buf) {
+                Some(rest) => buf = rest,
+                None => return,
+            }
+        }
         #[cfg(feature = "tls")]
         if let Some(c) = self.conn_mut(id) {
             c.flags &= !flag::TLS_FRESH;
@@ -219,6 +225,9 @@ impl Core {
         let Some(c) = self.conn_mut(id) else { return };
         if c.has(flag::EOF) {
             return;
+        }
+        if c.has(flag::PROXY_WAIT) {
+            return self.proxy_eof(slot);
         }
         c.flags |= flag::EOF;
         #[cfg(feature = "tls")]

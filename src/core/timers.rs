@@ -192,6 +192,7 @@ impl Core {
                 }
                 TimerKind::AcceptResume if alive => self.resume_listener(slot),
                 TimerKind::OutputSoft if alive => self.soft_limit_check(slot),
+                TimerKind::ProxyHeader if alive => self.proxy_timeout(slot),
                 #[cfg(feature = "tls")]
                 TimerKind::TlsHandshake if alive => self.tls_handshake_check(slot),
                 TimerKind::ShutdownDeadline => {

@@ -7,10 +7,10 @@ use std::net::SocketAddr;
 
 use clap::Parser;
 use netreactor::bytes::BytesMut;
-use netreactor::{run_workers, Context, ListenOptions, Protocol};
+use netreactor::{run_workers, Context, ListenOptions, Protocol, ProxyProtocol};
 use netreactor_protocols::http::{Handler, Request, Response, StaticFiles};
 use netreactor_protocols::tls_setup::{Certs, TlsArgs};
-use netreactor_protocols::{ftp, http, telnet, websocket};
+use netreactor_protocols::{ftp, http, proxy_cli, telnet, websocket};
 
 /// HTTP, WebSocket, FTP, Telnet and TCP echo servers on the netreactor event loop.
 #[derive(Parser, Clone, Debug)]
@@ -34,6 +34,25 @@ struct Cli {
     /// serves both, for every server.
     #[arg(long = "dual-stack")]
     dual_stack: bool,
+    /// Connections to every server start with a PROXY protocol header (v1 or v2): every one,
+    /// or with `=ADDR[/PREFIX],...` those from these balancers; a server's own
+    /// flag (`--http-proxy-protocol`, ...) wins (see docs/deploy.md).
+    #[arg(
+        long = "proxy-protocol",
+        value_name = "TRUSTED",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "",
+        value_parser = proxy_cli::parse_proxy_protocol
+    )]
+    proxy_protocol: Option<ProxyProtocol>,
+    /// Seconds a connection has to send its whole PROXY protocol header.
+    #[arg(
+        long = "proxy-header-timeout",
+        value_name = "SECS",
+        default_value_t = 5.0
+    )]
+    proxy_header_timeout: f64,
     #[command(flatten)]
     http: http::cli::HttpArgs,
     #[command(flatten)]
@@ -121,15 +140,23 @@ fn main() {
         }
     }
     let workers = cli.workers.max(1);
+    let Ok(header_timeout) = std::time::Duration::try_from_secs_f64(cli.proxy_header_timeout)
+    else {
+        eprintln!("netreactor: --proxy-header-timeout: not a duration");
+        std::process::exit(2);
+    };
     let listen = ListenOptions {
         reuse_port: workers > 1,
         v6_only: !cli.dual_stack,
         ..ListenOptions::default()
-    };
+    }
+    .proxy_header_timeout(header_timeout);
     let result = run_workers(workers, move |_worker, reactor| {
         reactor.shutdown_on_signals()?;
+        let every = cli.proxy_protocol.as_ref();
+        let listen_for = |own: Option<&ProxyProtocol>| proxy_cli::listen_for(&listen, own, every);
         if !cli.no_echo {
-            let local = reactor.listen_tcp_with(cli.echo, &listen, || Echo)?;
+            let local = reactor.listen_tcp_with(cli.echo, &listen_for(None), || Echo)?;
             tracing::info!(%local, "echo listening");
         }
         if !cli.http.disabled {
@@ -137,32 +164,35 @@ fn main() {
             let server = http::Server::static_files_with(cli.http.config()?, |files| {
                 FilesAndWebSocket { files, ws }
             })?;
-            http::cli::start_server(reactor, &cli.http, &listen, &server)?;
+            let opts = listen_for(cli.http.proxy_protocol.as_ref());
+            http::cli::start_server(reactor, &cli.http, &opts, &server)?;
+            // TLS ports read no PROXY protocol header (not supported on TLS listeners yet).
             if let (false, Some(tls)) = (cli.http.no_https, &https_tls) {
                 http::cli::start_https(reactor, &cli.http, &listen, &server, tls.clone())?;
             }
         }
         if !cli.ws.disabled {
-            websocket::cli::start(reactor, &cli.ws, &listen)?;
+            let opts = listen_for(cli.ws.proxy_protocol.as_ref());
+            websocket::cli::start(reactor, &cli.ws, &opts)?;
             if let Some(tls) = &wss_tls {
                 websocket::cli::start_wss(reactor, &cli.ws, &listen, tls.clone())?;
             }
         }
         if !cli.ftp.disabled {
+            let opts = listen_for(cli.ftp.proxy_protocol.as_ref());
             ftp::cli::start(
                 reactor,
                 &cli.ftp,
-                &listen,
+                &opts,
                 &cli.http.root,
                 cli.http.show_hidden,
             )?;
         }
         if !cli.telnet.disabled {
+            let opts = listen_for(cli.telnet.proxy_protocol.as_ref());
             match &telnets_tls {
-                Some(tls) => {
-                    telnet::cli::start_with_tls(reactor, &cli.telnet, &listen, tls.clone())?
-                }
-                None => telnet::cli::start(reactor, &cli.telnet, &listen)?,
+                Some(tls) => telnet::cli::start_with_tls(reactor, &cli.telnet, &opts, tls.clone())?,
+                None => telnet::cli::start(reactor, &cli.telnet, &opts)?,
             }
         }
         Ok(())

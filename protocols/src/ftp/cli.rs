@@ -84,6 +84,18 @@ pub struct FtpArgs {
         default_value_t = 60
     )]
     pub data_timeout: u64,
+    /// Connections to the FTP (control and passive data) server start with a PROXY protocol header (v1 or v2): every
+    /// one, or with `=ADDR[/PREFIX],...` those from these balancers (see docs/deploy.md).
+    #[arg(
+        id = "ftp_proxy_protocol",
+        long = "ftp-proxy-protocol",
+        value_name = "TRUSTED",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "",
+        value_parser = crate::proxy_cli::parse_proxy_protocol
+    )]
+    pub proxy_protocol: Option<netreactor::ProxyProtocol>,
 }
 
 /// Parses `LO-HI` into a port range.

@@ -9,6 +9,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
+use netreactor::ProxyProtocol;
+
 use super::listing::StatCache;
 use super::users::Users;
 
@@ -43,6 +45,13 @@ pub struct FtpConfig {
     /// Serve dot-files and dot-directories (`.git`, `.env`). Hidden by default: left out of
     /// listings and answered 550.
     pub show_hidden: bool,
+    /// Passive data connections start with a PROXY protocol header (`None`: they do not): a
+    /// server behind a balancer that forwards the passive port range as well as the control
+    /// port, with `send-proxy-v2` on both. The data channel's source check then compares the
+    /// header's client address with the control connection's. [`listen`](super::server::listen)
+    /// sets it from the control listener's
+    /// [`ListenOptions::proxy_protocol`](netreactor::ListenOptions::proxy_protocol) when unset.
+    pub passive_proxy_protocol: Option<ProxyProtocol>,
 }
 
 impl Default for FtpConfig {
@@ -61,6 +70,7 @@ impl Default for FtpConfig {
             max_queued_commands: 32,
             banner: "netreactor FTP server ready.".to_string(),
             show_hidden: false,
+            passive_proxy_protocol: None,
         }
     }
 }

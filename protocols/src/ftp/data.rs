@@ -19,7 +19,7 @@ use std::os::unix::fs::FileExt;
 use std::rc::Rc;
 
 use bytes::{Bytes, BytesMut};
-use netreactor::{ChildEvent, CloseReason, ConnId, Context, Counter, TimerId};
+use netreactor::{ChildEvent, CloseReason, ConnId, Context, Counter, ListenOptions, TimerId};
 
 use super::conn::{FtpConn, FtpTimer};
 use super::reply::Code;
@@ -229,8 +229,21 @@ impl FtpConn {
         // burst of PASV never holds more than two.
         self.yield_now = true;
         let mut last_err = String::from("No free passive port.");
+        let proxy = self.shared.config.passive_proxy_protocol.clone();
+        let opts = proxy.map(|p| {
+            ListenOptions {
+                backlog: 8,
+                ..ListenOptions::default()
+            }
+            .proxy_protocol(p)
+        });
         for port in self.shared.passive_candidates() {
-            match cx.listen_child(SocketAddr::new(local.ip(), port)) {
+            let at = SocketAddr::new(local.ip(), port);
+            let listening = match &opts {
+                Some(opts) => cx.listen_child_with(at, opts),
+                None => cx.listen_child(at),
+            };
+            match listening {
                 Ok((listener, bound)) => {
                     let timer = cx.set_timer(self.shared.config.passive_timeout, FtpTimer::Passive);
                     self.channel = Channel::Listening { listener, timer };

@@ -46,6 +46,8 @@ mod conformance_tests;
 #[cfg(test)]
 mod isolation_tests;
 #[cfg(test)]
+mod proxy_tests;
+#[cfg(test)]
 mod session_tests;
 
 pub use config::{FtpConfig, Shared};

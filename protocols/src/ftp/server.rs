@@ -23,13 +23,18 @@ use super::conn::FtpConn;
 
 /// Serves FTP on `addr` with `config`; returns the bound address. The control listener
 /// takes TCP urgent data inline (`SO_OOBINLINE`), so the Telnet Data Mark that clients send
-/// as urgent data with ABOR arrives in band, where the command parser strips it.
+/// as urgent data with ABOR arrives in band, where the command parser strips it. A PROXY
+/// protocol in `opts` applies to the passive data listeners too, unless
+/// [`FtpConfig::passive_proxy_protocol`] says otherwise.
 pub fn listen(
     reactor: &mut Reactor,
     addr: SocketAddr,
     opts: &ListenOptions,
-    config: FtpConfig,
+    mut config: FtpConfig,
 ) -> io::Result<SocketAddr> {
+    if config.passive_proxy_protocol.is_none() {
+        config.passive_proxy_protocol = opts.proxy_protocol.clone();
+    }
     let shared = Rc::new(Shared::new(config));
     let opts = ListenOptions {
         oob_inline: true,

@@ -19,6 +19,9 @@ pub(crate) enum Addrs {
     Unknown,
     /// The open connection's descriptor: look up on demand.
     Socket(RawFd),
+    /// Behind the PROXY protocol: the peer is the header's source, the local address the
+    /// socket's (looked up on demand).
+    Proxied { peer: SocketAddr, fd: RawFd },
     /// Already known (a harness connection, or a clone).
     Known {
         peer: Option<SocketAddr>,
@@ -32,6 +35,7 @@ impl Addrs {
         match *self {
             Addrs::Unknown => None,
             Addrs::Socket(fd) => getpeername::<SockaddrStorage>(fd).ok().and_then(to_std),
+            Addrs::Proxied { peer, .. } => Some(peer),
             Addrs::Known { peer, .. } => peer,
         }
     }
@@ -40,7 +44,9 @@ impl Addrs {
     pub(crate) fn local(&self) -> Option<SocketAddr> {
         match *self {
             Addrs::Unknown => None,
-            Addrs::Socket(fd) => getsockname::<SockaddrStorage>(fd).ok().and_then(to_std),
+            Addrs::Socket(fd) | Addrs::Proxied { fd, .. } => {
+                getsockname::<SockaddrStorage>(fd).ok().and_then(to_std)
+            }
             Addrs::Known { local, .. } => local,
         }
     }

@@ -94,6 +94,18 @@ pub struct HttpArgs {
     /// Seconds a CGI script may run before it is killed (504 if it sent nothing).
     #[arg(long = "cgi-timeout", value_name = "SECS", default_value_t = 30.0)]
     pub cgi_timeout: f64,
+    /// Connections to the http server start with a PROXY protocol header (v1 or v2): every
+    /// one, or with `=ADDR[/PREFIX],...` those from these balancers (see docs/deploy.md).
+    #[arg(
+        id = "http_proxy_protocol",
+        long = "http-proxy-protocol",
+        value_name = "TRUSTED",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "",
+        value_parser = crate::proxy_cli::parse_proxy_protocol
+    )]
+    pub proxy_protocol: Option<netreactor::ProxyProtocol>,
 }
 
 fn secs(s: f64) -> io::Result<Duration> {

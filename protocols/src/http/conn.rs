@@ -226,10 +226,12 @@ impl HttpConn {
         }
         req.body = Bytes::new();
         if matches!(req.addrs, Addrs::Unknown) {
-            req.addrs = match cx.raw_fd() {
+            req.addrs = match (cx.raw_fd(), cx.proxy_source()) {
+                // The client's address from the PROXY protocol header, not the balancer's.
+                (Some(fd), Some(peer)) => Addrs::Proxied { peer, fd },
                 // Looked up only if the handler asks (two system calls otherwise).
-                Some(fd) => Addrs::Socket(fd),
-                None => Addrs::Known {
+                (Some(fd), None) => Addrs::Socket(fd),
+                (None, _) => Addrs::Known {
                     peer: cx.peer_addr(),
                     local: cx.local_addr(),
                 },

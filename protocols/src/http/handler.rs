@@ -155,7 +155,8 @@ impl Request {
     }
 
     /// The client's address (looked up on each call: a `getpeername(2)`; keep the value if
-    /// you need it twice).
+    /// you need it twice). Behind a balancer with the PROXY protocol, the client's address
+    /// the header gave (no system call).
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.addrs.peer()
     }

@@ -117,6 +117,7 @@ impl Client {
     fn answered(&mut self, cx: &mut Context<'_, ClientTimer>, status: Option<u16>) {
         let Some(sent) = self.in_flight.pop_front() else {
             self.plan.stats.borrow_mut().errors.bad_response += 1;
+            self.plan.progress.errors.fetch_add(1, Ordering::Relaxed);
             return;
         };
         let latency = cx.now().saturating_duration_since(sent);
@@ -154,6 +155,7 @@ impl Client {
                 self.statuses = statuses;
                 if res.is_err() {
                     self.plan.stats.borrow_mut().errors.bad_response += 1;
+                    self.plan.progress.errors.fetch_add(1, Ordering::Relaxed);
                     cx.abort();
                     return;
                 }
@@ -166,6 +168,7 @@ impl Client {
                     };
                     if !input.starts_with(b"HTTP/1.1 101") {
                         self.plan.stats.borrow_mut().errors.bad_response += 1;
+                        self.plan.progress.errors.fetch_add(1, Ordering::Relaxed);
                         cx.abort();
                         return;
                     }
@@ -284,6 +287,7 @@ impl Protocol<ClientTimer> for Client {
                 if let Some(&oldest) = self.in_flight.front() {
                     if cx.now().saturating_duration_since(oldest) > self.plan.timeout {
                         self.plan.stats.borrow_mut().errors.timeout += 1;
+                        self.plan.progress.errors.fetch_add(1, Ordering::Relaxed);
                         cx.abort();
                         return;
                     }
@@ -302,6 +306,7 @@ impl Protocol<ClientTimer> for Client {
     fn on_eof(&mut self, cx: &mut Context<'_, ClientTimer>) {
         if !self.in_flight.is_empty() && !self.plan.stats.borrow().stopping {
             self.plan.stats.borrow_mut().errors.closed += 1;
+            self.plan.progress.errors.fetch_add(1, Ordering::Relaxed);
         }
         cx.abort();
     }

@@ -11,6 +11,7 @@
 //! how many lines they missed once they catch up) and disconnects members over the hard one.
 
 use std::cell::Cell;
+use std::net::IpAddr;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
@@ -34,6 +35,8 @@ pub struct Member {
     pub window: Option<(u16, u16)>,
     /// Terminal type reported by TTYPE.
     pub terminal: Option<String>,
+    /// The member's address (the client's, behind a balancer with the PROXY protocol).
+    pub from: Option<IpAddr>,
     /// Lines skipped because the member's write queue was over the soft limit, not yet
     /// reported to them.
     pub skipped: Cell<u32>,
@@ -110,6 +113,11 @@ impl Room {
 
     /// Adds a member with a fresh guest nick; returns the nick.
     pub fn join(&mut self, id: ConnId) -> String {
+        self.join_from(id, None)
+    }
+
+    /// [`join`](Self::join) for a member connected from `from` (shown by `/who`).
+    pub fn join_from(&mut self, id: ConnId, from: Option<IpAddr>) -> String {
         let nick = loop {
             let n = format!("guest{}", self.next_guest);
             self.next_guest += 1;
@@ -124,6 +132,7 @@ impl Room {
             char_mode: false,
             window: None,
             terminal: None,
+            from,
             skipped: Cell::new(0),
         });
         nick

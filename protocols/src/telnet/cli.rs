@@ -37,6 +37,18 @@ pub struct TelnetArgs {
     /// Sustained input rate per user (bytes per second).
     #[arg(long = "telnet-rate", value_name = "BYTES", default_value_t = TelnetConfig::default().rate)]
     pub rate: u32,
+    /// Connections to the Telnet server start with a PROXY protocol header (v1 or v2): every
+    /// one, or with `=ADDR[/PREFIX],...` those from these balancers (see docs/deploy.md).
+    #[arg(
+        id = "telnet_proxy_protocol",
+        long = "telnet-proxy-protocol",
+        value_name = "TRUSTED",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "",
+        value_parser = crate::proxy_cli::parse_proxy_protocol
+    )]
+    pub proxy_protocol: Option<netreactor::ProxyProtocol>,
 }
 
 impl TelnetArgs {

@@ -145,7 +145,8 @@ impl TelnetConn {
                             .terminal
                             .as_ref()
                             .map_or(String::new(), |t| format!(" {t}"));
-                        format!("  {}{window}{term}", m.nick)
+                        let from = m.from.map_or(String::new(), |ip| format!(" from {ip}"));
+                        format!("  {}{window}{term}{from}", m.nick)
                     })
                     .collect();
                 drop(room);
@@ -244,7 +245,8 @@ impl Protocol<TelnetTimer> for TelnetConn {
             cx.close();
             return;
         }
-        let nick = self.shared.room.borrow_mut().join(cx.id());
+        let from = cx.peer_addr().map(|a| a.ip());
+        let nick = self.shared.room.borrow_mut().join_from(cx.id(), from);
         self.joined = true;
         let mut offers: Vec<(Verb, u8)> = Vec::new();
         offers.extend(

@@ -43,7 +43,12 @@ pub fn listen_both(
     };
     let plain = shared.clone();
     let a = reactor.listen_tcp_with(addr, &opts, move || TelnetConn::new(plain.clone()))?;
-    let b = reactor.listen_tls_with(tls_addr, &opts, tls, move || {
+    // The PROXY protocol is for the plain port: TLS listeners do not read its header yet.
+    let tls_opts = ListenOptions {
+        proxy_protocol: None,
+        ..opts.clone()
+    };
+    let b = reactor.listen_tls_with(tls_addr, &tls_opts, tls, move || {
         TelnetConn::new(shared.clone())
     })?;
     Ok((a, b))

@@ -65,7 +65,7 @@ fn a_client_that_agrees_settles_into_character_mode_with_naws_and_ttype() {
     assert!(text(&h.take_output(b)).contains("<guest1> hi"));
     h.feed(b, b"/who\r\n");
     let who = text(&h.take_output(b));
-    assert!(who.contains("guest1 120x40 XTERM"), "{who}");
+    assert!(who.contains("guest1 120x40 XTERM from 127.0.0.1"), "{who}");
 }
 
 #[test]

@@ -40,6 +40,18 @@ pub struct WsArgs {
         default_value_t = 300
     )]
     pub idle_timeout: u64,
+    /// Connections to the websocket server start with a PROXY protocol header (v1 or v2): every
+    /// one, or with `=ADDR[/PREFIX],...` those from these balancers (see docs/deploy.md).
+    #[arg(
+        id = "ws_proxy_protocol",
+        long = "ws-proxy-protocol",
+        value_name = "TRUSTED",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "",
+        value_parser = crate::proxy_cli::parse_proxy_protocol
+    )]
+    pub proxy_protocol: Option<netreactor::ProxyProtocol>,
 }
 
 /// Starts the websocket echo server on `reactor`: every text or binary message comes back
