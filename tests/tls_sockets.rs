@@ -223,13 +223,46 @@ fn a_client_that_distrusts_the_certificate_fails_cleanly_and_the_server_goes_on(
 }
 
 #[test]
-fn a_tls_listener_refuses_the_proxy_protocol_rather_than_misread_it() {
-    use netreactor::{ListenOptions, ProxyProtocol, Reactor};
-    let mut r = Reactor::new().unwrap();
-    let opts = ListenOptions::default().proxy_protocol(ProxyProtocol::Required);
-    let acceptor = tls::TlsAcceptor::new(server_config());
-    let err = r
-        .listen_tls_with("127.0.0.1:0".parse().unwrap(), &opts, acceptor, || Echo)
-        .unwrap_err();
-    assert_eq!(err.kind(), std::io::ErrorKind::Unsupported);
+fn a_proxy_protocol_header_before_the_handshake_gives_the_peer_address() {
+    use netreactor::{ListenOptions, ProxyProtocol};
+    /// Answers with the peer address it sees.
+    struct WhoAmI;
+    impl Protocol for WhoAmI {
+        fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+            input.clear();
+            let tls = cx.is_tls();
+            cx.write(format!("{:?} tls={tls}", cx.peer_addr()).into_bytes());
+            cx.close();
+        }
+    }
+    let server = common::spawn(|r| {
+        let opts = ListenOptions::default().proxy_protocol(ProxyProtocol::Required);
+        let acceptor = tls::TlsAcceptor::new(server_config());
+        Ok(vec![r.listen_tls_with(
+            "127.0.0.1:0".parse().unwrap(),
+            &opts,
+            acceptor,
+            || WhoAmI,
+        )?])
+    });
+    let config = tls::client_config_trusting(&data("cert.pem"), &[b"echo"]).unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut conn = rustls::ClientConnection::new(config, name).unwrap();
+    let mut sock = TcpStream::connect(server.addr()).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    // The header and the ClientHello in one segment, as HAProxy's send-proxy-v2 does.
+    let header = netreactor::proxy_header::encode_v2(
+        "203.0.113.7:4242".parse().unwrap(),
+        server.addr(),
+        &[],
+    );
+    let mut first = header;
+    conn.write_tls(&mut first).unwrap();
+    sock.write_all(&first).unwrap();
+    let mut s = rustls::StreamOwned::new(conn, sock);
+    s.write_all(b"who?").unwrap();
+    let mut reply = String::new();
+    let _ = s.read_to_string(&mut reply);
+    assert_eq!(reply, "Some(203.0.113.7:4242) tls=true");
 }

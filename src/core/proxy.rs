@@ -51,6 +51,10 @@ enum Pending {
     Proto {
         proto: Box<dyn AnyProtocol>,
         listener: Option<(usize, u32)>,
+        /// A TLS listener's session, started once the header is read: the header comes in
+        /// plaintext before the handshake.
+        #[cfg(feature = "tls")]
+        tls: Option<(rustls::Connection, Option<bytes::Bytes>)>,
     },
     /// A connection accepted by a child listener of `parent`.
     Child { parent: ConnId, listener: ConnId },
@@ -110,10 +114,21 @@ impl Core {
         };
         let gen = *gen;
         let timeout = l.proxy.as_ref().map(|p| p.timeout)?;
+        #[cfg(feature = "tls")]
+        let tls = match l.tls.as_ref().map(|t| t.session()) {
+            None => None,
+            Some(Ok(session)) => Some(session),
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "TLS session");
+                return None;
+            }
+        };
         let owner = match &mut l.acceptor {
             Acceptor::Factory(factory) => Pending::Proto {
                 proto: factory(),
                 listener: Some((slot, gen)),
+                #[cfg(feature = "tls")]
+                tls,
             },
             Acceptor::Parent(parent) => Pending::Child {
                 parent: *parent,
@@ -139,6 +154,8 @@ impl Core {
         let owner = Pending::Proto {
             proto,
             listener: None,
+            #[cfg(feature = "tls")]
+            tls: None,
         };
         self.proxy_wait(io, owner, timeout)
     }
@@ -169,6 +186,12 @@ impl Core {
             }
         };
         self.open_proxied(id, opening);
+        #[cfg(feature = "tls")]
+        if !buf.is_empty() && matches!(self.conn(id).map(|c| &c.io), Some(Io::Tls(_))) {
+            // What followed the header is the start of the handshake.
+            let cipher = buf.split().freeze();
+            self.tls_ingest(id, &cipher, &mut buf);
+        }
         // `on_open` may have paused reading, closed, or been a refusal: what is left then
         // waits in the connection's buffer (delivered when reading resumes).
         if buf.is_empty() || self.conn(id).is_none_or(|c| c.has(flag::NO_READ)) {
@@ -222,7 +245,12 @@ impl Core {
     pub(crate) fn open_proxied(&mut self, id: ConnId, opening: Opening) {
         let peer = self.peer_addr(id);
         match opening.0 {
-            Pending::Proto { proto, listener } => {
+            Pending::Proto {
+                proto,
+                listener,
+                #[cfg(feature = "tls")]
+                tls,
+            } => {
                 let admitted = match listener {
                     None => Ok(NIL),
                     Some((slot, gen)) if self.slots.get(slot).is_some_and(|s| s.gen == gen) => {
@@ -243,6 +271,11 @@ impl Core {
                     return;
                 };
                 c.owner = Owner::Proto(Some(proto));
+                #[cfg(feature = "tls")]
+                if let Some((session, reply)) = tls {
+                    self.start_tls_with(id, session, reply, false);
+                }
+                let Some(c) = self.conn_mut(id) else { return };
                 match admitted {
                     Ok(origin) => {
                         c.origin = origin;

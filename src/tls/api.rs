@@ -66,14 +66,6 @@ impl Reactor {
         P: Protocol<T>,
         T: Copy + 'static,
     {
-        if opts.proxy_protocol.is_some() {
-            // The header would have to be read before the handshake (`Core::take_proxy_header`
-            // on the raw bytes); until then, refuse rather than misread it.
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "the PROXY protocol is not supported on TLS listeners yet",
-            ));
-        }
         let l = mio::net::TcpListener::from_std(listener::bind_tcp(addr, opts)?);
         let local = l.local_addr()?;
         let id = self.core.add_listener(
@@ -83,6 +75,7 @@ impl Reactor {
             opts.max_connections,
         )?;
         self.core.set_listener_tls(id, tls.into());
+        self.core.set_listener_proxy(id, opts);
         tracing::debug!(%local, "listening (tls)");
         Ok(local)
     }
