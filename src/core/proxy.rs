@@ -54,7 +54,7 @@ enum Pending {
         /// A TLS listener's session, started once the header is read: the header comes in
         /// plaintext before the handshake.
         #[cfg(feature = "tls")]
-        tls: Option<(rustls::Connection, Option<bytes::Bytes>)>,
+        tls: Option<Box<(rustls::Connection, Option<bytes::Bytes>)>>,
     },
     /// A connection accepted by a child listener of `parent`.
     Child { parent: ConnId, listener: ConnId },
@@ -117,7 +117,7 @@ impl Core {
         #[cfg(feature = "tls")]
         let tls = match l.tls.as_ref().map(|t| t.session()) {
             None => None,
-            Some(Ok(session)) => Some(session),
+            Some(Ok(session)) => Some(Box::new(session)),
             Some(Err(e)) => {
                 tracing::warn!(error = %e, "TLS session");
                 return None;
@@ -272,7 +272,8 @@ impl Core {
                 };
                 c.owner = Owner::Proto(Some(proto));
                 #[cfg(feature = "tls")]
-                if let Some((session, reply)) = tls {
+                if let Some(session) = tls {
+                    let (session, reply) = *session;
                     self.start_tls_with(id, session, reply, false);
                 }
                 let Some(c) = self.conn_mut(id) else { return };
