@@ -88,3 +88,7 @@ struct IsolationDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/guide.md")]
 struct GuideDoctests;
+
+#[cfg(all(doctest, feature = "tls"))]
+#[doc = include_str!("../docs/tls.md")]
+struct TlsDoctests;
