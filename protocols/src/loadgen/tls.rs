@@ -358,6 +358,23 @@ mod tests {
     }
 
     #[test]
+    fn the_session_store_keeps_hints_per_server_and_hands_out_nothing_it_lacks() {
+        let store = SessionStore::default();
+        let a = ServerName::try_from("a.test").unwrap();
+        let b = ServerName::try_from("b.test").unwrap();
+        assert_eq!(store.kx_hint(&a), None);
+        store.set_kx_hint(a.clone(), NamedGroup::X25519);
+        store.set_kx_hint(b.clone(), NamedGroup::secp256r1);
+        assert_eq!(store.kx_hint(&a), Some(NamedGroup::X25519));
+        assert_eq!(store.kx_hint(&b), Some(NamedGroup::secp256r1));
+        assert!(store.take_tls13_ticket(&a).is_none());
+        assert!(store.tls12_session(&b).is_none());
+        store.remove_tls12_session(&b);
+        assert_eq!(store.tickets(&a), 0);
+        assert_eq!(store.servers.lock().unwrap().len(), 2);
+    }
+
+    #[test]
     fn handshakes_count_resumed_apart_from_full() {
         let mut h = Handshakes::default();
         h.count(Some(HandshakeKind::Full));
