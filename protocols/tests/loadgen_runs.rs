@@ -237,14 +237,16 @@ fn a_refused_target_is_counted_and_exits_non_zero_with_the_reason() {
 }
 
 #[test]
-fn tls_urls_are_refused_before_any_connection() {
-    let out = run(&["http", "https://127.0.0.1:1/"]);
+fn tls_flags_without_a_tls_target_are_refused_before_any_connection() {
+    for flag in ["--insecure", "--no-resume"] {
+        let out = run(&["http", "http://127.0.0.1:1/", flag]);
+        assert_eq!(out.status.code(), Some(2), "{flag}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("need a TLS target"), "{stderr}");
+    }
+    let out = run(&["http", "ftp://127.0.0.1:1/"]);
     assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("TLS, which is not supported yet"),
-        "{stderr}"
-    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown scheme ftp://"));
 }
 
 #[test]

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use clap::Parser;
+use netreactor_protocols::loadgen::tls::{TlsClient, TlsOptions, Trust};
 use netreactor_protocols::loadgen::{hdrlog, html, request, target};
 use netreactor_protocols::loadgen::{run, Config, Mode, ProgressStyle};
 
@@ -18,8 +19,9 @@ struct Cli {
     /// What each connection does.
     #[arg(value_enum)]
     mode: Mode,
-    /// Server: http://host:port/path, ws://host:port/path, tcp://host:port, or host:port
-    /// (names are resolved; https:// and wss:// are not supported yet).
+    /// Server: http://host:port/path, https://..., ws://host:port/path, wss://...,
+    /// tcp://host:port, tls://host:port (tcp-echo and hold over TLS), or host:port (names
+    /// are resolved).
     target: String,
     /// Connections in all.
     #[arg(short = 'c', long, default_value_t = 100)]
@@ -52,9 +54,23 @@ struct Cli {
     /// HTTP: send this file as each request's body (with a Content-Length).
     #[arg(long)]
     body_file: Option<PathBuf>,
-    /// HTTP: one request per connection (Connection: close).
+    /// HTTP: one request per connection (Connection: close). Over TLS each request then
+    /// costs a handshake (resumed when the server takes a ticket): handshakes per second is
+    /// the figure, and latency includes the handshake.
     #[arg(long)]
     close: bool,
+    /// TLS: accept any certificate for any name (a self-signed test server). The
+    /// handshake's signatures are still checked.
+    #[arg(short = 'k', long, conflicts_with = "ca")]
+    insecure: bool,
+    /// TLS: trust the certificates in this PEM file (the server's own, for a self-signed
+    /// one) instead of the system's CA bundle.
+    #[arg(long, value_name = "PEM")]
+    ca: Option<PathBuf>,
+    /// TLS: never resume a session: every handshake is a full one. By default connections
+    /// share one session cache and offer a ticket from an earlier handshake.
+    #[arg(long)]
+    no_resume: bool,
     /// WebSocket: binary messages (default text).
     #[arg(long)]
     binary: bool,
@@ -236,6 +252,26 @@ fn main() {
     config.warmup = Duration::from_secs_f64(cli.warmup.max(0.0));
     config.progress = progress;
     config.start_at = start_at;
+    if tgt.is_tls() {
+        let opts = TlsOptions {
+            trust: match (cli.insecure, cli.ca) {
+                (true, _) => Trust::Insecure,
+                (false, Some(ca)) => Trust::Ca(ca),
+                (false, None) => Trust::System,
+            },
+            resume: !cli.no_resume,
+            alpn: match tgt.scheme {
+                Some(target::Scheme::Tls) => Vec::new(),
+                _ => vec![b"http/1.1".to_vec()],
+            },
+        };
+        config.tls = Some(TlsClient::new(&tgt.host, &opts).unwrap_or_else(|e| die(2, e)));
+    } else if cli.insecure || cli.ca.is_some() || cli.no_resume {
+        die(
+            2,
+            "--insecure, --ca and --no-resume need a TLS target (https://, wss://, tls://)",
+        );
+    }
     if let Some(at) = start_at {
         if let Ok(wait) = at.duration_since(SystemTime::now()) {
             eprintln!("loadgen: starting in {:.1} s", wait.as_secs_f64());

@@ -14,6 +14,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use netreactor::{CloseReason, Context, FdContext, FdHandler, Protocol};
 
 use super::response::ResponseParser;
+use super::tls::TlsClient;
 use super::{Mode, Progress, ProgressStyle, ThreadStats};
 
 /// A load connection's timers.
@@ -25,11 +26,17 @@ pub enum ClientTimer {
     TimeoutCheck,
     /// A hold connection's keep-alive byte is due.
     Hold,
+    /// A TLS hold connection looks whether its handshake has finished (nothing else wakes
+    /// it: the handshake brings no plaintext).
+    Handshake,
 }
 
 const SEND: ClientTimer = ClientTimer::Send;
 const TIMEOUT_CHECK: ClientTimer = ClientTimer::TimeoutCheck;
 const HOLD: ClientTimer = ClientTimer::Hold;
+const HANDSHAKE: ClientTimer = ClientTimer::Handshake;
+/// How often a TLS hold connection looks at its handshake.
+const HANDSHAKE_POLL: Duration = Duration::from_millis(10);
 
 /// What every connection of one thread shares.
 pub struct Plan {
@@ -54,6 +61,8 @@ pub struct Plan {
     /// replacements (it owns the source rotation), counted in `ThreadStats::reopen`.
     pub(crate) target: SocketAddr,
     pub(crate) reopen_here: bool,
+    /// TLS: every connection handshakes with this name and (shared) configuration.
+    pub(crate) tls: Option<TlsClient>,
 }
 
 /// One load-generating connection.
@@ -72,6 +81,8 @@ pub struct Client {
     leftover: usize,
     /// Requests sent on this connection.
     sent: u64,
+    /// TLS: the finished handshake has been counted.
+    handshake_counted: bool,
 }
 
 impl Client {
@@ -88,7 +99,24 @@ impl Client {
             statuses: Vec::new(),
             leftover: 0,
             sent: 0,
+            handshake_counted: false,
         }
+    }
+
+    /// Counts the TLS handshake by kind once it has finished; true once counted (or for a
+    /// plain connection).
+    fn count_handshake(&mut self, cx: &Context<'_, ClientTimer>) -> bool {
+        if self.handshake_counted || self.plan.tls.is_none() {
+            return true;
+        }
+        let Some(info) = cx.tls() else { return false };
+        if info.is_handshaking() {
+            return false;
+        }
+        self.handshake_counted = true;
+        let kind = info.connection().handshake_kind();
+        self.plan.stats.borrow_mut().handshakes.count(kind);
+        true
     }
 
     /// Sends one request; false when none may go (stopping, or `--close` and one went).
@@ -245,10 +273,21 @@ impl Protocol<ClientTimer> for Client {
             st.last_connect = Some(cx.now());
         }
         self.plan.progress.open.fetch_add(1, Ordering::Relaxed);
+        if let Some(tls) = &self.plan.tls {
+            // What is written from here on goes out encrypted, once the handshake is done.
+            if !cx.start_tls_client(tls.server_name.clone(), tls.config.clone()) {
+                self.plan.stats.borrow_mut().errors.tls += 1;
+                cx.abort();
+                return;
+            }
+        }
         match self.plan.mode {
             Mode::Hold => {
                 if let Some(every) = self.plan.hold_interval {
                     cx.set_timer(every, HOLD);
+                }
+                if self.plan.tls.is_some() {
+                    cx.set_timer(HANDSHAKE_POLL, HANDSHAKE);
                 }
             }
             Mode::WsEcho => cx.write(self.plan.ws_handshake.clone()),
@@ -259,6 +298,7 @@ impl Protocol<ClientTimer> for Client {
     fn on_data(&mut self, cx: &mut Context<'_, ClientTimer>, input: &mut BytesMut) {
         let new = input.len() - self.leftover.min(input.len());
         self.plan.stats.borrow_mut().bytes_in += new as u64;
+        self.count_handshake(cx);
         self.receive(cx, input);
         self.leftover = input.len();
     }
@@ -300,6 +340,11 @@ impl Protocol<ClientTimer> for Client {
                     cx.set_timer(every, HOLD);
                 }
             }
+            HANDSHAKE => {
+                if !self.count_handshake(cx) {
+                    cx.set_timer(HANDSHAKE_POLL, HANDSHAKE);
+                }
+            }
         }
     }
 
@@ -309,6 +354,16 @@ impl Protocol<ClientTimer> for Client {
             self.plan.progress.errors.fetch_add(1, Ordering::Relaxed);
         }
         cx.abort();
+    }
+
+    fn on_shutdown(&mut self, cx: &mut Context<'_, ClientTimer>) {
+        // A graceful close stops reading, and a handshake that cannot read never finishes:
+        // the queued request would hold the run's end until the shutdown deadline.
+        if cx.tls().is_some_and(|t| t.is_handshaking()) {
+            cx.abort();
+        } else {
+            cx.close();
+        }
     }
 
     fn on_close(&mut self, cx: &mut Context<'_, ClientTimer>, reason: &CloseReason) {
@@ -328,7 +383,22 @@ impl Protocol<ClientTimer> for Client {
                 st.reopen += 1;
             }
         }
+        match reason {
+            CloseReason::Tls(why) => {
+                st.errors.tls += 1;
+                st.first_error.get_or_insert_with(|| format!("tls: {why}"));
+                self.plan.progress.errors.fetch_add(1, Ordering::Relaxed);
+            }
+            CloseReason::TlsHandshake => {
+                st.errors.tls += 1;
+                st.first_error
+                    .get_or_insert_with(|| "tls: the handshake timed out or was too large".into());
+                self.plan.progress.errors.fetch_add(1, Ordering::Relaxed);
+            }
+            _ => {}
+        }
         if let CloseReason::Io(e) = reason {
+            st.first_error.get_or_insert_with(|| e.to_string());
             match e.kind() {
                 std::io::ErrorKind::ConnectionRefused => st.errors.refused += 1,
                 std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe => {
@@ -368,6 +438,8 @@ pub struct Controller {
 
 /// Counts a failed `connect` by its kind.
 fn count_connect_error(st: &mut ThreadStats, e: &std::io::Error) {
+    st.first_error
+        .get_or_insert_with(|| format!("connect: {e}"));
     match e.raw_os_error() {
         Some(libc::ECONNREFUSED) => st.errors.refused += 1,
         Some(libc::EADDRNOTAVAIL) | Some(libc::EMFILE) | Some(libc::ENFILE) => {

@@ -4,7 +4,8 @@
 //! Modes: `tcp-echo` (fixed-size messages, one or more in flight), `http` (any method, headers
 //! and body; keep-alive, pipelining depth, or one request per connection), `ws-echo`
 //! (WebSocket text or binary messages) and `hold` (N idle connections, optionally a byte every
-//! T seconds). Closed loop by default; with `--rate` an open loop whose latencies count from
+//! T seconds); each over TLS too ([`tls`]: `https://`, `wss://`, `tls://`, full and resumed
+//! handshakes counted). Closed loop by default; with `--rate` an open loop whose latencies count from
 //! each request's *intended* send time (coordinated-omission correction). Connections ramp up
 //! at `--ramp` per second, spread over `--source` addresses and `--threads` reactors; HDR
 //! histograms are merged, and can be written as an interval log ([`hdrlog`]) that
@@ -17,6 +18,7 @@ pub mod request;
 pub mod response;
 pub mod summary;
 pub mod target;
+pub mod tls;
 
 use std::cell::RefCell;
 use std::net::{IpAddr, SocketAddr};
@@ -31,7 +33,8 @@ use netreactor::{Interest, Reactor};
 
 use self::client::{Controller, Plan};
 use self::hdrlog::IntervalRecorder;
-pub use self::summary::{Errors, Latency, Report};
+pub use self::summary::{Errors, Latency, Report, TlsSummary};
+use self::tls::{Handshakes, TlsClient};
 
 /// What the connections do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -117,6 +120,8 @@ pub struct Config {
     pub warmup: Duration,
     /// Begin at this wall-clock time (generators on several machines starting together).
     pub start_at: Option<SystemTime>,
+    /// Speak TLS with this server name and configuration (`None`: plain TCP).
+    pub tls: Option<TlsClient>,
 }
 
 impl Config {
@@ -146,6 +151,7 @@ impl Config {
             progress: ProgressStyle::Off,
             warmup: Duration::ZERO,
             start_at: None,
+            tls: None,
         }
     }
 
@@ -174,6 +180,10 @@ pub struct ThreadStats {
     pub(crate) reopen: u64,
     pub(crate) last_connect: Option<Instant>,
     pub(crate) errors: Errors,
+    /// TLS handshakes finished, by kind.
+    pub(crate) handshakes: Handshakes,
+    /// What the first error said.
+    pub(crate) first_error: Option<String>,
     pub(crate) target: Option<u64>,
     pub(crate) stopping: bool,
     /// Samples before this instant are not recorded (`--warmup`).
@@ -195,6 +205,8 @@ impl ThreadStats {
             reopen: 0,
             last_connect: None,
             errors: Errors::default(),
+            handshakes: Handshakes::default(),
+            first_error: None,
             target,
             stopping: false,
             record_from,
@@ -335,6 +347,7 @@ pub fn run(cfg: &Config) -> std::io::Result<Run> {
                     close: cfg.close && cfg.mode == Mode::Http,
                     target: cfg.target,
                     reopen_here: cfg.sources.is_empty(),
+                    tls: cfg.tls.clone(),
                 });
                 let mut reactor = Reactor::new()?;
                 reactor.shutdown_on_signals()?;
@@ -391,6 +404,8 @@ pub fn run(cfg: &Config) -> std::io::Result<Run> {
     let mut lag = hist.clone();
     let (mut responses, mut non_2xx, mut bytes_in, mut bytes_out, mut connected) = (0, 0, 0, 0, 0);
     let mut errors = Errors::default();
+    let mut handshakes = Handshakes::default();
+    let mut first_error = None;
     let mut last: Option<Instant> = None;
     let mut per_second = Vec::new();
     for s in all {
@@ -402,6 +417,8 @@ pub fn run(cfg: &Config) -> std::io::Result<Run> {
         bytes_out += s.bytes_out;
         connected += s.connected;
         errors.add(&s.errors);
+        handshakes.add(&s.handshakes);
+        first_error = first_error.or(s.first_error);
         last = last.max(s.last_connect);
         per_second.push(s.intervals.finish());
     }
@@ -425,7 +442,13 @@ pub fn run(cfg: &Config) -> std::io::Result<Run> {
         bytes_out,
         latency_us: answers.then(|| Latency::of(&hist)),
         send_lag_us: (answers && cfg.rate.is_some()).then(|| Latency::of(&lag)),
+        tls: cfg.tls.is_some().then(|| TlsSummary {
+            full: handshakes.full,
+            resumed: handshakes.resumed,
+            per_second: handshakes.total() as f64 / seconds.max(1e-9),
+        }),
         errors,
+        first_error,
     };
     Ok(Run {
         report,

@@ -21,6 +21,9 @@ pub struct Errors {
     pub closed: u64,
     /// Out of local ports or descriptors.
     pub resources: u64,
+    /// TLS failed: the handshake (an untrusted certificate, an alert, its timeout) or a bad
+    /// record.
+    pub tls: u64,
     /// Anything else.
     pub other: u64,
 }
@@ -33,6 +36,7 @@ impl Errors {
         self.bad_response += o.bad_response;
         self.closed += o.closed;
         self.resources += o.resources;
+        self.tls += o.tls;
         self.other += o.other;
     }
 
@@ -44,6 +48,7 @@ impl Errors {
             + self.bad_response
             + self.closed
             + self.resources
+            + self.tls
             + self.other
     }
 }
@@ -58,6 +63,7 @@ impl std::fmt::Display for Errors {
             ("bad-response", self.bad_response),
             ("closed", self.closed),
             ("resources", self.resources),
+            ("tls", self.tls),
             ("other", self.other),
         ];
         let mut sep = ": ";
@@ -106,9 +112,20 @@ impl Latency {
     }
 }
 
+/// TLS handshakes a run finished (`https://`, `wss://`, `tls://` targets).
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
+pub struct TlsSummary {
+    /// Full handshakes.
+    pub full: u64,
+    /// Resumed handshakes (the server took a ticket from an earlier one).
+    pub resumed: u64,
+    /// Handshakes per second over the run: with `--close`, the run's figure.
+    pub per_second: f64,
+}
+
 /// The outcome of a run. In JSON, a field that does not apply to the mode is absent:
 /// `non_2xx` outside `http`, `responses`/`throughput`/`latency_us` in `hold`, `send_lag_us`
-/// in a closed loop.
+/// in a closed loop, `tls` without TLS.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Report {
     /// Mode.
@@ -146,8 +163,14 @@ pub struct Report {
     /// rather than the server sets the tail.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub send_lag_us: Option<Latency>,
+    /// TLS handshakes by kind.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsSummary>,
     /// Errors by kind.
     pub errors: Errors,
+    /// What the first error said (an IO error, rustls's reason for a failed handshake).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_error: Option<String>,
 }
 
 impl Report {
@@ -255,7 +278,21 @@ impl std::fmt::Display for Report {
                 g.p50, g.p90, g.p99, g.max
             )?;
         }
-        write!(f, "{}", self.errors)
+        if let Some(t) = &self.tls {
+            writeln!(
+                f,
+                "tls handshakes {} ({:.0}/s): full {}, resumed {}",
+                t.full + t.resumed,
+                t.per_second,
+                t.full,
+                t.resumed
+            )?;
+        }
+        write!(f, "{}", self.errors)?;
+        if let Some(e) = &self.first_error {
+            write!(f, "\nfirst error: {e}")?;
+        }
+        Ok(())
     }
 }
 
@@ -279,7 +316,9 @@ mod tests {
             bytes_out: 0,
             latency_us: Some(Latency::default()),
             send_lag_us: None,
+            tls: None,
             errors: Errors::default(),
+            first_error: None,
         }
     }
 
@@ -333,6 +372,7 @@ mod tests {
         );
         assert!(!t.contains("2xx"), "{t}");
         assert!(!t.contains("send lag"), "{t}");
+        assert!(!t.contains("tls"), "{t}");
         let h = report(Mode::Http).to_string();
         assert!(h.contains("0 outside 2xx/3xx"), "{h}");
         let mut slow = report(Mode::Hold);
@@ -355,5 +395,31 @@ mod tests {
         let v = serde_json::to_value(hold).unwrap();
         assert!(v.get("latency_us").is_none() && v.get("responses").is_none());
         assert!(v.get("connect_rate").is_some());
+        assert!(v.get("tls").is_none());
+    }
+
+    #[test]
+    fn tls_handshakes_show_by_kind_in_text_and_json() {
+        let mut r = report(Mode::Http);
+        r.tls = Some(TlsSummary {
+            full: 3,
+            resumed: 997,
+            per_second: 1000.0,
+        });
+        r.errors.tls = 2;
+        let t = r.to_string();
+        assert!(
+            t.contains("tls handshakes 1000 (1000/s): full 3, resumed 997"),
+            "{t}"
+        );
+        assert!(t.ends_with("errors 2: tls 2"), "{t}");
+        r.first_error = Some("invalid peer certificate: UnknownIssuer".into());
+        assert!(t.len() < r.to_string().len());
+        assert!(r
+            .to_string()
+            .ends_with("errors 2: tls 2\nfirst error: invalid peer certificate: UnknownIssuer"));
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["tls"]["resumed"], 997);
+        assert_eq!(v["errors"]["tls"], 2);
     }
 }

@@ -1,6 +1,6 @@
-//! Where the load goes: a URL (`http://host:port/path`, `ws://host:port/path`,
-//! `tcp://host:port`) or a plain `host:port`, parsed without any IO ([`parse`]) and then
-//! resolved to one socket address ([`Target::resolve`]).
+//! Where the load goes: a URL (`http://host:port/path`, `https://...`, `ws://...`,
+//! `wss://...`, `tcp://host:port`, `tls://host:port`) or a plain `host:port`, parsed without
+//! any IO ([`parse`]) and then resolved to one socket address ([`Target::resolve`]).
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
@@ -12,18 +12,41 @@ use super::Mode;
 pub enum Scheme {
     /// `http://`: the `http` mode.
     Http,
+    /// `https://`: the `http` mode over TLS.
+    Https,
     /// `ws://`: the `ws-echo` mode.
     Ws,
+    /// `wss://`: the `ws-echo` mode over TLS.
+    Wss,
     /// `tcp://`: the `tcp-echo` and `hold` modes.
     Tcp,
+    /// `tls://`: the `tcp-echo` and `hold` modes over TLS.
+    Tls,
 }
 
 impl Scheme {
     fn name(self) -> &'static str {
         match self {
             Scheme::Http => "http",
+            Scheme::Https => "https",
             Scheme::Ws => "ws",
+            Scheme::Wss => "wss",
             Scheme::Tcp => "tcp",
+            Scheme::Tls => "tls",
+        }
+    }
+
+    /// True for the schemes that speak TLS.
+    pub fn is_tls(self) -> bool {
+        matches!(self, Scheme::Https | Scheme::Wss | Scheme::Tls)
+    }
+
+    /// The port a URL without one means: 80 or 443 (`tcp://` and `tls://` need a port).
+    fn default_port(self) -> Option<u16> {
+        match self {
+            Scheme::Http | Scheme::Ws => Some(80),
+            Scheme::Https | Scheme::Wss => Some(443),
+            Scheme::Tcp | Scheme::Tls => None,
         }
     }
 
@@ -31,9 +54,9 @@ impl Scheme {
     pub fn fits(self, mode: Mode) -> bool {
         matches!(
             (self, mode),
-            (Scheme::Http, Mode::Http)
-                | (Scheme::Ws, Mode::WsEcho)
-                | (Scheme::Tcp, Mode::TcpEcho | Mode::Hold)
+            (Scheme::Http | Scheme::Https, Mode::Http)
+                | (Scheme::Ws | Scheme::Wss, Mode::WsEcho)
+                | (Scheme::Tcp | Scheme::Tls, Mode::TcpEcho | Mode::Hold)
         )
     }
 }
@@ -45,7 +68,8 @@ pub struct Target {
     pub scheme: Option<Scheme>,
     /// Host name or address as written (IPv6 without the brackets).
     pub host: String,
-    /// Port (from the URL, or the scheme's default: 80 for `http` and `ws`).
+    /// Port (from the URL, or the scheme's default: 80 for `http` and `ws`, 443 for `https`
+    /// and `wss`).
     pub port: u16,
     /// Path and query from the URL (`None` when the URL has none, or for `host:port`).
     pub path: Option<String>,
@@ -54,9 +78,7 @@ pub struct Target {
 /// Why a target was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TargetError {
-    /// `https://` or `wss://`.
-    TlsUnsupported(String),
-    /// A scheme other than `http`, `ws`, `tcp`.
+    /// A scheme other than `http`, `https`, `ws`, `wss`, `tcp`, `tls`.
     UnknownScheme(String),
     /// No port where one is needed, or a port that is not a number in 1..=65535.
     BadPort(String),
@@ -76,16 +98,10 @@ pub enum TargetError {
 impl fmt::Display for TargetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TargetError::TlsUnsupported(s) => {
-                write!(
-                    f,
-                    "{s}:// needs TLS, which is not supported yet (use http:// or ws://)"
-                )
-            }
             TargetError::UnknownScheme(s) => {
                 write!(
                     f,
-                    "unknown scheme {s}:// (http://, ws://, tcp:// or host:port)"
+                    "unknown scheme {s}:// (http://, https://, ws://, wss://, tcp://, tls:// or host:port)"
                 )
             }
             TargetError::BadPort(s) => write!(f, "bad or missing port in {s:?}"),
@@ -106,9 +122,11 @@ pub fn parse(spec: &str) -> Result<Target, TargetError> {
         Some((s, rest)) => {
             let scheme = match s.to_ascii_lowercase().as_str() {
                 "http" => Scheme::Http,
+                "https" => Scheme::Https,
                 "ws" => Scheme::Ws,
+                "wss" => Scheme::Wss,
                 "tcp" => Scheme::Tcp,
-                "https" | "wss" => return Err(TargetError::TlsUnsupported(s.to_ascii_lowercase())),
+                "tls" => Scheme::Tls,
                 _ => return Err(TargetError::UnknownScheme(s.to_string())),
             };
             (Some(scheme), rest)
@@ -141,8 +159,10 @@ pub fn parse(spec: &str) -> Result<Target, TargetError> {
             .ok()
             .filter(|&p| p != 0)
             .ok_or_else(|| TargetError::BadPort(spec.to_string()))?,
-        (None, Some(Scheme::Http | Scheme::Ws)) => 80,
-        (None, _) => return Err(TargetError::BadPort(spec.to_string())),
+        (None, Some(s)) => s
+            .default_port()
+            .ok_or_else(|| TargetError::BadPort(spec.to_string()))?,
+        (None, None) => return Err(TargetError::BadPort(spec.to_string())),
     };
     let path = path.map(|p| {
         if p.starts_with('?') {
@@ -171,6 +191,11 @@ impl Target {
         }
     }
 
+    /// True when the target speaks TLS (`https://`, `wss://`, `tls://`).
+    pub fn is_tls(&self) -> bool {
+        self.scheme.is_some_and(Scheme::is_tls)
+    }
+
     /// The `Host` header value: the host, with the port unless it is the scheme's default.
     pub fn host_header(&self) -> String {
         let host = if self.host.contains(':') {
@@ -178,7 +203,7 @@ impl Target {
         } else {
             self.host.clone()
         };
-        if self.port == 80 && matches!(self.scheme, Some(Scheme::Http | Scheme::Ws)) {
+        if self.scheme.and_then(Scheme::default_port) == Some(self.port) {
             host
         } else {
             format!("{host}:{}", self.port)
@@ -264,18 +289,29 @@ mod tests {
     }
 
     #[test]
-    fn tls_schemes_are_refused_with_a_clear_error() {
-        let e = parse("https://127.0.0.1/").unwrap_err();
-        assert_eq!(e, TargetError::TlsUnsupported("https".into()));
-        assert!(e.to_string().contains("TLS, which is not supported yet"));
-        assert!(matches!(
-            parse("wss://h/"),
-            Err(TargetError::TlsUnsupported(_))
-        ));
-        assert!(matches!(
-            parse("ftp://h:21"),
-            Err(TargetError::UnknownScheme(_))
-        ));
+    fn tls_schemes_default_to_443_and_fit_their_plain_modes() {
+        assert_eq!(
+            parse("https://127.0.0.1/x"),
+            Ok(t(Some(Scheme::Https), "127.0.0.1", 443, Some("/x")))
+        );
+        assert_eq!(
+            parse("WSS://h:8443/echo"),
+            Ok(t(Some(Scheme::Wss), "h", 8443, Some("/echo")))
+        );
+        let tls = parse("tls://h:7443").unwrap();
+        assert!(tls.is_tls() && tls.check_mode(Mode::Hold).is_ok());
+        assert!(tls.check_mode(Mode::TcpEcho).is_ok());
+        assert!(matches!(parse("tls://h"), Err(TargetError::BadPort(_))));
+        assert!(parse("https://h/").unwrap().check_mode(Mode::Http).is_ok());
+        let e = parse("wss://h/")
+            .unwrap()
+            .check_mode(Mode::Http)
+            .unwrap_err();
+        assert_eq!(e.to_string(), "a wss:// target does not fit mode http");
+        assert!(!parse("http://h/").unwrap().is_tls() && !parse("h:1").unwrap().is_tls());
+        let e = parse("ftp://h:21").unwrap_err();
+        assert!(matches!(e, TargetError::UnknownScheme(_)));
+        assert!(e.to_string().contains("https://"), "{e}");
     }
 
     #[test]
@@ -293,6 +329,9 @@ mod tests {
         assert_eq!(parse("http://h:80/").unwrap().host_header(), "h");
         assert_eq!(parse("http://h:8080/").unwrap().host_header(), "h:8080");
         assert_eq!(parse("[::1]:80").unwrap().host_header(), "[::1]:80");
+        assert_eq!(parse("https://h/").unwrap().host_header(), "h");
+        assert_eq!(parse("https://h:80/").unwrap().host_header(), "h:80");
+        assert_eq!(parse("wss://h:8443/").unwrap().host_header(), "h:8443");
     }
 
     #[test]
