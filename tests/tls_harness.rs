@@ -87,6 +87,25 @@ fn close_flushes_then_sends_close_notify() {
 }
 
 #[test]
+fn close_before_the_handshake_ends_still_sends_what_was_queued() {
+    struct Greeter;
+    impl Protocol for Greeter {
+        fn on_open(&mut self, cx: &mut Context<'_>) {
+            cx.write(&b"421 full, bye\r\n"[..]);
+            cx.close();
+        }
+        fn on_data(&mut self, _cx: &mut Context<'_>, input: &mut BytesMut) {
+            input.clear();
+        }
+    }
+    let mut h = Harness::new();
+    let id = h.open_tls(Greeter, server_config(&[]));
+    let mut c = client(id);
+    assert_eq!(c.read(&mut h).unwrap(), b"421 full, bye\r\n");
+    assert!(matches!(h.close_reason(id), Some(CloseReason::Local)));
+}
+
+#[test]
 fn eof_without_close_notify_is_a_truncation() {
     struct CloseOnEof;
     impl Protocol for CloseOnEof {

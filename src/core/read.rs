@@ -24,7 +24,7 @@ impl Core {
                 return;
             };
             let id = ConnId::new(slot, *gen);
-            if c.has(flag::NO_READ) {
+            if c.has(flag::NO_READ) && !tls_handshake_to_finish(c) {
                 if c.has(flag::PAUSED_APP | flag::PRESSURE) {
                     c.flags |= flag::READ_PENDING;
                 }
@@ -266,5 +266,22 @@ impl Core {
         c.flags = (c.flags | flag::READ_PENDING) & !flag::IDLE_EXPIRED;
         c.last_active = now;
         self.stats.bytes_in += bytes.len() as u64;
+    }
+}
+
+/// A TLS connection closed (after a flush) while it still handshakes reads on: its queued
+/// output can only go once the handshake is done, which needs the peer's next flight.
+fn tls_handshake_to_finish(c: &crate::connection::Conn) -> bool {
+    #[cfg(feature = "tls")]
+    {
+        use crate::connection::Io;
+        c.has(flag::CLOSE_AFTER_FLUSH)
+            && !c.has(flag::CLOSE_NOW | flag::EOF | flag::PAUSED_APP | flag::PRESSURE)
+            && matches!(&c.io, Io::Tls(t) if t.session.is_handshaking())
+    }
+    #[cfg(not(feature = "tls"))]
+    {
+        let _ = c;
+        false
     }
 }
