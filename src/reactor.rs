@@ -189,8 +189,26 @@ impl Reactor {
         &mut self,
         addr: SocketAddr,
         opts: &ListenOptions,
-        mut factory: F,
+        factory: F,
     ) -> io::Result<SocketAddr>
+    where
+        F: FnMut() -> P + 'static,
+        P: Protocol<T>,
+        T: Copy + 'static,
+    {
+        let (_, local) = self.add_tcp_listener(addr, opts, factory)?;
+        tracing::debug!(%local, "listening (tcp)");
+        Ok(local)
+    }
+
+    /// Binds a TCP listener with `opts` (its caps and PROXY protocol policy) whose
+    /// connections get `factory()`: the listener's id and bound address.
+    pub(crate) fn add_tcp_listener<F, P, T>(
+        &mut self,
+        addr: SocketAddr,
+        opts: &ListenOptions,
+        mut factory: F,
+    ) -> io::Result<(ConnId, SocketAddr)>
     where
         F: FnMut() -> P + 'static,
         P: Protocol<T>,
@@ -205,8 +223,7 @@ impl Reactor {
             opts.max_connections,
         )?;
         self.core.set_listener_proxy(id, opts);
-        tracing::debug!(%local, "listening (tcp)");
-        Ok(local)
+        Ok((id, local))
     }
 
     /// Listens on a Unix domain stream socket at `path` (a stale socket file is replaced).

@@ -6,7 +6,6 @@ use std::io;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use netreactor::tls::rustls::pki_types::pem::PemObject;
 use netreactor::tls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use netreactor::tls::{self, TlsAcceptor};
 
@@ -102,17 +101,7 @@ fn read_pem(
     cert: &std::path::Path,
     key: &std::path::Path,
 ) -> io::Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)> {
-    let bad = |p: &std::path::Path, e: &dyn std::fmt::Display| {
-        io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", p.display()))
-    };
-    let chain = CertificateDer::pem_file_iter(cert)
-        .map_err(|e| bad(cert, &e))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| bad(cert, &e))?;
-    if chain.is_empty() {
-        return Err(bad(cert, &"no certificate in it"));
-    }
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| bad(key, &e))?;
+    let (chain, key) = tls::read_pem(cert, key)?;
     tracing::info!(cert = %cert.display(), sha256 = %fingerprint(&chain[0]), "tls: certificate loaded");
     Ok((chain, key))
 }

@@ -211,16 +211,10 @@ impl Core {
         }) = self.slots.get_mut(id.slot())
         {
             if let Io::Tls(t) = &mut c.io {
-                let mut none = WriteQueue::default();
-                match plain {
-                    Some(reply) => {
-                        t.preamble.push_bytes(reply);
-                        let _ = t.flush(&mut none, portable_io, false);
-                    }
-                    None => {
-                        let _ = t.flush(&mut none, portable_io, false);
-                    }
+                if let Some(reply) = plain {
+                    t.preamble.push_bytes(reply);
                 }
+                let _ = t.flush(&mut WriteQueue::default(), portable_io, false);
             }
         }
         self.close_now(id.slot(), reason);

@@ -9,7 +9,6 @@ use rustls::{ClientConfig, ClientConnection, Connection, ServerConfig};
 
 use super::{TlsAcceptor, TlsInfo};
 use crate::boxed::Typed;
-use crate::listener::{self, Acceptor, ListenIo};
 use crate::{ConnId, ConnRef, Context, ListenOptions, Protocol, Reactor};
 
 impl Reactor {
@@ -59,23 +58,15 @@ impl Reactor {
         addr: SocketAddr,
         opts: &ListenOptions,
         tls: impl Into<TlsAcceptor>,
-        mut factory: F,
+        factory: F,
     ) -> io::Result<SocketAddr>
     where
         F: FnMut() -> P + 'static,
         P: Protocol<T>,
         T: Copy + 'static,
     {
-        let l = mio::net::TcpListener::from_std(listener::bind_tcp(addr, opts)?);
-        let local = l.local_addr()?;
-        let id = self.core.add_listener(
-            ListenIo::Tcp(l),
-            Acceptor::Factory(Box::new(move || Typed::boxed(factory()))),
-            opts.nodelay,
-            opts.max_connections,
-        )?;
+        let (id, local) = self.add_tcp_listener(addr, opts, factory)?;
         self.core.set_listener_tls(id, tls.into());
-        self.core.set_listener_proxy(id, opts);
         tracing::debug!(%local, "listening (tls)");
         Ok(local)
     }

@@ -186,6 +186,16 @@ pub fn server_config_from_pem(
     key: &Path,
     alpn: &[&[u8]],
 ) -> io::Result<Arc<ServerConfig>> {
+    let (certs, key) = read_pem(cert, key)?;
+    server_config(certs, key, alpn)
+}
+
+/// Reads a PEM certificate chain (end entity first) and its PEM private key, with errors
+/// that name the file.
+pub fn read_pem(
+    cert: &Path,
+    key: &Path,
+) -> io::Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)> {
     let certs = CertificateDer::pem_file_iter(cert)
         .map_err(|e| pem_error(cert, e))?
         .collect::<Result<Vec<_>, _>>()
@@ -197,7 +207,7 @@ pub fn server_config_from_pem(
         ));
     }
     let key = PrivateKeyDer::from_pem_file(key).map_err(|e| pem_error(key, e))?;
-    server_config(certs, key, alpn)
+    Ok((certs, key))
 }
 
 /// [`server_config_from_pem`] from certificates and a key already parsed.
