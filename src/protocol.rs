@@ -175,6 +175,11 @@ pub enum ChildEvent<'a> {
     Eof,
     /// The child's write queue became empty after [`ConnRef::notify_drained`](crate::ConnRef::notify_drained).
     Drained,
+    /// A child that speaks TLS finished its handshake (once per session; feature `tls`):
+    /// what it negotiated — a resumed session, say — is in
+    /// [`ConnRef::tls`](crate::ConnRef::tls). Plaintext that arrived with the handshake's
+    /// last flight is delivered after it.
+    TlsReady,
     /// The child is closed; its id is no longer valid.
     Closed(&'a CloseReason),
 }

@@ -107,6 +107,9 @@ fn the_demo_login_foo_bar_serves_the_root_with_dot_files_hidden() {
             idle_timeout: 300,
             data_timeout: 60,
             proxy_protocol: None,
+            ftps: None,
+            tls_required: false,
+            tls_require_reuse: false,
         };
         let addr: SocketAddr = ftp::cli::start(r, &args, &ListenOptions::default(), &root, false)?;
         Ok(vec![addr])

@@ -46,6 +46,8 @@ pub fn fuzz_targets() -> Vec<FuzzTarget> {
     all.extend_from_slice(websocket::fuzz::TARGETS);
     #[cfg(feature = "ftp")]
     all.extend_from_slice(ftp::fuzz::TARGETS);
+    #[cfg(all(feature = "ftp", feature = "tls"))]
+    all.extend_from_slice(ftp::fuzz::TLS_TARGETS);
     #[cfg(feature = "telnet")]
     all.extend_from_slice(telnet::fuzz::TARGETS);
     all

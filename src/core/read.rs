@@ -186,6 +186,9 @@ impl Core {
         if let Some(c) = self.conn_mut(id) {
             c.flags &= !flag::TLS_FRESH;
         }
+        // A child's handshake that ended in this read is reported before its plaintext.
+        #[cfg(feature = "tls")]
+        self.tls_ready_notify(id);
         match self.owner_of(id) {
             Some(None) => {
                 // A protocol that switched the connection to another hands it what it left

@@ -10,7 +10,7 @@ use rustls::{ClientConfig, ClientConnection, Connection, ServerConfig, ServerCon
 use super::{Core, Kind, Slot, TimerKind};
 use crate::boxed::RawTimer;
 use crate::buffer::WriteQueue;
-use crate::connection::{flag, Io};
+use crate::connection::{flag, Io, Owner};
 use crate::pool::InputBuf;
 use crate::tls::session::{Source, TlsIo, TlsRead};
 use crate::{CloseReason, ConnId};
@@ -233,6 +233,21 @@ impl Core {
         }
     }
 
+    /// A child whose handshake has just finished: its parent hears
+    /// [`ChildEvent::TlsReady`](crate::ChildEvent::TlsReady), once.
+    pub(super) fn tls_ready_notify(&mut self, id: ConnId) {
+        let ready = match self.conn_mut(id) {
+            Some(c) if matches!(c.owner, Owner::Child(_)) => match &mut c.io {
+                Io::Tls(t) => t.take_ready(),
+                _ => false,
+            },
+            _ => false,
+        };
+        if let (true, Some(Some(parent))) = (ready, self.owner_of(id)) {
+            self.notify_parent(id, parent, crate::ChildEvent::TlsReady);
+        }
+    }
+
     /// Listener `id` hands its connections to TLS.
     pub(crate) fn set_listener_tls(&mut self, id: ConnId, tls: crate::tls::TlsAcceptor) {
         if let Some(Slot {
@@ -247,7 +262,10 @@ impl Core {
     /// The TLS state of `id`, for [`Context::tls`](crate::Context::tls).
     pub(crate) fn tls_info(&self, id: ConnId) -> Option<crate::tls::TlsInfo<'_>> {
         match self.conn(id).map(|c| &c.io) {
-            Some(Io::Tls(t)) => Some(crate::tls::TlsInfo { conn: &t.session }),
+            Some(Io::Tls(t)) => Some(crate::tls::TlsInfo {
+                conn: &t.session,
+                peer_closed: t.peer_closed(),
+            }),
             _ => None,
         }
     }

@@ -183,6 +183,9 @@ impl Core {
                 Some(parent) => self.notify_parent(id, parent, ChildEvent::Drained),
             }
         }
+        // A child's handshake that ended without plaintext (the client of a download).
+        #[cfg(feature = "tls")]
+        self.tls_ready_notify(id);
     }
 
     /// The socket became writable.

@@ -115,6 +115,7 @@ impl TlsAcceptor {
 /// What a TLS connection negotiated ([`Context::tls`](crate::Context::tls)).
 pub struct TlsInfo<'a> {
     pub(crate) conn: &'a Connection,
+    pub(crate) peer_closed: bool,
 }
 
 impl fmt::Debug for TlsInfo<'_> {
@@ -161,6 +162,13 @@ impl<'a> TlsInfo<'a> {
     /// the server asked for one).
     pub fn peer_certificates(&self) -> Option<&'a [CertificateDer<'static>]> {
         self.conn.peer_certificates()
+    }
+
+    /// The peer ended the session with `close_notify` (an end it meant, not a truncation:
+    /// a peer EOF without it closes as
+    /// [`CloseReason::TlsTruncated`](crate::CloseReason::TlsTruncated)).
+    pub fn peer_closed(&self) -> bool {
+        self.peer_closed
     }
 
     /// The rustls connection itself, for anything else (exporting keying material, ...).

@@ -34,6 +34,8 @@ mod state {
     pub const DRAINED: u8 = 1 << 3;
     /// The peer sent `close_notify`.
     pub const PEER_CLOSED: u8 = 1 << 4;
+    /// The end of the handshake was reported ([`TlsIo::take_ready`]).
+    pub const READY_SEEN: u8 = 1 << 5;
 }
 
 /// A connection's transport when it speaks TLS: the socket, the rustls session, and what
@@ -208,6 +210,15 @@ impl TlsIo {
     /// The peer ended the session with `close_notify`.
     pub(crate) fn peer_closed(&self) -> bool {
         self.has(state::PEER_CLOSED)
+    }
+
+    /// True once: the first time it is asked after the handshake finished.
+    pub(crate) fn take_ready(&mut self) -> bool {
+        if self.session.is_handshaking() || self.has(state::READY_SEEN) {
+            return false;
+        }
+        self.state |= state::READY_SEEN;
+        true
     }
 
     /// Queues `close_notify` once (sent by the next flush).

@@ -50,34 +50,10 @@ pub fn start() -> Fixture {
 
 /// [`start`] with a change to the configuration.
 pub fn start_with(tweak: impl FnOnce(&mut FtpConfig) + Send + 'static) -> Fixture {
-    let n = NEXT.fetch_add(1, Ordering::SeqCst);
-    let outside = std::env::temp_dir().join(format!("ftp-e2e-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&outside);
-    let root = outside.join("root");
-    std::fs::create_dir_all(&root).unwrap();
-    std::fs::write(outside.join("secret.txt"), b"top secret").unwrap();
-    std::os::unix::fs::symlink(&outside, root.join("link_out")).unwrap();
-    std::os::unix::fs::symlink(outside.join("nothing-here"), root.join("dangling")).unwrap();
+    let (root, outside) = tree();
     let home = root.clone();
     let server = common::spawn(move |r| {
-        let mut config = FtpConfig::default();
-        let all = "elradfmwMT";
-        config.users.add(User {
-            name: "foo".into(),
-            password: "bar".into(),
-            home: home.clone(),
-            perms: all.parse().unwrap(),
-        });
-        for letter in all.chars() {
-            let perms: String = all.chars().filter(|&c| c != letter).collect();
-            config.users.add(User {
-                name: format!("no_{letter}"),
-                password: "pw".into(),
-                home: home.clone(),
-                perms: perms.parse().unwrap(),
-            });
-        }
-        config.users.anonymous = Some(home.clone());
+        let mut config = users(&home);
         tweak(&mut config);
         let addr = ftp::listen(
             r,
@@ -92,6 +68,43 @@ pub fn start_with(tweak: impl FnOnce(&mut FtpConfig) + Send + 'static) -> Fixtur
         root,
         outside,
     }
+}
+
+/// A fresh tree: `(root, outside)`, with `secret.txt` outside and the two links inside.
+pub fn tree() -> (PathBuf, PathBuf) {
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    let outside = std::env::temp_dir().join(format!("ftp-e2e-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&outside);
+    let root = outside.join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(outside.join("secret.txt"), b"top secret").unwrap();
+    std::os::unix::fs::symlink(&outside, root.join("link_out")).unwrap();
+    std::os::unix::fs::symlink(outside.join("nothing-here"), root.join("dangling")).unwrap();
+    (root, outside)
+}
+
+/// The fixture's accounts on `home`: `foo`/`bar` with every letter, `no_<l>`/`pw` with all
+/// but `l`, anonymous read-only.
+pub fn users(home: &Path) -> FtpConfig {
+    let mut config = FtpConfig::default();
+    let all = "elradfmwMT";
+    config.users.add(User {
+        name: "foo".into(),
+        password: "bar".into(),
+        home: home.to_path_buf(),
+        perms: all.parse().unwrap(),
+    });
+    for letter in all.chars() {
+        let perms: String = all.chars().filter(|&c| c != letter).collect();
+        config.users.add(User {
+            name: format!("no_{letter}"),
+            password: "pw".into(),
+            home: home.to_path_buf(),
+            perms: perms.parse().unwrap(),
+        });
+    }
+    config.users.anonymous = Some(home.to_path_buf());
+    config
 }
 
 /// Runs a client script from `tests/ftp/` and returns its stdout; panics with its output

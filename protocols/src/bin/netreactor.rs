@@ -114,6 +114,7 @@ fn main() {
     }
     let wants_tls = !cli.http.disabled && !cli.http.no_https
         || cli.ws.wss.is_some()
+        || !cli.ftp.disabled
         || cli.telnet.telnets.is_some();
     let certs = match wants_tls.then(|| Certs::load(&cli.tls)).transpose() {
         Ok(certs) => certs,
@@ -124,11 +125,16 @@ fn main() {
     };
     let acceptors = certs.as_ref().map(|c| {
         let http11: &[&[u8]] = &[b"http/1.1"];
-        Ok::<_, std::io::Error>((c.acceptor(http11)?, c.acceptor(http11)?, c.acceptor(&[])?))
+        Ok::<_, std::io::Error>((
+            c.acceptor(http11)?,
+            c.acceptor(http11)?,
+            c.acceptor(&[b"ftp"])?,
+            c.acceptor(&[])?,
+        ))
     });
-    let (https_tls, wss_tls, telnets_tls) = match acceptors.transpose() {
-        Ok(Some((a, b, c))) => (Some(a), Some(b), Some(c)),
-        Ok(None) => (None, None, None),
+    let (https_tls, wss_tls, ftps_tls, telnets_tls) = match acceptors.transpose() {
+        Ok(Some((a, b, f, c))) => (Some(a), Some(b), Some(f), Some(c)),
+        Ok(None) => (None, None, None, None),
         Err(e) => {
             eprintln!("netreactor: {e}");
             std::process::exit(2);
@@ -180,13 +186,23 @@ fn main() {
         }
         if !cli.ftp.disabled {
             let opts = listen_for(cli.ftp.proxy_protocol.as_ref());
-            ftp::cli::start(
-                reactor,
-                &cli.ftp,
-                &opts,
-                &cli.http.root,
-                cli.http.show_hidden,
-            )?;
+            match &ftps_tls {
+                Some(tls) => ftp::cli::start_with_tls(
+                    reactor,
+                    &cli.ftp,
+                    &opts,
+                    &cli.http.root,
+                    cli.http.show_hidden,
+                    tls.clone(),
+                )?,
+                None => ftp::cli::start(
+                    reactor,
+                    &cli.ftp,
+                    &opts,
+                    &cli.http.root,
+                    cli.http.show_hidden,
+                )?,
+            };
         }
         if !cli.telnet.disabled {
             let opts = listen_for(cli.telnet.proxy_protocol.as_ref());

@@ -96,6 +96,20 @@ pub struct FtpArgs {
         value_parser = crate::proxy_cli::parse_proxy_protocol
     )]
     pub proxy_protocol: Option<netreactor::ProxyProtocol>,
+    /// Implicit FTPS (TLS from the first byte, port 990 style) on this address, besides
+    /// the FTP port (where `AUTH TLS` gives explicit FTPS).
+    #[cfg(feature = "tls")]
+    #[arg(id = "ftps_addr", long = "ftps", value_name = "ADDR")]
+    pub ftps: Option<SocketAddr>,
+    /// Require TLS: USER/PASS before AUTH TLS get 530, transfers without PROT P get 521.
+    #[cfg(feature = "tls")]
+    #[arg(id = "ftp_tls_required", long = "ftp-tls-required")]
+    pub tls_required: bool,
+    /// A TLS data connection must resume the control connection's TLS session (else 522),
+    /// as vsftpd's require_ssl_reuse. curl and lftp do; Python's ftplib cannot.
+    #[cfg(feature = "tls")]
+    #[arg(id = "ftp_tls_require_reuse", long = "ftp-tls-require-reuse")]
+    pub tls_require_reuse: bool,
 }
 
 /// Parses `LO-HI` into a port range.
@@ -117,14 +131,19 @@ impl FtpArgs {
 
     /// Refuses the built-in password anywhere but on a loopback address.
     pub fn check(&self) -> Result<(), String> {
-        if self.uses_default_user() && !self.addr.ip().is_loopback() {
-            let (name, pass, _) = DEFAULT_USER;
-            return Err(format!(
-                "refusing to serve FTP on {} with the built-in login {name}/{pass}: it is the \
-                 default on a loopback address only; give --ftp-user NAME:PASS:PERMS:HOME \
-                 (or --no-ftp)",
-                self.addr
-            ));
+        #[cfg(feature = "tls")]
+        let addrs = [Some(self.addr), self.ftps];
+        #[cfg(not(feature = "tls"))]
+        let addrs = [Some(self.addr)];
+        for addr in addrs.into_iter().flatten() {
+            if self.uses_default_user() && !addr.ip().is_loopback() {
+                let (name, pass, _) = DEFAULT_USER;
+                return Err(format!(
+                    "refusing to serve FTP on {addr} with the built-in login {name}/{pass}: it \
+                     is the default on a loopback address only; give --ftp-user \
+                     NAME:PASS:PERMS:HOME (or --no-ftp)"
+                ));
+            }
         }
         Ok(())
     }
@@ -181,6 +200,57 @@ pub fn start(
         .map(|u| format!("{}({}:{})", u.name, u.perms, u.home.display()))
         .collect();
     let local = listen(reactor, args.addr, listen_opts, config)?;
+    log_start(args, local, root, &users);
+    Ok(local)
+}
+
+/// [`start`] with FTPS: `AUTH TLS` on the FTP port with `tls`'s certificates (`--ftp-tls-*`
+/// set the policies) and implicit FTPS on `--ftps` when given, both under the same
+/// connection limits. Returns the FTP port's address.
+#[cfg(feature = "tls")]
+pub fn start_with_tls(
+    reactor: &mut Reactor,
+    args: &FtpArgs,
+    listen_opts: &ListenOptions,
+    root: &Path,
+    show_hidden: bool,
+    tls: netreactor::tls::TlsAcceptor,
+) -> io::Result<SocketAddr> {
+    use std::rc::Rc;
+
+    let mut config = args
+        .config(root, show_hidden)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    if config.passive_proxy_protocol.is_none() {
+        config.passive_proxy_protocol = listen_opts.proxy_protocol.clone();
+    }
+    config.tls = Some(super::ftps::FtpsConfig {
+        acceptor: tls,
+        required: args.tls_required,
+        require_reuse: args.tls_require_reuse,
+    });
+    let users: Vec<String> = config
+        .users
+        .iter()
+        .map(|u| format!("{}({}:{})", u.name, u.perms, u.home.display()))
+        .collect();
+    let shared = Rc::new(super::config::Shared::new(config));
+    let local = super::server::listen_shared(reactor, args.addr, listen_opts, &shared)?;
+    log_start(args, local, root, &users);
+    tracing::info!(
+        %local,
+        required = args.tls_required,
+        require_reuse = args.tls_require_reuse,
+        "ftp: AUTH TLS (explicit FTPS) offered"
+    );
+    if let Some(addr) = args.ftps {
+        let implicit = super::server::listen_implicit(reactor, addr, listen_opts, &shared)?;
+        tracing::info!(local = %implicit, "ftps (implicit TLS) listening");
+    }
+    Ok(local)
+}
+
+fn log_start(args: &FtpArgs, local: SocketAddr, root: &Path, users: &[String]) {
     if args.uses_default_user() {
         let (name, pass, perms) = DEFAULT_USER;
         tracing::warn!(
@@ -192,7 +262,6 @@ pub fn start(
     } else {
         tracing::info!(%local, users = %users.join(", "), anonymous = args.anonymous, "ftp listening");
     }
-    Ok(local)
 }
 
 #[cfg(test)]

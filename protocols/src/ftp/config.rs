@@ -52,6 +52,10 @@ pub struct FtpConfig {
     /// sets it from the control listener's
     /// [`ListenOptions::proxy_protocol`](netreactor::ListenOptions::proxy_protocol) when unset.
     pub passive_proxy_protocol: Option<ProxyProtocol>,
+    /// FTPS (RFC 4217): `AUTH TLS`, protected data channels, implicit FTPS listeners.
+    /// `None`: `AUTH` is answered 502.
+    #[cfg(feature = "tls")]
+    pub tls: Option<super::ftps::FtpsConfig>,
 }
 
 impl Default for FtpConfig {
@@ -71,6 +75,8 @@ impl Default for FtpConfig {
             banner: "netreactor FTP server ready.".to_string(),
             show_hidden: false,
             passive_proxy_protocol: None,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }

@@ -48,7 +48,7 @@ pub enum FtpTimer {
 /// One FTP control connection.
 pub struct FtpConn {
     pub(super) shared: Rc<Shared>,
-    reader: LineReader,
+    pub(super) reader: LineReader,
     pub(super) session: Session,
     pub(super) channel: Channel,
     pub(super) transfer: Option<Transfer>,
@@ -67,6 +67,16 @@ pub struct FtpConn {
     output_wait: bool,
     /// The command just run asks to end the turn (it opened a passive listener).
     pub(super) yield_now: bool,
+    /// A line taken in `on_data` is running (not one from the queue).
+    in_on_data: bool,
+    /// `AUTH TLS` switched the connection: the rest of the input is ciphertext.
+    switched: bool,
+    /// Implicit FTPS: TLS from the first byte.
+    #[cfg(feature = "tls")]
+    implicit: bool,
+    /// The TLS configurations of this control connection and its data connections.
+    #[cfg(feature = "tls")]
+    pub(super) tls_config: Option<super::ftps::SessionConfigs>,
 }
 
 impl FtpConn {
@@ -88,7 +98,39 @@ impl FtpConn {
             read_paused: false,
             output_wait: false,
             yield_now: false,
+            in_on_data: false,
+            switched: false,
+            #[cfg(feature = "tls")]
+            implicit: false,
+            #[cfg(feature = "tls")]
+            tls_config: None,
         }
+    }
+
+    /// A control connection of implicit FTPS (TLS from the first byte, `PROT P` in force);
+    /// `shared` must have [`FtpConfig::tls`](super::FtpConfig::tls).
+    #[cfg(feature = "tls")]
+    pub fn implicit_tls(shared: Rc<Shared>) -> FtpConn {
+        FtpConn {
+            implicit: true,
+            ..FtpConn::new(shared)
+        }
+    }
+
+    /// The command running came straight from the input, with nothing queued: what follows
+    /// it is still unread (the condition for `AUTH TLS`).
+    #[cfg(feature = "tls")]
+    pub(super) fn unqueued_command(&self) -> bool {
+        self.in_on_data && self.queue.is_empty()
+    }
+
+    /// `AUTH TLS` succeeded: stop taking lines from this input (the rest is ciphertext,
+    /// the core hands it to TLS) and start a fresh line reader.
+    #[cfg(feature = "tls")]
+    pub(super) fn switch_to_tls(&mut self, configs: super::ftps::SessionConfigs) {
+        self.tls_config = Some(configs);
+        self.switched = true;
+        self.reader = LineReader::new();
     }
 
     /// The session (login state, directory, type...).
@@ -216,6 +258,11 @@ impl Protocol<FtpTimer> for FtpConn {
 
     fn on_open(&mut self, cx: &mut Context<'_, FtpTimer>) {
         self.last_command = cx.now();
+        #[cfg(feature = "tls")]
+        if self.implicit && !self.start_implicit_tls(cx) {
+            tracing::warn!("ftp: implicit TLS could not start");
+            return cx.abort();
+        }
         let ip = cx
             .peer_addr()
             .map_or(IpAddr::from([0u8, 0, 0, 0]), |a| a.ip());
@@ -231,7 +278,8 @@ impl Protocol<FtpTimer> for FtpConn {
     }
 
     fn on_data(&mut self, cx: &mut Context<'_, FtpTimer>, input: &mut BytesMut) {
-        while !self.closing && !self.output_wait && !input.is_empty() {
+        self.in_on_data = true;
+        while !self.closing && !self.output_wait && !self.switched && !input.is_empty() {
             if self.must_yield(cx) {
                 self.yield_turn(cx);
                 break;
@@ -259,6 +307,8 @@ impl Protocol<FtpTimer> for FtpConn {
         }
         // A passive listener opened by the last line of the input needs no yield.
         self.yield_now = false;
+        self.in_on_data = false;
+        self.switched = false;
         if self.closing {
             input.clear();
         }

@@ -11,6 +11,12 @@
 //!   as it arrives (CRLF to LF in ASCII mode) and reply 226 only once the peer has closed and
 //!   the file is closed. Replies: 150 (or 125 when the connection is already open) first,
 //!   then 226, or 425 (no connection), 426 (connection lost or aborted), 451 (local error).
+//! * A transfer is complete once its data connection has closed (`close()`, so a TLS one
+//!   ends with `close_notify`). Under `PROT P` the data connection becomes a TLS server
+//!   when the transfer starts (see [`ftps`](super::ftps)): an upload ended without the
+//!   client's `close_notify` is a truncation (426, nothing stored), a failed handshake is
+//!   522, and with reuse required nothing is sent before the handshake shows a resumed
+//!   session.
 
 use std::fs::File;
 use std::io::Write;
@@ -21,6 +27,7 @@ use std::rc::Rc;
 use bytes::{Bytes, BytesMut};
 use netreactor::{ChildEvent, CloseReason, ConnId, Context, Counter, ListenOptions, TimerId};
 
+pub use super::ascii::{from_crlf, to_crlf};
 use super::conn::{FtpConn, FtpTimer};
 use super::reply::Code;
 use super::store::PartFile;
@@ -110,6 +117,15 @@ pub struct Transfer {
     pub seen: u64,
     /// The data timeout timer.
     pub timer: Option<TimerId>,
+    /// `PROT P`: the data connection speaks TLS.
+    pub protected: bool,
+    /// Bytes may move (false while a protected connection handshakes, and until it shows
+    /// that it resumed the control session when that is required).
+    pub ready: bool,
+    /// The client ended the data connection's TLS with `close_notify` (an upload's end).
+    pub peer_closed: bool,
+    /// Everything is done; waiting for the data connection to close.
+    pub closing: bool,
 }
 
 impl Transfer {
@@ -125,6 +141,10 @@ impl Transfer {
             progress: 0,
             seen: 0,
             timer: None,
+            protected: false,
+            ready: true,
+            peer_closed: false,
+            closing: false,
         }
     }
 }
@@ -167,40 +187,6 @@ pub fn unmapped(addr: SocketAddr) -> SocketAddr {
         },
         v4 => v4,
     }
-}
-
-/// LF → CRLF for bare LFs; `last_cr` carries a CR across chunk boundaries.
-pub fn to_crlf(chunk: &[u8], last_cr: &mut bool) -> Vec<u8> {
-    let mut out = Vec::with_capacity(chunk.len() + chunk.len() / 32 + 2);
-    let mut prev_cr = *last_cr;
-    for &b in chunk {
-        if b == b'\n' && !prev_cr {
-            out.push(b'\r');
-        }
-        out.push(b);
-        prev_cr = b == b'\r';
-    }
-    *last_cr = prev_cr;
-    out
-}
-
-/// CRLF → LF; a trailing CR is held in `cr_pending` until the next chunk (or the end).
-pub fn from_crlf(chunk: &[u8], cr_pending: &mut bool) -> Vec<u8> {
-    let mut out = Vec::with_capacity(chunk.len() + 1);
-    for &b in chunk {
-        if *cr_pending {
-            *cr_pending = false;
-            if b != b'\n' {
-                out.push(b'\r');
-            }
-        }
-        if b == b'\r' {
-            *cr_pending = true;
-        } else {
-            out.push(b);
-        }
-    }
-    out
 }
 
 impl FtpConn {
@@ -313,6 +299,7 @@ impl FtpConn {
                 }
             },
         }
+        transfer.protected = self.session.prot == super::ftps::Prot::Private;
         transfer.timer = Some(cx.set_timer(self.shared.config.data_timeout, FtpTimer::Data));
         let conn = transfer.conn;
         self.transfer = Some(transfer);
@@ -321,13 +308,59 @@ impl FtpConn {
         }
     }
 
-    /// The data connection of the current transfer is open: move bytes.
+    /// The data connection of the current transfer is open: move bytes (under `PROT P`,
+    /// once it speaks TLS).
     fn start(&mut self, cx: &mut Context<'_, FtpTimer>, conn: ConnId) {
         let Some(t) = self.transfer.as_mut() else {
             return;
         };
         t.conn = Some(conn);
         t.connecting = None;
+        if t.protected {
+            let upload = matches!(t.job, Job::Receive { .. });
+            if !self.protect_data(cx, conn, upload) {
+                let text = "TLS could not start on the data connection.";
+                return self.fail(cx, Code::DATA_TLS_FAILED, text);
+            }
+            // The handshake needs reading, whatever the direction of the transfer; nothing
+            // moves (not even the close of an empty listing) until it is done.
+            cx.conn(conn).resume_read();
+            if let Some(t) = self.transfer.as_mut() {
+                t.ready = false;
+            }
+            return;
+        }
+        self.run_job(cx);
+    }
+
+    /// Data connection `child` finished its TLS handshake: the transfer goes on (with reuse
+    /// required, only if it resumed the control connection's session; 522 otherwise).
+    fn on_data_tls_ready(&mut self, cx: &mut Context<'_, FtpTimer>, child: ConnId) {
+        let waiting = self
+            .transfer
+            .as_ref()
+            .is_some_and(|t| t.conn == Some(child) && !t.ready);
+        if !waiting {
+            return;
+        }
+        if self.require_reuse() && !self.data_resumed(cx, child) {
+            tracing::info!("ftp: data connection did not resume the control TLS session");
+            let text = "TLS session reuse required: the data connection must resume the \
+                        control connection's session.";
+            return self.fail(cx, Code::DATA_TLS_FAILED, text);
+        }
+        if let Some(t) = self.transfer.as_mut() {
+            t.ready = true;
+        }
+        self.run_job(cx);
+    }
+
+    /// Sends the first piece, or lets the upload's bytes come.
+    fn run_job(&mut self, cx: &mut Context<'_, FtpTimer>) {
+        let Some(t) = self.transfer.as_mut() else {
+            return;
+        };
+        let Some(conn) = t.conn else { return };
         match &mut t.job {
             Job::Receive { .. } => cx.conn(conn).resume_read(),
             _ => self.send_next(cx),
@@ -340,6 +373,9 @@ impl FtpConn {
             return;
         };
         let Some(conn) = t.conn else { return };
+        if !t.ready || t.closing {
+            return;
+        }
         if t.last_chunk {
             return self.finish(cx);
         }
@@ -380,16 +416,43 @@ impl FtpConn {
         cx.conn(conn).notify_drained();
     }
 
-    /// The transfer succeeded: close the data connection, 226.
+    /// Everything is sent or received: close the data connection (after what is queued,
+    /// with `close_notify` over TLS). The transfer completes when it has closed.
     fn finish(&mut self, cx: &mut Context<'_, FtpTimer>) {
+        let Some(t) = self.transfer.as_mut() else {
+            return;
+        };
+        if t.closing {
+            return;
+        }
+        t.closing = true;
+        match t.conn {
+            Some(conn) => cx.conn(conn).close(),
+            None => self.complete(cx, &CloseReason::Local),
+        }
+    }
+
+    /// The data connection of a finished transfer closed for `reason`: 226 (an upload's
+    /// file closed and moved into place first), or 426 when the end was not clean.
+    fn complete(&mut self, cx: &mut Context<'_, FtpTimer>, reason: &CloseReason) {
         let Some(mut t) = self.transfer.take() else {
             return;
         };
         if let Some(timer) = t.timer.take() {
             cx.cancel_timer(timer);
         }
-        if let Some(conn) = t.conn {
-            cx.conn(conn).close();
+        let receive = matches!(t.job, Job::Receive { .. });
+        if receive && t.protected && !t.peer_closed {
+            // `part` is dropped with `t`: the temporary file goes, nothing is created.
+            tracing::info!(?reason, "ftp: TLS upload ended without close_notify");
+            let text = "Data connection closed without TLS close_notify; upload aborted.";
+            self.reply(cx, Code::TransferAborted, text);
+            return self.after_transfer(cx);
+        }
+        if let (false, CloseReason::Io(e)) = (receive, reason) {
+            let text = format!("Data connection failed: {e}; transfer aborted.");
+            self.reply(cx, Code::TransferAborted, &text);
+            return self.after_transfer(cx);
         }
         if let Job::Receive {
             file,
@@ -505,11 +568,21 @@ impl FtpConn {
             }
             ChildEvent::Data(buf) => self.on_data_in(cx, child, buf),
             ChildEvent::Eof if self.transfer_conn() == Some(child) => {
-                if let Some(Job::Receive { .. }) = self.transfer.as_ref().map(|t| &t.job) {
+                let protected = self.transfer.as_ref().is_some_and(|t| t.protected);
+                let peer_closed = protected && self.data_peer_closed(cx, child);
+                if let Some(
+                    t @ Transfer {
+                        job: Job::Receive { .. },
+                        ..
+                    },
+                ) = self.transfer.as_mut()
+                {
+                    t.peer_closed = peer_closed;
                     self.finish(cx);
                 }
             }
             ChildEvent::Drained if self.transfer_conn() == Some(child) => self.send_next(cx),
+            ChildEvent::TlsReady => self.on_data_tls_ready(cx, child),
             ChildEvent::Closed(reason) => self.on_child_closed(cx, child, reason),
             _ => {}
         }
@@ -561,7 +634,12 @@ impl FtpConn {
             }
             return;
         }
-        let Some(t) = self.transfer.as_mut() else {
+        if self.transfer.as_ref().is_some_and(|t| !t.ready) {
+            // Bytes before the handshake was judged: judge it now.
+            self.on_data_tls_ready(cx, child);
+        }
+        let Some(t) = self.transfer.as_mut().filter(|t| t.ready && !t.closing) else {
+            buf.clear();
             return;
         };
         let Job::Receive {
@@ -626,13 +704,25 @@ impl FtpConn {
                 _ => "Can't open data connection.".to_string(),
             };
             self.fail(cx, Code::CantOpenDataConnection, &text);
+        } else if t.conn == Some(child) && t.closing {
+            self.complete(cx, reason);
         } else if t.conn == Some(child) {
-            // Closed before the transfer finished (finish() forgets the id first).
-            self.fail(
-                cx,
-                Code::TransferAborted,
-                "Data connection closed; transfer aborted.",
-            );
+            match reason {
+                CloseReason::Tls(e) => {
+                    let text = format!("TLS on the data connection failed: {e}.");
+                    self.fail(cx, Code::DATA_TLS_FAILED, &text)
+                }
+                CloseReason::TlsHandshake => self.fail(
+                    cx,
+                    Code::DATA_TLS_FAILED,
+                    "TLS handshake on the data connection failed.",
+                ),
+                _ => self.fail(
+                    cx,
+                    Code::TransferAborted,
+                    "Data connection closed; transfer aborted.",
+                ),
+            }
         }
     }
 }
@@ -658,18 +748,5 @@ mod tests {
             check_active("127.0.0.1:5000".parse().unwrap(), mapped),
             Ok(())
         );
-    }
-
-    #[test]
-    fn ascii_conversion_handles_chunk_boundaries() {
-        let mut cr = false;
-        let mut out = to_crlf(b"a\nb\r", &mut cr);
-        out.extend(to_crlf(b"\nc\n", &mut cr));
-        assert_eq!(out, b"a\r\nb\r\nc\r\n");
-        let mut pending = false;
-        let mut back = from_crlf(b"a\r\nb\r", &mut pending);
-        assert!(pending);
-        back.extend(from_crlf(b"\nc\rd", &mut pending));
-        assert_eq!(back, b"a\nb\nc\rd");
     }
 }

@@ -19,6 +19,14 @@ pub const TARGETS: &[crate::FuzzTarget] = &[
     ("ftp_session", session),
 ];
 
+/// `(target name, entry point)` for the ftp fuzz targets that need the `tls` feature.
+#[cfg(feature = "tls")]
+pub const TLS_TARGETS: &[crate::FuzzTarget] = &[("ftps_session", ftps_session)];
+
+/// FTPS through the harness: commands over a TLS control connection, TLS data clients.
+#[cfg(feature = "tls")]
+pub use tls::session as ftps_session;
+
 /// The line reader and command parser over arbitrary bytes, fed in two pieces.
 pub fn command(data: &[u8]) {
     let mut reader = LineReader::new();
@@ -97,4 +105,143 @@ pub fn session(data: &[u8]) {
         let _ = h.take_output(c);
     }
     h.advance(Duration::from_secs(400));
+}
+
+#[cfg(feature = "tls")]
+mod tls {
+    //! FTPS through the harness: the fuzzer's bytes are commands sent over the TLS control
+    //! connection, with TLS data connections answering every passive and active channel.
+
+    use std::collections::HashMap;
+    use std::path::PathBuf;
+    use std::rc::Rc;
+    use std::sync::{Arc, OnceLock};
+    use std::time::Duration;
+
+    use netreactor::testing::{Harness, TlsClient};
+    use netreactor::tls::{self, rustls, TlsAcceptor};
+    use netreactor::ConnId;
+
+    use super::super::config::{FtpConfig, Shared};
+    use super::super::ftps::FtpsConfig;
+    use super::super::{FtpConn, User};
+    use super::fuzz_root;
+
+    fn cert_dir() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/data/tls")
+    }
+
+    /// The test certificate's server configuration and a client configuration trusting it,
+    /// read once per process.
+    fn configs() -> Option<&'static (Arc<rustls::ServerConfig>, Arc<rustls::ClientConfig>)> {
+        static CONFIGS: OnceLock<Option<(Arc<rustls::ServerConfig>, Arc<rustls::ClientConfig>)>> =
+            OnceLock::new();
+        CONFIGS
+            .get_or_init(|| {
+                let dir = cert_dir();
+                let server = tls::server_config_from_pem(
+                    &dir.join("cert.pem"),
+                    &dir.join("key.pem"),
+                    &[b"ftp"],
+                )
+                .ok()?;
+                let client = tls::client_config_trusting(&dir.join("cert.pem"), &[]).ok()?;
+                Some((server, client))
+            })
+            .as_ref()
+    }
+
+    /// Byte 0: bit 0 skips the login (`USER u`, `PASS p`, `PBSZ 0`, `PROT P`), bit 1 makes
+    /// data clients end with `close_notify`, bit 2 requires TLS, bit 3 requires session
+    /// reuse, bit 4 is implicit FTPS, bit 5 sends the rest raw after `AUTH TLS` (garbage in
+    /// place of a ClientHello). Byte 1: the size of the pieces the rest is sent in.
+    pub fn session(data: &[u8]) {
+        let [ctl, split, wire @ ..] = data else {
+            return;
+        };
+        let Some((server, base_client)) = configs() else {
+            return;
+        };
+        // A session cache of this run's own, so no run resumes another's session.
+        let mut client = (**base_client).clone();
+        client.resumption = rustls::client::Resumption::in_memory_sessions(8);
+        let client = Arc::new(client);
+        let mut config = FtpConfig {
+            login_delay: Duration::from_millis(10),
+            tls: Some(FtpsConfig {
+                acceptor: TlsAcceptor::new(server.clone()),
+                required: ctl & 4 != 0,
+                require_reuse: ctl & 8 != 0,
+            }),
+            ..FtpConfig::default()
+        };
+        config.users.add(User {
+            name: "u".into(),
+            password: "p".into(),
+            home: fuzz_root(),
+            perms: "elr".parse().unwrap(),
+        });
+        let shared = Rc::new(Shared::new(config));
+        let mut h = Harness::new();
+        let size = usize::from(*split).max(1);
+        let c = if ctl & 16 != 0 {
+            h.open(FtpConn::implicit_tls(shared))
+        } else {
+            let c = h.open(FtpConn::new(shared));
+            h.feed(c, b"AUTH TLS\r\n");
+            let _ = h.take_output(c);
+            if ctl & 32 != 0 {
+                for chunk in wire.chunks(size) {
+                    h.feed(c, chunk);
+                    let _ = h.take_output(c);
+                }
+                h.advance(Duration::from_secs(20));
+                return;
+            }
+            c
+        };
+        let Ok(mut control) = TlsClient::new(c, client.clone(), "localhost") else {
+            return;
+        };
+        if control.pump(&mut h).is_err() {
+            return;
+        }
+        if ctl & 1 == 0 {
+            let _ = control.write(&mut h, b"USER u\r\nPASS p\r\nPBSZ 0\r\nPROT P\r\n");
+        }
+        let mut data_clients: HashMap<ConnId, TlsClient> = HashMap::new();
+        for chunk in wire.chunks(size) {
+            if control.write(&mut h, chunk).is_err() {
+                break;
+            }
+            for child in h.children(c) {
+                let stream = if h.child_listen_addr(child).is_some() {
+                    h.accept_child(child, "127.0.0.1:40000".parse().unwrap())
+                } else if h.child_connect_addr(child).is_some()
+                    && !data_clients.contains_key(&child)
+                {
+                    h.complete_connect(child, true);
+                    Some(child)
+                } else {
+                    None
+                };
+                if let Some(id) = stream {
+                    if let Ok(d) = TlsClient::new(id, client.clone(), "localhost") {
+                        data_clients.insert(id, d);
+                    }
+                }
+            }
+            h.advance(Duration::from_millis(20));
+            for (&id, d) in data_clients.iter_mut() {
+                let _ = d.read(&mut h);
+                if ctl & 2 != 0 {
+                    let _ = d.close_notify(&mut h);
+                }
+                h.eof(id);
+            }
+            data_clients.retain(|&id, _| h.is_open(id));
+            let _ = control.read(&mut h);
+        }
+        h.advance(Duration::from_secs(400));
+    }
 }

@@ -1,4 +1,5 @@
-//! FTP server (RFC 959, 2389, 2428, 3659) on the netreactor core, with pyftpdlib's user model.
+//! FTP server (RFC 959, 2389, 2428, 3659) and FTPS (RFC 4217, explicit and implicit; feature
+//! `tls`) on the netreactor core, with pyftpdlib's user model.
 //!
 //! * [`parse`]: sans-IO command lines (Telnet `IAC` stripped, overlong lines answered 500)
 //!   and PORT/EPRT/PASV/EPSV addresses.
@@ -8,9 +9,11 @@
 //! * [`session`]: the command state machine; [`files`]: the path commands and RETR;
 //!   [`listing`]: LIST, NLST, MLSD and `STAT <path>`;
 //!   [`store`]: uploads (temporary file, then rename) and non-blocking opens; [`data`]: data
-//!   channels (children of the control connection) and transfers; [`conn`]: the
+//!   channels (children of the control connection) and transfers ([`ascii`]: TYPE A); [`conn`]: the
 //!   [`netreactor::Protocol`].
-//! * [`config`]: [`FtpConfig`] and the state connections share; [`server`]: [`listen`].
+//! * [`ftps`]: `AUTH TLS`, `PBSZ`, `PROT`, `CCC`, and TLS on data channels.
+//! * [`config`]: [`FtpConfig`] and the state connections share; [`server`]: [`listen`]
+//!   (and `listen_implicit` for FTPS on its own port).
 //!
 //! ```no_run
 //! use netreactor::{ListenOptions, Reactor};
@@ -24,12 +27,14 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+pub mod ascii;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod config;
 pub mod conn;
 pub mod data;
 pub mod files;
+pub mod ftps;
 pub mod fuzz;
 pub mod listing;
 pub mod parse;
@@ -43,6 +48,8 @@ pub mod vfs;
 
 #[cfg(test)]
 mod conformance_tests;
+#[cfg(all(test, feature = "tls"))]
+mod ftps_tests;
 #[cfg(test)]
 mod isolation_tests;
 #[cfg(test)]
@@ -54,3 +61,5 @@ pub use config::{FtpConfig, Shared};
 pub use conn::{FtpConn, FtpTimer};
 pub use server::listen;
 pub use users::{User, Users};
+#[cfg(feature = "tls")]
+pub use {ftps::FtpsConfig, server::listen_implicit};

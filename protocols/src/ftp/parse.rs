@@ -217,7 +217,8 @@ impl LineReader {
 
 macro_rules! verbs {
     ($($variant:ident = $name:literal),* $(,)?) => {
-        /// A command verb (RFC 959, 2389, 2428, 3659, plus `MFMT` and `SITE`).
+        /// A command verb (RFC 959, 2389, 2428, 3659, the security commands of RFC 2228 as
+        /// RFC 4217 uses them, plus `MFMT` and `SITE`).
         #[derive(Clone, Debug, PartialEq, Eq)]
         pub enum Verb {
             $(#[doc = concat!("`", $name, "`")] $variant,)*
@@ -257,6 +258,7 @@ verbs! {
     Allo = "ALLO", Pasv = "PASV", Epsv = "EPSV", Port = "PORT", Eprt = "EPRT", List = "LIST",
     Nlst = "NLST", Mlsd = "MLSD", Mlst = "MLST", Retr = "RETR", Stor = "STOR", Stou = "STOU",
     Appe = "APPE", Rest = "REST", Abor = "ABOR", Site = "SITE", Auth = "AUTH", Smnt = "SMNT",
+    Pbsz = "PBSZ", Prot = "PROT", Ccc = "CCC",
 }
 
 impl fmt::Display for Verb {

@@ -13,7 +13,8 @@
 
 use bytes::Bytes;
 
-/// A reply code, named after RFC 959 §4.2.2 (and RFC 2428, 3659 for 229, 522, 554).
+/// A reply code, named after RFC 959 §4.2.2 (and RFC 2428, 3659 for 229, 522, 554; RFC 2228
+/// and 4217 for the security replies 234, 431, 521, 534, 536).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u16)]
 pub enum Code {
@@ -51,6 +52,8 @@ pub enum Code {
     EnteringExtendedPassiveMode = 229,
     /// 230 User logged in, proceed.
     UserLoggedIn = 230,
+    /// 234 Security data exchange complete: `AUTH TLS` accepted, TLS follows (RFC 2228).
+    SecurityExchangeComplete = 234,
     /// 250 Requested file action okay, completed.
     FileActionOkay = 250,
     /// 257 "PATHNAME" created.
@@ -67,6 +70,9 @@ pub enum Code {
     CantOpenDataConnection = 425,
     /// 426 Connection closed; transfer aborted.
     TransferAborted = 426,
+    /// 431 Need some unavailable resource to process security (RFC 2228): TLS could not
+    /// start.
+    SecurityUnavailable = 431,
     /// 450 Requested file action not taken (file unavailable, busy).
     FileActionNotTaken = 450,
     /// 451 Requested action aborted: local error in processing.
@@ -83,10 +89,19 @@ pub enum Code {
     BadSequence = 503,
     /// 504 Command not implemented for that parameter.
     NotImplementedForParameter = 504,
-    /// 522 Network protocol not supported (RFC 2428).
+    /// 521 Data connection cannot be opened with this PROT setting (RFC 4217): the server
+    /// requires `PROT P`.
+    ProtSettingRefused = 521,
+    /// 522 Network protocol not supported (RFC 2428). The same number answers a data
+    /// connection whose TLS failed or did not resume the control session
+    /// ([`Code::DATA_TLS_FAILED`]).
     NetworkProtocolNotSupported = 522,
     /// 530 Not logged in.
     NotLoggedIn = 530,
+    /// 534 Request denied for policy reasons (RFC 2228): `CCC`.
+    DeniedForPolicy = 534,
+    /// 536 Requested PROT level not supported by mechanism (RFC 2228): `PROT S`, `PROT E`.
+    ProtLevelNotSupported = 536,
     /// 550 Requested action not taken: file unavailable (not found, no access).
     FileUnavailable = 550,
     /// 552 Requested file action aborted: exceeded storage allocation.
@@ -98,6 +113,11 @@ pub enum Code {
 }
 
 impl Code {
+    /// 522 as FTPS servers answer it (vsftpd's `SSL connection failed`): the data
+    /// connection's TLS handshake failed, or it did not resume the control connection's
+    /// session where that is required. The number RFC 2428 also uses.
+    pub const DATA_TLS_FAILED: Code = Code::NetworkProtocolNotSupported;
+
     /// The numeric code.
     pub fn number(self) -> u16 {
         self as u16

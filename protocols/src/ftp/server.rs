@@ -35,10 +35,49 @@ pub fn listen(
     if config.passive_proxy_protocol.is_none() {
         config.passive_proxy_protocol = opts.proxy_protocol.clone();
     }
-    let shared = Rc::new(Shared::new(config));
-    let opts = ListenOptions {
+    listen_shared(reactor, addr, opts, &Rc::new(Shared::new(config)))
+}
+
+/// [`listen`] with state shared with other listeners (the same connection limits for an
+/// FTP and an implicit FTPS port). [`FtpConfig::passive_proxy_protocol`] is taken as it is.
+pub fn listen_shared(
+    reactor: &mut Reactor,
+    addr: SocketAddr,
+    opts: &ListenOptions,
+    shared: &Rc<Shared>,
+) -> io::Result<SocketAddr> {
+    let shared = shared.clone();
+    reactor.listen_tcp_with(addr, &control_options(opts), move || {
+        FtpConn::new(shared.clone())
+    })
+}
+
+/// Serves implicit FTPS on `addr` (port 990 style): TLS from the first byte, then FTP with
+/// `PBSZ 0` and `PROT P` in force. `shared`'s configuration must have
+/// [`FtpConfig::tls`]. Each connection gets TLS configurations of its own (its own ticket
+/// key and session cache), which its data connections resume.
+#[cfg(feature = "tls")]
+pub fn listen_implicit(
+    reactor: &mut Reactor,
+    addr: SocketAddr,
+    opts: &ListenOptions,
+    shared: &Rc<Shared>,
+) -> io::Result<SocketAddr> {
+    if shared.config.tls.is_none() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "implicit FTPS needs FtpConfig::tls",
+        ));
+    }
+    let shared = shared.clone();
+    reactor.listen_tcp_with(addr, &control_options(opts), move || {
+        FtpConn::implicit_tls(shared.clone())
+    })
+}
+
+fn control_options(opts: &ListenOptions) -> ListenOptions {
+    ListenOptions {
         oob_inline: true,
         ..opts.clone()
-    };
-    reactor.listen_tcp_with(addr, &opts, move || FtpConn::new(shared.clone()))
+    }
 }

@@ -20,6 +20,7 @@ use netreactor::Context;
 
 use super::conn::{FtpConn, FtpTimer};
 use super::data::{unmapped, ActiveRefusal, Transfer};
+use super::ftps::Prot;
 use super::parse::{
     format_epsv, format_pasv, parse_eprt, parse_epsv, parse_port, AddrError, Command, EpsvArg, Verb,
 };
@@ -80,6 +81,10 @@ pub struct Session {
     pub facts: [bool; FACTS.len()],
     /// Failed logins so far.
     pub failed_logins: u32,
+    /// `PBSZ` was given on the TLS control connection (RFC 4217 §8).
+    pub pbsz: bool,
+    /// The data channel protection level (`PROT`).
+    pub prot: Prot,
 }
 
 impl Default for Session {
@@ -100,6 +105,8 @@ impl Session {
             epsv_all: false,
             facts: [true, true, true, true, true, false],
             failed_logins: 0,
+            pbsz: false,
+            prot: Prot::Clear,
         }
     }
 
@@ -130,13 +137,17 @@ pub(super) fn vfs_refusal(e: VfsError) -> Refusal {
     (code, e.to_string())
 }
 
-/// The FEAT lines (RFC 2389); the MLST line is built from the selected facts.
+/// The FEAT lines (RFC 2389); the MLST line (`""`) is built from the selected facts, and
+/// the FTPS lines (RFC 4217 §6, marked `*`) are there when TLS is configured.
 const FEATURES: &[&str] = &[
+    "*AUTH TLS",
     "EPRT",
     "EPSV",
     "MDTM",
     "MFMT",
     "",
+    "*PBSZ",
+    "*PROT",
     "REST STREAM",
     "SIZE",
     "TVFS",
@@ -158,6 +169,7 @@ fn takes_no_argument(verb: &Verb) -> bool {
             | Verb::Feat
             | Verb::Syst
             | Verb::Noop
+            | Verb::Ccc
     )
 }
 
@@ -215,9 +227,11 @@ impl FtpConn {
                     }
                 }
                 self.reset_channel(cx);
-                let failed = self.session.failed_logins;
-                self.session = super::session::Session::new();
-                self.session.failed_logins = failed;
+                // The control connection stays as it is (TLS or not), and so its PROT.
+                let old = std::mem::take(&mut self.session);
+                self.session.failed_logins = old.failed_logins;
+                self.session.pbsz = old.pbsz;
+                self.session.prot = old.prot;
                 return self.reply(cx, Code::ServiceReady, "Ready for new user.");
             }
             Verb::Syst => return self.reply(cx, Code::SystemType, "UNIX Type: L8"),
@@ -226,13 +240,10 @@ impl FtpConn {
             Verb::Help => return self.cmd_help(cx, &arg),
             Verb::Opts => return self.cmd_opts(cx, &arg),
             Verb::Abor => return self.abort(cx),
-            Verb::Auth => {
-                return self.reply(
-                    cx,
-                    Code::CommandNotImplemented,
-                    "AUTH not supported (no TLS).",
-                )
-            }
+            Verb::Auth => return self.cmd_auth(cx, &arg),
+            Verb::Pbsz => return self.cmd_pbsz(cx, &arg),
+            Verb::Prot => return self.cmd_prot(cx, &arg),
+            Verb::Ccc => return self.cmd_ccc(cx),
             Verb::Stat if arg.is_empty() => return self.cmd_status(cx),
             Verb::Unknown(_) => {
                 return self.reply(cx, Code::SyntaxError, "Command not understood.")
@@ -241,6 +252,20 @@ impl FtpConn {
         }
         if self.session.user().is_none() {
             return self.reply(cx, Code::NotLoggedIn, "Please log in with USER and PASS.");
+        }
+        let transfer = matches!(
+            verb,
+            Verb::List
+                | Verb::Nlst
+                | Verb::Mlsd
+                | Verb::Retr
+                | Verb::Stor
+                | Verb::Appe
+                | Verb::Stou
+        );
+        if transfer && self.transfer_needs_prot_p(cx) {
+            self.session.restart = 0;
+            return;
         }
         if let Some(perm) = Perm::required_by(&verb) {
             if !self.session.perms().has(perm) {
@@ -313,6 +338,9 @@ impl FtpConn {
     // ---- login ---------------------------------------------------------------------------
 
     fn cmd_user(&mut self, cx: &mut Context<'_, FtpTimer>, arg: &str) {
+        if self.login_needs_tls(cx) {
+            return;
+        }
         if arg.is_empty() {
             return self.reply(cx, Code::SyntaxErrorInParameters, "USER needs a name.");
         }
@@ -332,6 +360,9 @@ impl FtpConn {
     }
 
     fn cmd_pass(&mut self, cx: &mut Context<'_, FtpTimer>, arg: &str) {
+        if self.login_needs_tls(cx) {
+            return;
+        }
         let user = match &self.session.login {
             Login::NeedPassword { user } => user.clone(),
             Login::LoggedIn { .. } => {
@@ -449,9 +480,12 @@ impl FtpConn {
             }
             mlst.push(';');
         }
-        let lines = FEATURES
-            .iter()
-            .map(|f| if f.is_empty() { mlst.as_str() } else { f });
+        let tls = self.tls_offered();
+        let lines = FEATURES.iter().filter_map(|f| match f.strip_prefix('*') {
+            Some(ftps) => tls.then_some(ftps),
+            None if f.is_empty() => Some(mlst.as_str()),
+            None => Some(f),
+        });
         cx.write(multi(Code::SystemStatus, "Features:", lines, "End"));
     }
 
@@ -473,6 +507,13 @@ impl FtpConn {
                 "BINARY"
             }
         ));
+        if cx.is_tls() {
+            let prot = match self.session.prot {
+                Prot::Private => "Private",
+                Prot::Clear => "Clear",
+            };
+            lines.push(format!("Control connection: TLS; data protection: {prot}"));
+        }
         lines.push(if self.transfer.is_some() {
             "Data connection: transfer in progress".to_string()
         } else {
