@@ -25,6 +25,7 @@
 //! ```
 
 pub mod chat;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod commands;
 pub mod config;
