@@ -50,6 +50,7 @@ mod connection;
 pub mod context;
 mod core;
 mod id;
+pub mod listen_fds;
 mod listener;
 mod pool;
 pub mod protocol;
@@ -70,12 +71,13 @@ pub use crate::cidr::{Cidr, CidrError};
 pub use crate::config::{Config, ListenOptions, ProxyProtocol};
 pub use crate::context::{ConnRef, Context, FdContext};
 pub use crate::id::{ConnId, TimerId};
+pub use crate::listen_fds::ListenFds;
 pub use crate::protocol::{
     ChildEvent, CloseReason, DatagramProtocol, FdHandler, Protocol, Refusal, SlowConsumer,
 };
 pub use crate::reactor::{Handle, Reactor};
 pub use crate::stats::{Counter, Stats};
-pub use crate::workers::run_workers;
+pub use crate::workers::{run_workers, run_workers_with};
 
 /// Re-exported so users need not depend on `bytes` and `mio` separately.
 pub use bytes;

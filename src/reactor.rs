@@ -21,10 +21,12 @@
 //! Other threads reach a reactor through its [`Handle`] (shut down, counters, run a closure
 //! on the reactor's thread) and through channels ([`Reactor::channel`]).
 
+use std::cell::RefCell;
 use std::io::{self, Read};
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
 use std::path::Path;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -38,7 +40,8 @@ use crate::channel::{MessageHandler, Sender};
 use crate::core::{Core, Turn};
 use crate::listener::{self, Acceptor, ListenIo};
 use crate::{
-    Config, ConnId, DatagramProtocol, FdContext, FdHandler, ListenOptions, Protocol, Stats,
+    Config, ConnId, DatagramProtocol, FdContext, FdHandler, ListenFds, ListenOptions, Protocol,
+    Stats,
 };
 
 /// A closure sent by [`Handle::call`].
@@ -85,6 +88,15 @@ pub struct Reactor {
     shared: Arc<Shared>,
     signals: Option<mio::net::UnixStream>,
     calls: Sender<Call>,
+    /// Sockets to adopt before binding, and the table listeners are recorded in.
+    listen_fds: Option<AdoptFrom>,
+}
+
+/// Where a reactor's TCP listeners come from ([`Reactor::adopt_listeners`]).
+struct AdoptFrom {
+    fds: Arc<ListenFds>,
+    worker: usize,
+    workers: usize,
 }
 
 impl fmt::Debug for Reactor {
@@ -170,6 +182,7 @@ impl Reactor {
             }),
             signals: None,
             calls,
+            listen_fds: None,
         })
     }
 
@@ -201,29 +214,102 @@ impl Reactor {
         Ok(local)
     }
 
-    /// Binds a TCP listener with `opts` (its caps and PROXY protocol policy) whose
-    /// connections get `factory()`: the listener's id and bound address.
-    pub(crate) fn add_tcp_listener<F, P, T>(
+    /// Listens on `listener`, a bound and listening socket made elsewhere (inherited from
+    /// the process that started this one, made by a caller with options of its own): as
+    /// [`listen_tcp_with`](Self::listen_tcp_with) from there on, with `opts`' per-listener
+    /// settings (`nodelay`, `max_connections`, the PROXY protocol); those that shape the
+    /// socket itself (`reuse_port`, `backlog`, `v6_only`) were the creator's to set. The
+    /// socket is made nonblocking. Returns its address.
+    pub fn listen_tcp_from<F, P, T>(
         &mut self,
-        addr: SocketAddr,
+        listener: std::net::TcpListener,
         opts: &ListenOptions,
-        mut factory: F,
-    ) -> io::Result<(ConnId, SocketAddr)>
+        factory: F,
+    ) -> io::Result<SocketAddr>
     where
         F: FnMut() -> P + 'static,
         P: Protocol<T>,
         T: Copy + 'static,
     {
-        let l = mio::net::TcpListener::from_std(listener::bind_tcp(addr, opts)?);
-        let local = l.local_addr()?;
-        let id = self.core.add_listener(
-            ListenIo::Tcp(l),
-            Acceptor::Factory(Box::new(move || Typed::boxed(factory()))),
-            opts.nodelay,
-            opts.max_connections,
-        )?;
-        self.core.set_listener_proxy(id, opts);
-        Ok((id, local))
+        let (_, local) = self.add_tcp_sockets(vec![listener], opts, factory)?;
+        tracing::debug!(%local, "listening (tcp, adopted)");
+        Ok(local)
+    }
+
+    /// Makes [`listen_tcp_with`](Self::listen_tcp_with) and `listen_tls_with` (and every
+    /// server set-up built on them) adopt a socket of `fds` bound to the address asked for
+    /// instead of binding one (see [`ListenFds::take`] for how worker `worker` of `workers`
+    /// shares them), and records every TCP listener of this reactor in `fds`, so it can be
+    /// handed to a successor. Call it before the listeners are opened.
+    pub fn adopt_listeners(&mut self, fds: Arc<ListenFds>, worker: usize, workers: usize) {
+        self.listen_fds = Some(AdoptFrom {
+            fds,
+            worker,
+            workers,
+        });
+    }
+
+    /// A TCP listener on `addr` with `opts` (its caps and PROXY protocol policy) whose
+    /// connections get `factory()`: the inherited sockets bound there
+    /// ([`adopt_listeners`](Self::adopt_listeners)), or else one bound now. Their ids and
+    /// the address.
+    pub(crate) fn add_tcp_listener<F, P, T>(
+        &mut self,
+        addr: SocketAddr,
+        opts: &ListenOptions,
+        factory: F,
+    ) -> io::Result<(Vec<ConnId>, SocketAddr)>
+    where
+        F: FnMut() -> P + 'static,
+        P: Protocol<T>,
+        T: Copy + 'static,
+    {
+        let mut socks = match &self.listen_fds {
+            Some(a) => a.fds.take(addr, a.worker, a.workers)?,
+            None => Vec::new(),
+        };
+        if socks.is_empty() {
+            socks.push(listener::bind_tcp(addr, opts)?);
+        } else {
+            tracing::info!(%addr, sockets = socks.len(), "adopted inherited listening socket");
+        }
+        self.add_tcp_sockets(socks, opts, factory)
+    }
+
+    /// Registers listening sockets that share one factory.
+    pub(crate) fn add_tcp_sockets<F, P, T>(
+        &mut self,
+        socks: Vec<std::net::TcpListener>,
+        opts: &ListenOptions,
+        factory: F,
+    ) -> io::Result<(Vec<ConnId>, SocketAddr)>
+    where
+        F: FnMut() -> P + 'static,
+        P: Protocol<T>,
+        T: Copy + 'static,
+    {
+        let factory = Rc::new(RefCell::new(factory));
+        let mut ids = Vec::with_capacity(socks.len());
+        let mut local = None;
+        for sock in socks {
+            sock.set_nonblocking(true)?;
+            if let Some(a) = &self.listen_fds {
+                a.fds.record(&sock)?;
+            }
+            let l = mio::net::TcpListener::from_std(sock);
+            local.get_or_insert(l.local_addr()?);
+            let f = factory.clone();
+            let id = self.core.add_listener(
+                ListenIo::Tcp(l),
+                Acceptor::Factory(Box::new(move || Typed::boxed((f.borrow_mut())()))),
+                opts.nodelay,
+                opts.max_connections,
+            )?;
+            self.core.set_listener_proxy(id, opts);
+            ids.push(id);
+        }
+        let local = local.ok_or_else(|| io::Error::other("no socket to listen on"))?;
+        Ok((ids, local))
     }
 
     /// Listens on a Unix domain stream socket at `path` (a stale socket file is replaced).

@@ -11,7 +11,7 @@ use std::io;
 use std::sync::{mpsc, Arc};
 
 use crate::sys::shared_listen;
-use crate::{Handle, Reactor};
+use crate::{Config, Handle, Reactor};
 
 /// Runs `n` reactors on `n` threads (`n <= 1`: on this thread). `setup(index, reactor)`
 /// registers listeners on each — with [`ListenOptions::reuse_port`](crate::ListenOptions)
@@ -37,16 +37,29 @@ pub fn run_workers<S>(n: usize, setup: S) -> io::Result<()>
 where
     S: Fn(usize, &mut Reactor) -> io::Result<()> + Send + Sync + 'static,
 {
-    run_workers_sharing(n, !shared_listen::KERNEL_BALANCES, setup)
+    run_workers_with(n, Config::default(), setup)
+}
+
+/// [`run_workers`] with every reactor built with `config` (a shutdown grace of your own, say).
+pub fn run_workers_with<S>(n: usize, config: Config, setup: S) -> io::Result<()>
+where
+    S: Fn(usize, &mut Reactor) -> io::Result<()> + Send + Sync + 'static,
+{
+    run_workers_sharing(n, !shared_listen::KERNEL_BALANCES, config, setup)
 }
 
 /// [`run_workers`], choosing whether `reuse_port` TCP listeners are one shared socket.
-pub(crate) fn run_workers_sharing<S>(n: usize, share_listeners: bool, setup: S) -> io::Result<()>
+pub(crate) fn run_workers_sharing<S>(
+    n: usize,
+    share_listeners: bool,
+    config: Config,
+    setup: S,
+) -> io::Result<()>
 where
     S: Fn(usize, &mut Reactor) -> io::Result<()> + Send + Sync + 'static,
 {
     if n <= 1 {
-        let mut reactor = Reactor::new()?;
+        let mut reactor = Reactor::with_config(config)?;
         setup(0, &mut reactor)?;
         return reactor.run();
     }
@@ -58,11 +71,12 @@ where
         let setup = setup.clone();
         let tx = tx.clone();
         let group = group.clone();
+        let config = config.clone();
         threads.push(
             std::thread::Builder::new()
                 .name(format!("reactor-{i}"))
                 .spawn(move || -> io::Result<()> {
-                    let ready = Reactor::new().and_then(|mut r| {
+                    let ready = Reactor::with_config(config).and_then(|mut r| {
                         let _shared = group.map(shared_listen::enter);
                         setup(i, &mut r).map(|_| r)
                     });
@@ -142,7 +156,7 @@ mod tests {
         let handles = Arc::new(Mutex::new(Vec::new()));
         let (c, a, h) = (counts.clone(), addrs.clone(), handles.clone());
         let runner = std::thread::spawn(move || {
-            run_workers_sharing(2, true, move |i, r| {
+            run_workers_sharing(2, true, Config::default(), move |i, r| {
                 let opts = ListenOptions {
                     reuse_port: true,
                     ..ListenOptions::default()

@@ -21,6 +21,8 @@ pub mod http;
 pub mod loadgen;
 #[cfg(feature = "cli")]
 pub mod proxy_cli;
+#[cfg(feature = "cli")]
+pub mod restart;
 #[cfg(feature = "telnet")]
 pub mod telnet;
 #[cfg(all(feature = "tls", feature = "cli"))]

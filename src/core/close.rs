@@ -6,7 +6,7 @@ use std::panic::{self, AssertUnwindSafe};
 use super::{Core, Kind, TimerKind, NIL};
 use crate::boxed::RawTimer;
 use crate::connection::{flag, Io, Owner, ProtoCell};
-use crate::listener::Acceptor;
+use crate::listener::{Acceptor, ListenIo};
 use crate::{ChildEvent, CloseReason, ConnId};
 
 impl Core {
@@ -88,9 +88,19 @@ impl Core {
             }
             Kind::Listener(_) => {
                 self.cancel_owner_timers(slot);
-                let Kind::Listener(l) = self.slots.remove(slot).kind else {
+                let Kind::Listener(mut l) = self.slots.remove(slot).kind else {
                     unreachable!()
                 };
+                if let Some(reg) = &self.registry {
+                    // The socket may live on in another process (handed over to a
+                    // successor, inherited by a child): closing this descriptor would not
+                    // take it out of our poll, and its readiness would reach a reused slot.
+                    let _ = match &mut l.io {
+                        ListenIo::Tcp(t) => reg.deregister(t),
+                        ListenIo::Unix(u) => reg.deregister(u),
+                        ListenIo::Virtual(_) => Ok(()),
+                    };
+                }
                 if let Acceptor::Parent(parent) = l.acceptor {
                     if let Some(p) = self.conn_mut(parent) {
                         p.children.remove(id.slot);

@@ -65,9 +65,35 @@ impl Reactor {
         P: Protocol<T>,
         T: Copy + 'static,
     {
-        let (id, local) = self.add_tcp_listener(addr, opts, factory)?;
-        self.core.set_listener_tls(id, tls.into());
+        let (ids, local) = self.add_tcp_listener(addr, opts, factory)?;
+        let tls = tls.into();
+        for id in ids {
+            self.core.set_listener_tls(id, tls.clone());
+        }
         tracing::debug!(%local, "listening (tls)");
+        Ok(local)
+    }
+
+    /// [`listen_tcp_from`](Self::listen_tcp_from) speaking TLS: listens on a socket made
+    /// elsewhere (an inherited one), each connection a TLS server with `tls`.
+    pub fn listen_tls_from<F, P, T>(
+        &mut self,
+        listener: std::net::TcpListener,
+        opts: &ListenOptions,
+        tls: impl Into<TlsAcceptor>,
+        factory: F,
+    ) -> io::Result<SocketAddr>
+    where
+        F: FnMut() -> P + 'static,
+        P: Protocol<T>,
+        T: Copy + 'static,
+    {
+        let (ids, local) = self.add_tcp_sockets(vec![listener], opts, factory)?;
+        let tls = tls.into();
+        for id in ids {
+            self.core.set_listener_tls(id, tls.clone());
+        }
+        tracing::debug!(%local, "listening (tls, adopted)");
         Ok(local)
     }
 

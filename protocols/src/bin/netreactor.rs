@@ -7,10 +7,10 @@ use std::net::SocketAddr;
 
 use clap::Parser;
 use netreactor::bytes::BytesMut;
-use netreactor::{run_workers, Context, ListenOptions, Protocol, ProxyProtocol};
+use netreactor::{Context, ListenOptions, Protocol, ProxyProtocol};
 use netreactor_protocols::http::{Handler, Request, Response, StaticFiles};
 use netreactor_protocols::tls_setup::{Certs, TlsArgs};
-use netreactor_protocols::{ftp, http, proxy_cli, telnet, websocket};
+use netreactor_protocols::{ftp, http, proxy_cli, restart, telnet, websocket};
 
 /// HTTP, WebSocket, FTP, Telnet and TCP echo servers on the netreactor event loop.
 #[derive(Parser, Clone, Debug)]
@@ -63,6 +63,8 @@ struct Cli {
     telnet: telnet::cli::TelnetArgs,
     #[command(flatten)]
     tls: TlsArgs,
+    #[command(flatten)]
+    restart: restart::RestartArgs,
 }
 
 /// The HTTP(S) server's handler: files and CGI, and a WebSocket echo for any request that
@@ -106,6 +108,11 @@ fn main() {
         .with_ansi(std::io::stderr().is_terminal())
         .init();
     let cli = Cli::parse();
+    // First, before any thread: takes inherited sockets, arms SIGUSR2 (docs/operations.md).
+    let restart = restart::Restart::new(&cli.restart).unwrap_or_else(|e| {
+        eprintln!("netreactor: {e}");
+        std::process::exit(2);
+    });
     if !cli.ftp.disabled {
         if let Err(e) = cli.ftp.check() {
             eprintln!("netreactor: {e}");
@@ -157,7 +164,7 @@ fn main() {
         ..ListenOptions::default()
     }
     .proxy_header_timeout(header_timeout);
-    let result = run_workers(workers, move |_worker, reactor| {
+    let result = restart.run_workers(workers, move |_worker, reactor| {
         reactor.shutdown_on_signals()?;
         let every = cli.proxy_protocol.as_ref();
         let listen_for = |own: Option<&ProxyProtocol>| proxy_cli::listen_for(&listen, own, every);

@@ -731,7 +731,11 @@ impl Protocol<HttpTimer> for HttpConn {
 
     fn on_shutdown(&mut self, cx: &mut Context<'_, HttpTimer>) {
         match self.state {
-            State::Head => {
+            // Idle between requests: close now (a client that raced a request against
+            // the close retries it, as HTTP lets it). A connection that has sent no request
+            // yet, or part of one, is answered first (with `Connection: close`): its client
+            // is sending, and closing under it would lose the request.
+            State::Head if self.served > 0 && matches!(self.deadline_kind, Deadline::Idle) => {
                 self.state = State::Closing;
                 self.cancel_all_timers(cx);
                 self.flush_out(cx);

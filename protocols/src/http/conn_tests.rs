@@ -557,6 +557,28 @@ fn graceful_shutdown_closes_idle_and_finishes_in_flight() {
 }
 
 #[test]
+fn graceful_shutdown_answers_a_connection_that_has_not_sent_its_first_request_yet() {
+    // Accepted just before the shutdown, its request still on the way (or half here):
+    // closing it would lose a request its client is sending. It is answered, then closed.
+    let mut h = Harness::new();
+    let fresh = open(&mut h);
+    let half = open(&mut h);
+    h.feed(half, b"GET /hello HTTP/1.1\r\n");
+    h.shutdown();
+    assert!(h.is_open(fresh) && h.is_open(half));
+    h.feed(fresh, HELLO);
+    h.feed(half, b"Host: a\r\n\r\n");
+    for c in [fresh, half] {
+        let s = text(&h.take_output(c));
+        assert!(
+            s.contains("Connection: close\r\n") && s.ends_with("Hello, World!"),
+            "{s}"
+        );
+        assert!(!h.is_open(c));
+    }
+}
+
+#[test]
 fn a_request_with_many_headers_is_answered_and_the_next_one_too() {
     // The pooled per-request storage grows for an unusually large request (and is not kept
     // at that size); the next request on the connection must still be answered.
