@@ -59,6 +59,11 @@ struct Cli {
     /// the figure, and latency includes the handshake.
     #[arg(long)]
     close: bool,
+    /// A connection the server closes (between requests, or after `Connection: close`) is
+    /// replaced by a new one, as a browser would: a server that drains for a restart keeps
+    /// its load. Without it the run goes on with the connections left.
+    #[arg(long)]
+    reconnect: bool,
     /// TLS: accept any certificate for any name (a self-signed test server). The
     /// handshake's signatures are still checked.
     #[arg(short = 'k', long, conflicts_with = "ca")]
@@ -243,6 +248,7 @@ fn main() {
     config.headers = headers;
     config.body = body;
     config.close = cli.close;
+    config.reconnect = cli.reconnect;
     config.binary = cli.binary;
     config.ramp = cli.ramp.max(1.0);
     config.sources = sources;

@@ -57,6 +57,8 @@ pub struct Plan {
     pub(crate) progress: Arc<Progress>,
     /// HTTP `--close`: one request per connection, then a new connection in its place.
     pub(crate) close: bool,
+    /// `--reconnect`: a connection the server closed is replaced too.
+    pub(crate) reconnect: bool,
     /// Where a replacement connection goes. With `--source` addresses the controller opens
     /// replacements (it owns the source rotation), counted in `ThreadStats::reopen`.
     pub(crate) target: SocketAddr,
@@ -370,7 +372,9 @@ impl Protocol<ClientTimer> for Client {
         if self.open {
             self.plan.progress.open.fetch_sub(1, Ordering::Relaxed);
         }
-        let replace = self.plan.close && self.open && !self.plan.stats.borrow().stopping;
+        let replace = (self.plan.close || self.plan.reconnect)
+            && self.open
+            && !self.plan.stats.borrow().stopping;
         let mut st = self.plan.stats.borrow_mut();
         st.alive = st.alive.saturating_sub(1);
         if replace {
@@ -536,7 +540,7 @@ impl FdHandler for Controller {
                     // and not replaced): nothing more will happen.
                     self.plan.stats.borrow_mut().stopping = true;
                     cx.shutdown_reactor();
-                } else if self.plan.close && !self.plan.reopen_here {
+                } else if (self.plan.close || self.plan.reconnect) && !self.plan.reopen_here {
                     cx.set_timer(TICK, OPEN);
                 } else {
                     cx.set_timer(ALIVE_CHECK, OPEN);

@@ -101,6 +101,8 @@ pub struct Config {
     pub body: Bytes,
     /// HTTP: one request per connection (`Connection: close`).
     pub close: bool,
+    /// Replace connections the server closes (`--reconnect`).
+    pub reconnect: bool,
     /// WebSocket: binary messages instead of text.
     pub binary: bool,
     /// Connections opened per second.
@@ -142,6 +144,7 @@ impl Config {
             headers: Vec::new(),
             body: Bytes::new(),
             close: false,
+            reconnect: false,
             binary: false,
             ramp: 10_000.0,
             sources: Vec::new(),
@@ -345,6 +348,7 @@ pub fn run(cfg: &Config) -> std::io::Result<Run> {
                     stats: stats.clone(),
                     progress,
                     close: cfg.close && cfg.mode == Mode::Http,
+                    reconnect: cfg.reconnect,
                     target: cfg.target,
                     reopen_here: cfg.sources.is_empty(),
                     tls: cfg.tls.clone(),
