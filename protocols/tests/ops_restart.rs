@@ -418,3 +418,70 @@ fn a_successor_that_cannot_start_leaves_the_old_process_serving() {
     assert!(server.wait_log("not ready in time", Duration::from_secs(1)));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn socket_activation_by_listen_fds_is_adopted_by_address() {
+    // What systemd does for a `.socket` unit: a listening socket at descriptor 3,
+    // LISTEN_FDS=1 and LISTEN_PID the service's own pid (known only in the child: set by a
+    // shell that then execs the binary, keeping its pid).
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let dir = tmp_dir("activation");
+    let sock = TcpListener::bind("127.0.0.1:0").unwrap();
+    let http = sock.local_addr().unwrap();
+    let echo = free_port();
+    let fd = sock.as_raw_fd();
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c")
+        .arg("LISTEN_PID=$$ LISTEN_FDS=1 LISTEN_FDNAMES=web exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_netreactor"))
+        .args(["--http", &http.to_string(), "--echo", &echo.to_string()])
+        .args(["--no-https", "--no-ws", "--no-ftp", "--no-telnet"])
+        .args(["--root", env!("CARGO_MANIFEST_DIR")])
+        .arg("--pid-file")
+        .arg(dir.join("pid"))
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // SAFETY: dup2 and fcntl only, between fork and exec (async-signal-safe). A socket that
+    // already is descriptor 3 only loses close-on-exec (dup2 onto itself would keep it).
+    unsafe {
+        cmd.pre_exec(move || {
+            let r = if fd == 3 {
+                libc::fcntl(3, libc::F_SETFD, 0)
+            } else {
+                libc::dup2(fd, 3)
+            };
+            if r < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let first = cmd.spawn().unwrap();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let mut server = Server {
+        first,
+        pid_file: dir.join("pid"),
+        log: log.clone(),
+    };
+    let stderr = server.first.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            log.lock().unwrap().push(line);
+        }
+    });
+    let pid = server.wait_pid(None);
+    assert_eq!(pid, server.first.id() as i32, "the shell exec'd the binary");
+    // Our copy goes: from now on only the server holds the socket.
+    drop(sock);
+    assert_eq!(get(http).unwrap(), 200, "{}", server.log());
+    assert!(server.wait_log("adopted inherited listening socket", Duration::from_secs(1)));
+    // The echo server was not inherited: bound by the binary itself.
+    let mut e = TcpStream::connect(echo).unwrap();
+    e.write_all(b"hi").unwrap();
+    let mut b = [0u8; 2];
+    e.read_exact(&mut b).unwrap();
+    assert_eq!(&b, b"hi");
+    let _ = std::fs::remove_dir_all(dir);
+}
