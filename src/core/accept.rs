@@ -32,6 +32,7 @@ impl Core {
             paused: false,
             open: 0,
             max: max.map_or(u32::MAX, |m| m.min(u32::MAX as usize) as u32),
+            group: 0,
             proxy: None,
             #[cfg(feature = "tls")]
             tls: None,
@@ -164,7 +165,10 @@ impl Core {
                 let admitted = counted.unwrap_or(Ok(NIL));
                 let flags = if admitted.is_err() { flag::REFUSED } else { 0 };
                 match self.add_conn(io, Owner::Proto(Some(proto)), flags) {
-                    Ok(id) => match admitted {
+                    Ok(id) => match {
+                        self.group_accepted(id, listener_slot);
+                        admitted
+                    } {
                         Ok(origin) => {
                             if let Some(c) = self.conn_mut(id) {
                                 c.origin = origin;
@@ -187,6 +191,8 @@ impl Core {
                         }
                         Err(why) => {
                             self.stats.refused += 1;
+                            let group = self.group_of(id.slot());
+                            self.groups[group].refused += 1;
                             tracing::debug!(conn = %id, ?peer, ?why, "refused");
                             let limit = Some(self.config.refusal_time);
                             self.set_idle_timeout(id, limit);
