@@ -60,6 +60,12 @@ impl TelnetArgs {
             idle_timeout: Duration::from_secs(self.idle_timeout.max(1)),
             rate: self.rate.max(1),
             burst: self.rate.max(1).saturating_mul(4),
+            counters: Some(
+                crate::ops::cli::WorkerOps::current()
+                    .counters
+                    .telnet
+                    .clone(),
+            ),
             ..TelnetConfig::default()
         }
     }

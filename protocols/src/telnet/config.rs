@@ -28,6 +28,8 @@ pub struct TelnetConfig {
     /// Output queued for a member above which chat lines skip them, and above which they are
     /// disconnected (slow consumers).
     pub queue_limits: QueueLimits,
+    /// Users in the chat, counted for the metrics endpoint (`None`: not counted).
+    pub counters: Option<std::sync::Arc<crate::ops::TelnetCounters>>,
 }
 
 impl Default for TelnetConfig {
@@ -41,6 +43,7 @@ impl Default for TelnetConfig {
             burst: 8192,
             max_subnegotiation: 256,
             queue_limits: QueueLimits::default(),
+            counters: None,
         }
     }
 }
