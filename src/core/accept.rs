@@ -165,11 +165,9 @@ impl Core {
                 let admitted = counted.unwrap_or(Ok(NIL));
                 let flags = if admitted.is_err() { flag::REFUSED } else { 0 };
                 match self.add_conn(io, Owner::Proto(Some(proto)), flags) {
-                    Ok(id) => match {
-                        self.group_accepted(id, listener_slot);
-                        admitted
-                    } {
+                    Ok(id) => match admitted {
                         Ok(origin) => {
+                            self.group_accepted(id, listener_slot);
                             if let Some(c) = self.conn_mut(id) {
                                 c.origin = origin;
                             }
@@ -190,6 +188,7 @@ impl Core {
                             Some(id)
                         }
                         Err(why) => {
+                            self.group_accepted(id, listener_slot);
                             self.stats.refused += 1;
                             let group = self.group_of(id.slot());
                             self.groups[group].refused += 1;

@@ -704,7 +704,6 @@ fn connection_state_stays_within_its_memory_budget() {
     // 613 B at 232).
     let size = std::mem::size_of::<crate::http::HttpConn>();
     assert!(size <= 120, "HttpConn is {size} bytes");
-    eprintln!("HTTPSIZE {size}");
 }
 
 #[path = "conn_cgi_tests.rs"]

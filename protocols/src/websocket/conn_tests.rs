@@ -355,5 +355,4 @@ fn connection_state_stays_within_its_memory_budget() {
     // 240 bytes here, 863 B when it was 656).
     let size = std::mem::size_of::<WsConn<crate::websocket::Echo>>();
     assert!(size <= 184, "WsConn is {size} bytes");
-    eprintln!("WSSIZE {size}");
 }
