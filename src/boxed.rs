@@ -63,6 +63,31 @@ pub(crate) trait AnyProtocol {
     fn on_refused(&mut self, core: &mut Core, id: ConnId, why: Refusal);
     fn on_shutdown(&mut self, core: &mut Core, id: ConnId);
     fn on_close(&mut self, core: &mut Core, id: ConnId, reason: &CloseReason);
+    /// The placeholder of an empty [`ProtoCell`](crate::connection::ProtoCell).
+    fn is_vacant(&self) -> bool {
+        false
+    }
+}
+
+/// What an empty [`ProtoCell`](crate::connection::ProtoCell) holds: never called (the core
+/// takes the protocol out before calling it, and an empty cell yields none).
+pub(crate) struct Vacant;
+
+impl AnyProtocol for Vacant {
+    fn on_open(&mut self, _: &mut Core, _: ConnId) {}
+    fn on_data(&mut self, _: &mut Core, _: ConnId, _: &mut BytesMut) {}
+    fn on_eof(&mut self, _: &mut Core, _: ConnId) {}
+    fn on_backpressure(&mut self, _: &mut Core, _: ConnId, _: bool) {}
+    fn on_drain(&mut self, _: &mut Core, _: ConnId) {}
+    unsafe fn on_timer(&mut self, _: &mut Core, _: ConnId, _: RawTimer) {}
+    fn on_idle(&mut self, _: &mut Core, _: ConnId) {}
+    fn on_child(&mut self, _: &mut Core, _: ConnId, _: ConnId, _: ChildEvent<'_>) {}
+    fn on_refused(&mut self, _: &mut Core, _: ConnId, _: Refusal) {}
+    fn on_shutdown(&mut self, _: &mut Core, _: ConnId) {}
+    fn on_close(&mut self, _: &mut Core, _: ConnId, _: &CloseReason) {}
+    fn is_vacant(&self) -> bool {
+        true
+    }
 }
 
 /// A protocol and its timer type.

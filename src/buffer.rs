@@ -23,14 +23,18 @@ pub(crate) const MAX_IOVECS: usize = 64;
 /// Largest `sendfile` call, so one huge file does not monopolise a wake.
 const SENDFILE_MAX: u64 = 1 << 20;
 
-/// One queued piece of output.
+/// One queued piece of output: 32 bytes (a file range is boxed, so a chunk is the size of
+/// its `Bytes`, and an empty `Bytes` can stand for "no chunk" in the queue's inline head).
 pub(crate) enum Chunk {
     Data(Bytes),
-    File {
-        file: Rc<File>,
-        offset: u64,
-        len: u64,
-    },
+    File(Box<FileRange>),
+}
+
+/// A range of a file to send.
+pub(crate) struct FileRange {
+    file: Rc<File>,
+    offset: u64,
+    len: u64,
 }
 
 /// The output waiting to be written on one connection.
@@ -38,10 +42,10 @@ pub(crate) enum Chunk {
 /// The first chunk is held inline: the usual case — one response or one echo per wake —
 /// then needs no allocation at all, while the `VecDeque` behind it is only allocated when
 /// several chunks wait, and freed again once the queue is empty. It is boxed so the queue
-/// costs an idle connection 48 bytes rather than 72.
-#[derive(Default)]
+/// costs an idle connection 48 bytes rather than 72. An empty queue's head is an empty
+/// `Bytes` (no allocation), not `None`: `Option<Chunk>` would take 8 bytes more.
 pub(crate) struct WriteQueue {
-    head: Option<Chunk>,
+    head: Chunk,
     // Boxed on purpose (8 bytes inline instead of 32): the extra allocation is only made
     // while several chunks wait.
     #[allow(clippy::box_collection)]
@@ -55,6 +59,16 @@ pub(crate) struct Flushed {
     pub written: usize,
     /// The kernel took less than offered: the socket buffer is full, wait for writability.
     pub blocked: bool,
+}
+
+impl Default for WriteQueue {
+    fn default() -> WriteQueue {
+        WriteQueue {
+            head: Chunk::Data(Bytes::new()),
+            rest: None,
+            len: 0,
+        }
+    }
 }
 
 impl WriteQueue {
@@ -73,7 +87,7 @@ impl WriteQueue {
         self.iter()
             .map(|c| match c {
                 Chunk::Data(b) => b.len(),
-                Chunk::File { .. } => 0,
+                Chunk::File(_) => 0,
             })
             .sum()
     }
@@ -91,30 +105,39 @@ impl WriteQueue {
             return;
         }
         self.len += len as usize;
-        self.push(Chunk::File { file, offset, len });
+        self.push(Chunk::File(Box::new(FileRange { file, offset, len })));
     }
 
     fn push(&mut self, chunk: Chunk) {
-        if self.head.is_none() {
-            self.head = Some(chunk);
+        if self.front().is_none() {
+            self.head = chunk;
         } else {
             self.rest.get_or_insert_with(Box::default).push_back(chunk);
         }
     }
 
+    /// The first chunk (none when the inline head is an empty `Bytes`: empty chunks are
+    /// never queued).
     fn front(&self) -> Option<&Chunk> {
-        self.head.as_ref()
+        match &self.head {
+            Chunk::Data(b) if b.is_empty() => None,
+            head => Some(head),
+        }
     }
 
     fn iter(&self) -> impl Iterator<Item = &Chunk> {
-        self.head
-            .iter()
+        self.front()
+            .into_iter()
             .chain(self.rest.iter().flat_map(|r| r.iter()))
     }
 
     /// Drops the front chunk; the next one moves inline.
     fn pop_front(&mut self) {
-        self.head = self.rest.as_mut().and_then(|r| r.pop_front());
+        self.head = self
+            .rest
+            .as_mut()
+            .and_then(|r| r.pop_front())
+            .unwrap_or(Chunk::Data(Bytes::new()));
     }
 
     /// Frees the queue's storage once it is empty, so an idle connection owns nothing.
@@ -162,7 +185,8 @@ impl WriteQueue {
                         Err(e) => return finish(written, io::Error::from(e)),
                     }
                 }
-                Some(Chunk::File { file, offset, len }) => {
+                Some(Chunk::File(range)) => {
+                    let FileRange { file, offset, len } = &**range;
                     let want = (*len).min(SENDFILE_MAX) as usize;
                     match crate::sys::sendfile::send_file_range(
                         fd,
@@ -214,7 +238,8 @@ impl WriteQueue {
                     sink.extend_from_slice(&b[..n]);
                     n
                 }
-                Chunk::File { file, offset, len } => {
+                Chunk::File(range) => {
+                    let FileRange { file, offset, len } = &**range;
                     let n = (*len as usize).min(limit - moved);
                     let start = sink.len();
                     sink.resize(start + n, 0);
@@ -250,7 +275,8 @@ impl WriteQueue {
                     let n = b.len().min(limit - moved);
                     (n, take(&b[..n]))
                 }
-                Chunk::File { file, offset, len } => {
+                Chunk::File(range) => {
+                    let FileRange { file, offset, len } = &**range;
                     let n = (*len as usize).min(limit - moved).min(FILE_SLICE);
                     slice.resize(n, 0);
                     let got = file.read_at(&mut slice, *offset)?;
@@ -273,8 +299,8 @@ impl WriteQueue {
     fn advance(&mut self, mut n: usize) {
         self.len -= n;
         while n > 0 {
-            let front = self.head.as_mut().expect("advance past the queue");
-            match front {
+            assert!(self.front().is_some(), "advance past the queue");
+            match &mut self.head {
                 Chunk::Data(b) => {
                     if n >= b.len() {
                         n -= b.len();
@@ -284,12 +310,12 @@ impl WriteQueue {
                         n = 0;
                     }
                 }
-                Chunk::File { offset, len, .. } => {
-                    let k = (n as u64).min(*len);
-                    *offset += k;
-                    *len -= k;
+                Chunk::File(range) => {
+                    let k = (n as u64).min(range.len);
+                    range.offset += k;
+                    range.len -= k;
                     n -= k as usize;
-                    if *len == 0 {
+                    if range.len == 0 {
                         self.pop_front();
                     }
                 }

@@ -84,12 +84,41 @@ impl Io {
     }
 }
 
-/// Who handles a connection's events.
+/// Who handles a connection's events. 16 bytes: a [`ProtoCell`] is never null, so the
+/// `Child` variant needs no tag word of its own.
 pub(crate) enum Owner {
-    /// Its own protocol (`None` while a callback of it runs).
-    Proto(Option<Box<dyn AnyProtocol>>),
+    /// Its own protocol (empty while a callback of it runs, or before it opens).
+    Proto(ProtoCell),
     /// A child socket: events go to the parent's `on_child`.
     Child(ConnId),
+}
+
+/// A connection's protocol, or none. An empty cell holds a zero-sized placeholder (a `Box`
+/// of a zero-sized type allocates nothing) rather than `None`: `Option<Box<dyn _>>` takes the
+/// pointer's only niche, and `Owner` would then need a tag word — 8 bytes more in every slot.
+pub(crate) struct ProtoCell(Box<dyn AnyProtocol>);
+
+impl ProtoCell {
+    /// A cell holding `proto`.
+    pub(crate) fn new(proto: Box<dyn AnyProtocol>) -> ProtoCell {
+        ProtoCell(proto)
+    }
+
+    /// An empty cell.
+    pub(crate) fn empty() -> ProtoCell {
+        ProtoCell(Box::new(crate::boxed::Vacant))
+    }
+
+    /// Takes the protocol out, leaving the cell empty.
+    pub(crate) fn take(&mut self) -> Option<Box<dyn AnyProtocol>> {
+        if self.0.is_vacant() {
+            return None;
+        }
+        Some(std::mem::replace(
+            &mut self.0,
+            Box::new(crate::boxed::Vacant),
+        ))
+    }
 }
 
 /// Connection flags (one `u32`).

@@ -20,8 +20,9 @@ pub(crate) type Factory = Box<dyn FnMut() -> Box<dyn AnyProtocol>>;
 pub(crate) enum ListenIo {
     Tcp(mio::net::TcpListener),
     Unix(mio::net::UnixListener),
-    /// A child listener of the test harness.
-    Virtual(SocketAddr),
+    /// A child listener of the test harness (boxed: every slot of the table is as large as
+    /// its largest kind, and a `SocketAddr` would make listeners the largest).
+    Virtual(Box<SocketAddr>),
 }
 
 /// Who gets the connections a listener accepts.

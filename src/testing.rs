@@ -35,7 +35,7 @@ use std::fmt;
 
 use crate::boxed::Typed;
 use crate::channel::{MessageHandler, Sender};
-use crate::connection::{flag, Io, Owner, VirtualPeer};
+use crate::connection::{flag, Io, Owner, ProtoCell, VirtualPeer};
 use crate::core::{Core, Kind};
 use crate::listener::ListenIo;
 use crate::{CloseReason, Config, ConnId, Protocol, Stats};
@@ -115,7 +115,7 @@ impl Harness {
         }));
         let id = self
             .core
-            .add_conn(io, Owner::Proto(Some(Typed::boxed(protocol))), 0)
+            .add_conn(io, Owner::Proto(ProtoCell::new(Typed::boxed(protocol))), 0)
             .expect("virtual connections always register");
         self.core.stats.accepted += 1;
         setup(&mut self.core, id);
@@ -355,7 +355,7 @@ impl Harness {
         match self.core.slots.get(child.index()) {
             Some(s) if s.gen == child.gen => match &s.kind {
                 Kind::Listener(l) => match &l.io {
-                    ListenIo::Virtual(a) => Some(*a),
+                    ListenIo::Virtual(a) => Some(**a),
                     _ => None,
                 },
                 _ => None,

@@ -7,7 +7,7 @@ use mio::{Interest, Token};
 
 use super::{Core, Kind, Slot, TimerKind, NIL};
 use crate::boxed::RawTimer;
-use crate::connection::{flag, Io, Owner};
+use crate::connection::{flag, Io, Owner, ProtoCell};
 use crate::listener::{self, Acceptor, ListenIo, Listener};
 #[cfg(feature = "tls")]
 use crate::CloseReason;
@@ -164,7 +164,7 @@ impl Core {
                 let tls = l.tls.as_ref().map(|t| t.session());
                 let admitted = counted.unwrap_or(Ok(NIL));
                 let flags = if admitted.is_err() { flag::REFUSED } else { 0 };
-                match self.add_conn(io, Owner::Proto(Some(proto)), flags) {
+                match self.add_conn(io, Owner::Proto(ProtoCell::new(proto)), flags) {
                     Ok(id) => match admitted {
                         Ok(origin) => {
                             self.group_accepted(id, listener_slot);

@@ -5,7 +5,7 @@ use std::panic::{self, AssertUnwindSafe};
 
 use super::{Core, Kind, Slot};
 use crate::boxed::AnyProtocol;
-use crate::connection::{flag, Owner};
+use crate::connection::{flag, Owner, ProtoCell};
 use crate::context::FdContext;
 use crate::{ChildEvent, ConnId, DatagramProtocol, FdHandler};
 
@@ -62,9 +62,9 @@ impl Core {
             c.owner = match next {
                 Some(next) if result.is_ok() && !closing => {
                     switched = true;
-                    Owner::Proto(Some(next))
+                    Owner::Proto(ProtoCell::new(next))
                 }
-                _ => Owner::Proto(Some(proto)),
+                _ => Owner::Proto(ProtoCell::new(proto)),
             };
         }
         if result.is_err() {

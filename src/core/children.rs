@@ -6,7 +6,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 
 use super::{Core, Kind};
 use crate::boxed::AnyProtocol;
-use crate::connection::{flag, Io, Owner, VirtualPeer};
+use crate::connection::{flag, Io, Owner, ProtoCell, VirtualPeer};
 use crate::listener::{self, Acceptor, ListenIo};
 use crate::{ChildEvent, CloseReason, ConnId, ListenOptions};
 
@@ -23,7 +23,7 @@ impl Core {
             Some(Kind::Conn(c)) => c.io.local_addr(),
             Some(Kind::Listener(l)) => match &l.io {
                 ListenIo::Tcp(t) => t.local_addr().ok(),
-                ListenIo::Virtual(a) => Some(*a),
+                ListenIo::Virtual(a) => Some(**a),
                 ListenIo::Unix(_) => None,
             },
             Some(Kind::Datagram(d)) => d.sock.local_addr().ok(),
@@ -66,7 +66,7 @@ impl Core {
             } else {
                 addr
             };
-            (ListenIo::Virtual(local), local)
+            (ListenIo::Virtual(Box::new(local)), local)
         };
         let id = self.add_listener(io, Acceptor::Parent(parent), opts.nodelay, None)?;
         self.set_listener_proxy(id, opts);
@@ -132,7 +132,7 @@ impl Core {
         proto: Box<dyn AnyProtocol>,
     ) -> io::Result<ConnId> {
         let io = self.connect_io(addr, source)?;
-        let id = self.add_conn(io, Owner::Proto(Some(proto)), flag::CONNECTING)?;
+        let id = self.add_conn(io, Owner::Proto(ProtoCell::new(proto)), flag::CONNECTING)?;
         self.stats.connected += 1;
         Ok(id)
     }

@@ -5,7 +5,7 @@ use std::panic::{self, AssertUnwindSafe};
 
 use super::{Core, Kind, TimerKind, NIL};
 use crate::boxed::RawTimer;
-use crate::connection::{flag, Io, Owner};
+use crate::connection::{flag, Io, Owner, ProtoCell};
 use crate::listener::Acceptor;
 use crate::{ChildEvent, CloseReason, ConnId};
 
@@ -57,16 +57,18 @@ impl Core {
                     }
                 }
                 tracing::debug!(conn = %id, ?reason, "closed");
-                match std::mem::replace(&mut c.owner, Owner::Proto(None)) {
-                    Owner::Proto(Some(mut p)) => {
-                        let r = &reason;
-                        let res = panic::catch_unwind(AssertUnwindSafe(|| p.on_close(self, id, r)));
-                        if res.is_err() {
-                            self.stats.panics += 1;
-                            tracing::error!(conn = %id, "on_close panicked");
+                match std::mem::replace(&mut c.owner, Owner::Proto(ProtoCell::empty())) {
+                    Owner::Proto(mut cell) => {
+                        if let Some(mut p) = cell.take() {
+                            let r = &reason;
+                            let res =
+                                panic::catch_unwind(AssertUnwindSafe(|| p.on_close(self, id, r)));
+                            if res.is_err() {
+                                self.stats.panics += 1;
+                                tracing::error!(conn = %id, "on_close panicked");
+                            }
                         }
                     }
-                    Owner::Proto(None) => {}
                     Owner::Child(parent) => {
                         if let Some(p) = self.conn_mut(parent) {
                             p.children.remove(id.slot);

@@ -1,7 +1,7 @@
 //! The PROXY protocol in the core: connections of a listener with
 //! [`ListenOptions::proxy_protocol`] wait for their header before anyone sees them.
 //!
-//! A connection whose header is expected is accepted with no owner (`Owner::Proto(None)`,
+//! A connection whose header is expected is accepted with no owner (an empty `Owner::Proto`,
 //! so no callback can reach it) and the [`flag::PROXY_WAIT`] flag; what it will become (its
 //! protocol, or the parent of a child listener) waits in a side table, with a timer. Its
 //! first bytes go to [`Core::take_proxy_header`] instead of a protocol; once the header is
@@ -23,7 +23,7 @@ use bytes::BytesMut;
 
 use super::{Core, Kind, Slot, TimerKind, NIL};
 use crate::boxed::{AnyProtocol, RawTimer};
-use crate::connection::{flag, Io, Owner};
+use crate::connection::{flag, Io, Owner, ProtoCell};
 use crate::listener::{Acceptor, ListenProxy};
 use crate::pool::InputBuf;
 use crate::proxy_header::{self, Status};
@@ -167,7 +167,7 @@ impl Core {
     }
 
     fn proxy_wait(&mut self, io: Io, owner: Pending, timeout: Duration) -> io::Result<ConnId> {
-        let id = self.add_conn(io, Owner::Proto(None), flag::PROXY_WAIT)?;
+        let id = self.add_conn(io, Owner::Proto(ProtoCell::empty()), flag::PROXY_WAIT)?;
         let timer = self.insert_timer(
             id.slot(),
             timeout,
@@ -276,7 +276,7 @@ impl Core {
                     }
                     return;
                 };
-                c.owner = Owner::Proto(Some(proto));
+                c.owner = Owner::Proto(ProtoCell::new(proto));
                 #[cfg(feature = "tls")]
                 if let Some(session) = tls {
                     let (session, reply) = *session;

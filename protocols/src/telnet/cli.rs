@@ -37,6 +37,9 @@ pub struct TelnetArgs {
     /// Sustained input rate per user (bytes per second).
     #[arg(long = "telnet-rate", value_name = "BYTES", default_value_t = TelnetConfig::default().rate)]
     pub rate: u32,
+    /// Sustained lines per second per user (each chat line is written to every member).
+    #[arg(long = "telnet-line-rate", value_name = "LINES", default_value_t = TelnetConfig::default().line_rate)]
+    pub line_rate: u32,
     /// Connections to the Telnet server start with a PROXY protocol header (v1 or v2): every
     /// one, or with `=ADDR[/PREFIX],...` those from these balancers (see docs/deploy.md).
     #[arg(
@@ -60,6 +63,7 @@ impl TelnetArgs {
             idle_timeout: Duration::from_secs(self.idle_timeout.max(1)),
             rate: self.rate.max(1),
             burst: self.rate.max(1).saturating_mul(4),
+            line_rate: self.line_rate.max(1),
             counters: Some(
                 crate::ops::cli::WorkerOps::current()
                     .counters

@@ -23,6 +23,11 @@ pub struct TelnetConfig {
     pub rate: u32,
     /// Input burst allowed above the rate (bytes).
     pub burst: u32,
+    /// Lines per second a user may send to the room, sustained (commands count too). Each line
+    /// costs `rate / line_rate` bytes of the input bucket on top of its length, so a flood of
+    /// two-byte lines — each one a write to every member — is held to this rate, and the burst
+    /// to `burst / (rate / line_rate)` lines.
+    pub line_rate: u32,
     /// Longest subnegotiation accepted (bytes).
     pub max_subnegotiation: usize,
     /// Output queued for a member above which chat lines skip them, and above which they are
@@ -41,6 +46,7 @@ impl Default for TelnetConfig {
             idle_timeout: Duration::from_secs(15 * 60),
             rate: 2048,
             burst: 8192,
+            line_rate: 32,
             max_subnegotiation: 256,
             queue_limits: QueueLimits::default(),
             counters: None,

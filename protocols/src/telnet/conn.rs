@@ -106,6 +106,10 @@ impl TelnetConn {
         if text.is_empty() {
             return;
         }
+        // A line reaches every member: it is charged to the input bucket by its fan-out cost,
+        // not its length (the debt pauses reading at the next delivery).
+        let c = &self.shared.config;
+        self.tokens -= c.rate as f64 / c.line_rate.max(1) as f64;
         if text.starts_with('/') {
             self.command(cx, text);
         } else {

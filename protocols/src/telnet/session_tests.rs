@@ -192,6 +192,36 @@ fn a_flooding_client_is_paused_not_buffered() {
 }
 
 #[test]
+fn a_flood_of_short_lines_is_held_to_the_line_rate() {
+    // 2,000 B/s and 8,000 B of burst for bytes, 20 lines/s: a line costs 100 bytes.
+    let config = TelnetConfig {
+        rate: 2000,
+        burst: 8000,
+        line_rate: 20,
+        ..TelnetConfig::default()
+    };
+    let (mut h, a, b) = two_users(config);
+    h.take_output(b);
+    // 90 two-byte lines (180 bytes, far under the byte burst) in one delivery: they are
+    // handled (the slice is 256 bytes), but leave the bucket 1,000 bytes in debt.
+    h.feed(a, &b"x\r".repeat(90));
+    assert_eq!(text(&h.take_output(b)).matches("> x").count(), 90);
+    h.feed(a, b"y\r");
+    assert!(
+        h.is_read_paused(a),
+        "past the line burst, reading must pause"
+    );
+    assert!(!text(&h.take_output(b)).contains("> y"));
+    // The debt is paid back at the byte rate: 1,000 bytes / 2,000 B/s.
+    h.advance(Duration::from_millis(600));
+    assert!(!h.is_read_paused(a));
+    assert!(
+        text(&h.take_output(b)).contains("> y"),
+        "the held line is not lost"
+    );
+}
+
+#[test]
 fn the_room_has_a_user_limit() {
     let room = shared(TelnetConfig {
         max_connections: 1,
@@ -209,6 +239,7 @@ fn unlimited_rate() -> TelnetConfig {
     TelnetConfig {
         rate: u32::MAX,
         burst: u32::MAX,
+        line_rate: u32::MAX,
         ..TelnetConfig::default()
     }
 }
