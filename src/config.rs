@@ -243,6 +243,11 @@ pub struct ListenOptions {
     /// How long a connection has to send its whole PROXY protocol header (default 5 s);
     /// closed after that.
     pub proxy_header_timeout: Duration,
+    /// The server this listener belongs to, for its counters ([`ListenerStats`]): listeners
+    /// with the same label share one set (`None`: the unlabelled set).
+    ///
+    /// [`ListenerStats`]: crate::ListenerStats
+    pub label: Option<String>,
 }
 
 impl ListenOptions {
@@ -273,6 +278,20 @@ impl ListenOptions {
     /// ```
     pub fn proxy_protocol(mut self, policy: ProxyProtocol) -> ListenOptions {
         self.proxy_protocol = Some(policy);
+        self
+    }
+
+    /// Sets [`label`](ListenOptions#structfield.label): the listener's connections are counted
+    /// in the [`ListenerStats`](crate::ListenerStats) of that name.
+    ///
+    /// ```
+    /// use netreactor::ListenOptions;
+    ///
+    /// let opts = ListenOptions::default().label("http");
+    /// assert_eq!(opts.label.as_deref(), Some("http"));
+    /// ```
+    pub fn label(mut self, label: &str) -> ListenOptions {
+        self.label = Some(label.to_owned());
         self
     }
 
@@ -328,6 +347,7 @@ impl Default for ListenOptions {
             max_connections: None,
             proxy_protocol: None,
             proxy_header_timeout: Duration::from_secs(5),
+            label: None,
         }
     }
 }

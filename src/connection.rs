@@ -207,6 +207,8 @@ pub(crate) struct Conn {
     pub children: Children,
     /// Where it is counted against the per-source cap (`u32::MAX`: it is not).
     pub origin: u32,
+    /// Its index in `Core::groups` (its listener's label; a child's is its parent's).
+    pub group: u16,
 }
 
 /// The slot indices of a connection's child sockets. Boxed: few connections have children
@@ -251,6 +253,7 @@ impl Conn {
             last_active: now_ms,
             children: Children::default(),
             origin: u32::MAX,
+            group: 0,
         }
     }
 

@@ -26,7 +26,7 @@ use bytes::Bytes;
 
 use crate::boxed::{BoxedProtocol, RawTimer, Typed};
 use crate::core::{Core, SlotId};
-use crate::stats::{Counter, Stats};
+use crate::stats::{Counter, ListenerStats, Stats};
 use crate::{ConnId, Protocol, SlowConsumer, TimerId};
 
 /// The handle a [`Protocol`] callback acts through; `T` is the protocol's timer type. See the
@@ -317,6 +317,15 @@ impl<'a, T: Copy + 'static> Context<'a, T> {
     /// counters.
     pub fn count(&mut self, counter: Counter) {
         self.core.stats.bump(counter);
+        if counter == Counter::Timeout {
+            let group = self.core.group_of(self.id.slot());
+            self.core.groups[group].timeouts += 1;
+        }
+    }
+
+    /// The counters per server (listener label), the unlabelled set first.
+    pub fn listener_stats(&self) -> &[ListenerStats] {
+        self.core.listener_stats()
     }
 
     /// True once graceful shutdown has begun.
@@ -503,6 +512,12 @@ impl<'a> FdContext<'a> {
     /// The reactor's counters.
     pub fn stats(&self) -> &Stats {
         &self.core.stats
+    }
+
+    /// The counters per server (listener label), the unlabelled set first: what a metrics
+    /// exporter reads through [`Handle::call`](crate::Handle::call).
+    pub fn listener_stats(&self) -> &[ListenerStats] {
+        self.core.listener_stats()
     }
 
     /// Asks the reactor to shut down gracefully.

@@ -76,7 +76,7 @@ pub use crate::protocol::{
     ChildEvent, CloseReason, DatagramProtocol, FdHandler, Protocol, Refusal, SlowConsumer,
 };
 pub use crate::reactor::{Handle, Reactor};
-pub use crate::stats::{Counter, Stats};
+pub use crate::stats::{Counter, ListenerStats, Stats};
 pub use crate::workers::{run_workers, run_workers_with};
 
 /// Re-exported so users need not depend on `bytes` and `mio` separately.

@@ -44,6 +44,8 @@ pub(crate) struct Listener {
     /// ([`ListenOptions::max_connections`](crate::ListenOptions::max_connections)).
     pub open: u32,
     pub max: u32,
+    /// Its index in `Core::groups` (set from [`ListenOptions::label`]).
+    pub group: u16,
     /// Its connections start with a PROXY protocol header (`core::proxy`).
     pub proxy: Option<Box<ListenProxy>>,
     /// Accepted connections speak TLS from the first byte.

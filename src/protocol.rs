@@ -256,6 +256,48 @@ pub enum CloseReason {
 }
 
 impl CloseReason {
+    /// The names of the kinds of reason, in the order of [`kind_index`](Self::kind_index):
+    /// what [`ListenerStats::closed`](crate::ListenerStats::closed) is indexed by.
+    pub const KINDS: [&'static str; 13] = [
+        "local",
+        "peer",
+        "io",
+        "idle_timeout",
+        "input_limit",
+        "output_limit",
+        "panic",
+        "shutdown",
+        "parent_closed",
+        "proxy_header",
+        "tls",
+        "tls_handshake",
+        "tls_truncated",
+    ];
+
+    /// Which kind of reason this is: an index into [`KINDS`](Self::KINDS).
+    pub fn kind_index(&self) -> usize {
+        match self {
+            CloseReason::Local => 0,
+            CloseReason::Peer => 1,
+            CloseReason::Io(_) => 2,
+            CloseReason::IdleTimeout => 3,
+            CloseReason::InputLimit => 4,
+            CloseReason::OutputLimit => 5,
+            CloseReason::Panic => 6,
+            CloseReason::Shutdown => 7,
+            CloseReason::ParentClosed => 8,
+            CloseReason::ProxyHeader => 9,
+            CloseReason::Tls(_) => 10,
+            CloseReason::TlsHandshake => 11,
+            CloseReason::TlsTruncated => 12,
+        }
+    }
+
+    /// The kind's name (`"peer"`, `"idle_timeout"`, ...), as metrics label it.
+    pub fn kind(&self) -> &'static str {
+        Self::KINDS[self.kind_index()]
+    }
+
     /// True for closes that are errors worth counting (IO errors, limits, panics).
     pub fn is_error(&self) -> bool {
         matches!(

@@ -40,8 +40,8 @@ use crate::channel::{MessageHandler, Sender};
 use crate::core::{Core, Turn};
 use crate::listener::{self, Acceptor, ListenIo};
 use crate::{
-    Config, ConnId, DatagramProtocol, FdContext, FdHandler, ListenFds, ListenOptions, Protocol,
-    Stats,
+    Config, ConnId, DatagramProtocol, FdContext, FdHandler, ListenFds, ListenOptions,
+    ListenerStats, Protocol, Stats,
 };
 
 /// A closure sent by [`Handle::call`].
@@ -306,6 +306,7 @@ impl Reactor {
                 opts.max_connections,
             )?;
             self.core.set_listener_proxy(id, opts);
+            self.core.set_listener_label(id, opts);
             ids.push(id);
         }
         let local = local.ok_or_else(|| io::Error::other("no socket to listen on"))?;
@@ -426,6 +427,11 @@ impl Reactor {
     /// The counters.
     pub fn stats(&self) -> Stats {
         self.core.stats
+    }
+
+    /// The counters per server (listener label), the unlabelled set first.
+    pub fn listener_stats(&self) -> &[ListenerStats] {
+        self.core.listener_stats()
     }
 
     /// The configuration.

@@ -56,3 +56,39 @@ impl Stats {
         }
     }
 }
+
+/// Counters of one server: the listeners given the same
+/// [`ListenOptions::label`](crate::ListenOptions::label), with their connections (the bytes
+/// of a connection's child sockets count for it). Plain integers bumped where the reactor
+/// already counts into [`Stats`]; read them with
+/// [`Context::listener_stats`](crate::Context::listener_stats) or
+/// [`FdContext::listener_stats`](crate::FdContext::listener_stats) (from another thread:
+/// through [`Handle::call`](crate::Handle::call)).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListenerStats {
+    /// The listeners' label (empty: listeners without one, and child listeners).
+    pub label: String,
+    /// Connections accepted (refused ones included).
+    pub accepted: u64,
+    /// Connections open now.
+    pub open: u64,
+    /// Connections closed, by [`CloseReason::kind`](crate::CloseReason::kind)'s index in
+    /// [`CloseReason::KINDS`](crate::CloseReason::KINDS).
+    pub closed: [u64; crate::CloseReason::KINDS.len()],
+    /// Bytes read from its connections and their child sockets.
+    pub bytes_in: u64,
+    /// Bytes written to its connections and their child sockets.
+    pub bytes_out: u64,
+    /// Connections accepted over a cap and refused.
+    pub refused: u64,
+    /// Timeouts: the core's idle timeout plus those its protocols count.
+    pub timeouts: u64,
+}
+
+impl ListenerStats {
+    /// Connections closed, whatever the reason.
+    pub fn closed_total(&self) -> u64 {
+        self.closed.iter().sum()
+    }
+}

@@ -19,6 +19,7 @@ pub mod ftp;
 pub mod http;
 #[cfg(feature = "loadgen")]
 pub mod loadgen;
+pub mod ops;
 #[cfg(feature = "cli")]
 pub mod proxy_cli;
 #[cfg(feature = "cli")]

@@ -32,6 +32,7 @@ impl Core {
             paused: false,
             open: 0,
             max: max.map_or(u32::MAX, |m| m.min(u32::MAX as usize) as u32),
+            group: 0,
             proxy: None,
             #[cfg(feature = "tls")]
             tls: None,
@@ -166,6 +167,7 @@ impl Core {
                 match self.add_conn(io, Owner::Proto(ProtoCell::new(proto)), flags) {
                     Ok(id) => match admitted {
                         Ok(origin) => {
+                            self.group_accepted(id, listener_slot);
                             if let Some(c) = self.conn_mut(id) {
                                 c.origin = origin;
                             }
@@ -186,7 +188,10 @@ impl Core {
                             Some(id)
                         }
                         Err(why) => {
+                            self.group_accepted(id, listener_slot);
                             self.stats.refused += 1;
+                            let group = self.group_of(id.slot());
+                            self.groups[group].refused += 1;
                             tracing::debug!(conn = %id, ?peer, ?why, "refused");
                             let limit = Some(self.config.refusal_time);
                             self.set_idle_timeout(id, limit);

@@ -47,6 +47,7 @@ impl Core {
                 self.proxy_forget(slot);
                 self.stats.open = self.conns as u64;
                 self.stats.closed += 1;
+                self.group_closed(c.group, &c.owner, &reason);
                 if reason.is_error() {
                     self.stats.errors += 1;
                 }

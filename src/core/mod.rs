@@ -24,7 +24,7 @@ use crate::channel::{AnyChannel, Notify};
 use crate::connection::{Conn, VirtualPeer};
 use crate::listener::Listener;
 use crate::pool::BufferPool;
-use crate::stats::Stats;
+use crate::stats::{ListenerStats, Stats};
 use crate::timer::{Key, Wheel};
 use crate::{CloseReason, Config, ConnId, DatagramProtocol, FdHandler};
 
@@ -99,6 +99,8 @@ pub(crate) struct Core {
     registry: Option<Registry>,
     pub(crate) config: Config,
     pub(crate) stats: Stats,
+    /// Counters per listener label; the first is the unlabelled set (`groups.rs`).
+    pub(crate) groups: Vec<ListenerStats>,
     shutting_down: bool,
     /// Graceful shutdown asked from a callback, a handle or a signal; started by `prepare`.
     shutdown_requested: bool,
@@ -150,6 +152,7 @@ impl Core {
             pool: BufferPool::new(config.read_buffer),
             config,
             stats: Stats::default(),
+            groups: vec![ListenerStats::default()],
             shutting_down: false,
             shutdown_requested: false,
             stop: false,
@@ -261,6 +264,7 @@ mod children;
 mod close;
 mod dispatch;
 mod fd;
+mod groups;
 /// Reachable from the whole crate: a transport under the protocol (TLS) strips the header
 /// itself, through `Core::take_proxy_header` and `Core::open_proxied`.
 pub(crate) mod proxy;

@@ -135,8 +135,14 @@ impl Core {
                 listener: ConnId::new(slot, gen),
             },
         };
+        let top = matches!(owner, Pending::Proto { .. });
         match self.proxy_wait(io, owner, timeout) {
-            Ok(id) => Some(id),
+            Ok(id) => {
+                if top {
+                    self.group_accepted(id, slot);
+                }
+                Some(id)
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "registering an accepted connection failed");
                 None
@@ -286,6 +292,8 @@ impl Core {
                     Err(why) => {
                         c.flags |= flag::REFUSED;
                         self.stats.refused += 1;
+                        let group = self.group_of(id.slot());
+                        self.groups[group].refused += 1;
                         tracing::debug!(conn = %id, ?peer, ?why, "refused");
                         let limit = Some(self.config.refusal_time);
                         self.set_idle_timeout(id, limit);

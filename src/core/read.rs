@@ -107,6 +107,8 @@ impl Core {
                 Ok(n) => {
                     self.stats.bytes_in += n as u64;
                     let now = self.now_ms() as u32;
+                    let group = self.group_of(slot);
+                    self.groups[group].bytes_in += n as u64;
                     if let Some(c) = self.conn_mut(id) {
                         c.last_active = now;
                         let class = if n == offered {
@@ -262,13 +264,17 @@ impl Core {
             c.flags = (c.flags | flag::READ_PENDING) & !flag::IDLE_EXPIRED;
             c.last_active = now;
             self.stats.bytes_in += bytes.len() as u64;
+            let group = self.group_of(id.slot());
+            self.groups[group].bytes_in += bytes.len() as u64;
             return;
         }
         buf.extend_from_slice(bytes);
         c.input = Some(buf);
         c.flags = (c.flags | flag::READ_PENDING) & !flag::IDLE_EXPIRED;
         c.last_active = now;
+        let group = c.group as usize;
         self.stats.bytes_in += bytes.len() as u64;
+        self.groups[group].bytes_in += bytes.len() as u64;
     }
 }
 

@@ -110,6 +110,10 @@ impl Core {
             if let Some(p) = self.conn_mut(parent) {
                 p.children.push(id.slot);
             }
+            let group = self.group_of(parent.slot());
+            if let Some(c) = self.conn_mut(id) {
+                c.group = group as u16;
+            }
         }
         Ok(id)
     }

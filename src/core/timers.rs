@@ -264,6 +264,7 @@ impl Core {
             return;
         }
         self.stats.timeouts += 1;
+        self.groups[c.group as usize].timeouts += 1;
         let closing = c.has(flag::CLOSE_AFTER_FLUSH | flag::CLOSE_NOW | flag::REFUSED);
         if closing || matches!(c.owner, Owner::Child(_)) {
             tracing::debug!(conn = %id, "idle timeout");

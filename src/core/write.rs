@@ -86,6 +86,7 @@ impl Core {
                     }
                     if n > 0 {
                         self.stats.bytes_out += n as u64;
+                        self.groups[c.group as usize].bytes_out += n as u64;
                         c.last_active = self.now.duration_since(self.start).as_millis() as u32;
                     }
                 }

@@ -9,6 +9,7 @@ use clap::Parser;
 use netreactor::bytes::BytesMut;
 use netreactor::{Context, ListenOptions, Protocol, ProxyProtocol};
 use netreactor_protocols::http::{Handler, Request, Response, StaticFiles};
+use netreactor_protocols::ops::cli::{init_logging, Ops, OpsArgs};
 use netreactor_protocols::tls_setup::{Certs, TlsArgs};
 use netreactor_protocols::{ftp, http, proxy_cli, restart, telnet, websocket};
 
@@ -65,6 +66,8 @@ struct Cli {
     tls: TlsArgs,
     #[command(flatten)]
     restart: restart::RestartArgs,
+    #[command(flatten)]
+    ops: OpsArgs,
 }
 
 /// The HTTP(S) server's handler: files and CGI, and a WebSocket echo for any request that
@@ -72,12 +75,13 @@ struct Cli {
 struct FilesAndWebSocket {
     files: StaticFiles,
     ws: websocket::ServerConfig,
+    echo: websocket::CountedEcho,
 }
 
 impl Handler for FilesAndWebSocket {
     fn handle(&self, req: &Request) -> Response {
         if req.is_upgrade("websocket") {
-            return websocket::upgrade(req, &self.ws, websocket::Echo);
+            return websocket::upgrade(req, &self.ws, self.echo.clone());
         }
         self.files.handle(req)
     }
@@ -97,17 +101,8 @@ impl Protocol for Echo {
 }
 
 fn main() {
-    use std::io::IsTerminal;
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rustls=error")),
-        )
-        .with_writer(std::io::stderr)
-        // Colour codes only for a terminal: a log file or a pipe gets plain text.
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
     let cli = Cli::parse();
+    init_logging(cli.ops.log_format);
     // First, before any thread: takes inherited sockets, arms SIGUSR2 (docs/operations.md).
     let restart = restart::Restart::new(&cli.restart).unwrap_or_else(|e| {
         eprintln!("netreactor: {e}");
@@ -164,18 +159,25 @@ fn main() {
         ..ListenOptions::default()
     }
     .proxy_header_timeout(header_timeout);
-    let result = restart.run_workers(workers, move |_worker, reactor| {
+    let ops = Ops::start(&cli.ops, workers).unwrap_or_else(|e| {
+        eprintln!("netreactor: {e}");
+        std::process::exit(2);
+    });
+    let result = restart.run_workers(workers, move |worker, reactor| {
         reactor.shutdown_on_signals()?;
+        let worker_ops = ops.worker(worker, reactor);
         let every = cli.proxy_protocol.as_ref();
         let listen_for = |own: Option<&ProxyProtocol>| proxy_cli::listen_for(&listen, own, every);
         if !cli.no_echo {
-            let local = reactor.listen_tcp_with(cli.echo, &listen_for(None), || Echo)?;
+            let opts = listen_for(None).label("echo");
+            let local = reactor.listen_tcp_with(cli.echo, &opts, || Echo)?;
             tracing::info!(%local, "echo listening");
         }
         if !cli.http.disabled {
             let ws = cli.ws.config();
+            let echo = websocket::CountedEcho(worker_ops.counters.http_ws.clone());
             let server = http::Server::static_files_with(cli.http.config()?, |files| {
-                FilesAndWebSocket { files, ws }
+                FilesAndWebSocket { files, ws, echo }
             })?;
             let opts = listen_for(cli.http.proxy_protocol.as_ref());
             http::cli::start_server(reactor, &cli.http, &opts, &server)?;

@@ -150,9 +150,12 @@ impl FtpArgs {
 
     /// The server configuration these flags describe, serving `root` (the binary's
     /// `--root`) to anonymous users and to the built-in user; `--ftp-user` homes are their
-    /// own. Fails as [`check`](Self::check) does.
+    /// own, with this worker's counters and xferlog
+    /// ([`WorkerOps::current`](crate::ops::cli::WorkerOps::current)). Fails as
+    /// [`check`](Self::check) does.
     pub fn config(&self, root: &Path, show_hidden: bool) -> Result<FtpConfig, String> {
         self.check()?;
+        let ops = crate::ops::cli::WorkerOps::current();
         let mut config = FtpConfig {
             passive_ports: self.passive_ports.clone(),
             masquerade: self.masquerade,
@@ -161,6 +164,8 @@ impl FtpArgs {
             idle_timeout: Duration::from_secs(self.idle_timeout.max(1)),
             data_timeout: Duration::from_secs(self.data_timeout.max(1)),
             show_hidden,
+            counters: Some(ops.counters.ftp.clone()),
+            xferlog: ops.xferlog,
             ..FtpConfig::default()
         };
         for u in &self.users {

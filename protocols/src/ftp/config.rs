@@ -56,6 +56,10 @@ pub struct FtpConfig {
     /// `None`: `AUTH` is answered 502.
     #[cfg(feature = "tls")]
     pub tls: Option<super::ftps::FtpsConfig>,
+    /// Transfers counted for the metrics endpoint (`None`: not counted).
+    pub counters: Option<std::sync::Arc<crate::ops::FtpCounters>>,
+    /// The xferlog finished transfers go to ([`xferlog`](super::xferlog)).
+    pub xferlog: Option<crate::ops::LogWriter>,
 }
 
 impl Default for FtpConfig {
@@ -77,6 +81,8 @@ impl Default for FtpConfig {
             passive_proxy_protocol: None,
             #[cfg(feature = "tls")]
             tls: None,
+            counters: None,
+            xferlog: None,
         }
     }
 }

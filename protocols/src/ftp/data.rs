@@ -126,6 +126,8 @@ pub struct Transfer {
     pub peer_closed: bool,
     /// Everything is done; waiting for the data connection to close.
     pub closing: bool,
+    /// A file transfer's name and start, for the xferlog (`None`: a listing).
+    pub logged: Option<Box<super::xferlog::XferStart>>,
 }
 
 impl Transfer {
@@ -145,6 +147,7 @@ impl Transfer {
             ready: true,
             peer_closed: false,
             closing: false,
+            logged: None,
         }
     }
 }
@@ -447,11 +450,13 @@ impl FtpConn {
             tracing::info!(?reason, "ftp: TLS upload ended without close_notify");
             let text = "Data connection closed without TLS close_notify; upload aborted.";
             self.reply(cx, Code::TransferAborted, text);
+            self.log_transfer(cx, &t, false);
             return self.after_transfer(cx);
         }
         if let (false, CloseReason::Io(e)) = (receive, reason) {
             let text = format!("Data connection failed: {e}; transfer aborted.");
             self.reply(cx, Code::TransferAborted, &text);
+            self.log_transfer(cx, &t, false);
             return self.after_transfer(cx);
         }
         if let Job::Receive {
@@ -466,6 +471,7 @@ impl FtpConn {
                 if let Err(e) = f.write_all(tail).and_then(|_| f.flush()) {
                     // `part` is dropped with `t`: the temporary file goes, nothing is created.
                     self.reply(cx, Code::LocalError, &format!("Write error: {e}."));
+                    self.log_transfer(cx, &t, false);
                     return self.after_transfer(cx);
                 }
                 drop(f); // closed before the reply
@@ -475,17 +481,20 @@ impl FtpConn {
                     let text =
                         format!("Could not store the file: {}.", super::vfs::VfsError::Io(e));
                     self.reply(cx, Code::LocalError, &text);
+                    self.log_transfer(cx, &t, false);
                     return self.after_transfer(cx);
                 }
             }
         }
         self.reply(cx, Code::ClosingDataConnection, &t.done_text);
+        self.log_transfer(cx, &t, true);
         self.after_transfer(cx);
     }
 
     /// The transfer failed: close everything, answer `code`.
     pub(super) fn fail(&mut self, cx: &mut Context<'_, FtpTimer>, code: Code, text: &str) {
         if let Some(mut t) = self.transfer.take() {
+            self.log_transfer(cx, &t, false);
             if let Some(timer) = t.timer.take() {
                 cx.cancel_timer(timer);
             }

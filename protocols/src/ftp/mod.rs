@@ -45,6 +45,7 @@ pub mod session;
 pub mod store;
 pub mod users;
 pub mod vfs;
+pub mod xferlog;
 
 #[cfg(test)]
 mod conformance_tests;

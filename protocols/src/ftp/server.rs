@@ -70,14 +70,14 @@ pub fn listen_implicit(
         ));
     }
     let shared = shared.clone();
-    reactor.listen_tcp_with(addr, &control_options(opts), move || {
-        FtpConn::implicit_tls(shared.clone())
-    })
+    let opts = control_options(&opts.clone().label("ftps"));
+    reactor.listen_tcp_with(addr, &opts, move || FtpConn::implicit_tls(shared.clone()))
 }
 
 fn control_options(opts: &ListenOptions) -> ListenOptions {
     ListenOptions {
         oob_inline: true,
+        label: opts.label.clone().or(Some("ftp".into())),
         ..opts.clone()
     }
 }

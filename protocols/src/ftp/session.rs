@@ -328,8 +328,14 @@ impl FtpConn {
         match result {
             Ok(reply) => cx.write(reply),
             Err(Step::Refuse((code, text))) => self.reply(cx, code, &text),
-            Err(Step::Transfer(t)) => {
+            Err(Step::Transfer(mut t)) => {
                 self.session.restart = 0;
+                if !matches!(t.job, super::data::Job::SendBuffer(_)) {
+                    t.logged = Some(Box::new(super::xferlog::XferStart {
+                        path: super::vfs::normalize(&self.session.cwd, &arg),
+                        at: cx.now(),
+                    }));
+                }
                 self.begin_transfer(cx, *t)
             }
         }

@@ -114,8 +114,10 @@ fn secs(s: f64) -> io::Result<Duration> {
 }
 
 impl HttpArgs {
-    /// The server configuration these flags describe.
+    /// The server configuration these flags describe, with this worker's counters and access
+    /// log ([`WorkerOps::current`](crate::ops::cli::WorkerOps::current)).
     pub fn config(&self) -> io::Result<ServerConfig> {
+        let ops = crate::ops::cli::WorkerOps::current();
         Ok(ServerConfig {
             max_head: self.max_head,
             max_headers: self.max_headers,
@@ -132,6 +134,8 @@ impl HttpArgs {
             file_cache: !self.no_file_cache,
             show_hidden: self.show_hidden,
             max_cgi_scripts: self.cgi_max_scripts,
+            counters: Some(ops.counters.http.clone()),
+            access_log: ops.access_log,
             ..ServerConfig::default()
         })
     }
@@ -156,7 +160,8 @@ pub fn start_server(
     listen: &ListenOptions,
     server: &Server,
 ) -> io::Result<()> {
-    let bound = reactor.listen_tcp_with(args.addr, listen, server.factory())?;
+    let listen = listen.clone().label("http");
+    let bound = reactor.listen_tcp_with(args.addr, &listen, server.factory())?;
     log_serving(args, bound, "http: serving");
     Ok(())
 }
@@ -172,7 +177,8 @@ pub fn start_https(
     tls: netreactor::tls::TlsAcceptor,
 ) -> io::Result<()> {
     let tls = tls.plaintext_reply(PLAIN_HTTP_TO_HTTPS);
-    let bound = reactor.listen_tls_with(args.https, listen, tls, server.factory())?;
+    let listen = listen.clone().label("https");
+    let bound = reactor.listen_tls_with(args.https, &listen, tls, server.factory())?;
     log_serving(args, bound, "https: serving");
     Ok(())
 }

@@ -55,6 +55,10 @@ pub struct ServerConfig {
     /// Keep small files in memory between requests (see `docs/http.md`: an answer is at most
     /// a second older than the file, and never older than its status-change time).
     pub file_cache: bool,
+    /// Responses counted by status class, for the metrics endpoint (`None`: not counted).
+    pub counters: Option<std::sync::Arc<crate::ops::HttpCounters>>,
+    /// The access log its responses go to, one line each in Combined Log Format.
+    pub access_log: Option<crate::ops::LogWriter>,
 }
 
 impl Default for ServerConfig {
@@ -77,6 +81,8 @@ impl Default for ServerConfig {
             show_hidden: false,
             writable: false,
             file_cache: true,
+            counters: None,
+            access_log: None,
         }
     }
 }

@@ -375,6 +375,7 @@ impl HttpConn {
             self.keep_alive = false;
         }
         self.write_head(&resp, status, cx.now());
+        self.observe(cx, status, if no_body { Some(0) } else { body.len() });
         let out = self.out();
         if !(status < 200 || status == 204) {
             match body.len() {
@@ -782,6 +783,8 @@ use body::{BodyFraming, BodyState, BodyTarget};
 mod cgi_run;
 use cgi_run::CgiRun;
 
+#[path = "conn_log.rs"]
+mod log;
 #[path = "conn_timers.rs"]
 mod timers;
 

@@ -196,6 +196,7 @@ impl HttpConn {
                         ));
                     }
                     self.write_head(&resp, head.status, cx.now());
+                    self.observe(cx, head.status, None);
                     if chunked {
                         self.out()
                             .extend_from_slice(b"Transfer-Encoding: chunked\r\n");

@@ -17,6 +17,7 @@ impl HttpConn {
         proto: BoxedProtocol,
     ) {
         self.write_head(&resp, resp.status, cx.now());
+        self.observe(cx, resp.status, Some(0));
         self.out().extend_from_slice(b"\r\n");
         self.flush_out(cx);
         if let Some(ex) = self.ex.take() {

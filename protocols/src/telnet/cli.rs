@@ -64,6 +64,12 @@ impl TelnetArgs {
             rate: self.rate.max(1),
             burst: self.rate.max(1).saturating_mul(4),
             line_rate: self.line_rate.max(1),
+            counters: Some(
+                crate::ops::cli::WorkerOps::current()
+                    .counters
+                    .telnet
+                    .clone(),
+            ),
             ..TelnetConfig::default()
         }
     }

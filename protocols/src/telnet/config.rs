@@ -33,6 +33,8 @@ pub struct TelnetConfig {
     /// Output queued for a member above which chat lines skip them, and above which they are
     /// disconnected (slow consumers).
     pub queue_limits: QueueLimits,
+    /// Users in the chat, counted for the metrics endpoint (`None`: not counted).
+    pub counters: Option<std::sync::Arc<crate::ops::TelnetCounters>>,
 }
 
 impl Default for TelnetConfig {
@@ -47,6 +49,7 @@ impl Default for TelnetConfig {
             line_rate: 32,
             max_subnegotiation: 256,
             queue_limits: QueueLimits::default(),
+            counters: None,
         }
     }
 }

@@ -252,6 +252,10 @@ impl Protocol<TelnetTimer> for TelnetConn {
         let from = cx.peer_addr().map(|a| a.ip());
         let nick = self.shared.room.borrow_mut().join_from(cx.id(), from);
         self.joined = true;
+        if let Some(c) = &self.shared.config.counters {
+            c.users[cx.is_tls() as usize].add(1);
+            c.logins[cx.is_tls() as usize].add(1);
+        }
         let mut offers: Vec<(Verb, u8)> = Vec::new();
         offers.extend(
             [opt::ECHO, opt::SGA]
@@ -373,6 +377,9 @@ impl Protocol<TelnetTimer> for TelnetConn {
             return;
         }
         let left = self.shared.room.borrow_mut().leave(cx.id());
+        if let Some(c) = &self.shared.config.counters {
+            c.users[cx.is_tls() as usize].add(-1);
+        }
         if let Some(m) = left {
             let msg = format!("* {} left", m.nick);
             self.shared.room.borrow().broadcast(cx, None, &msg);

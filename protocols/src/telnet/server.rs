@@ -20,6 +20,7 @@ pub fn listen(
     // The Telnet Data Mark may come as TCP urgent data: take it inline.
     let opts = ListenOptions {
         oob_inline: true,
+        label: opts.label.clone().or(Some("telnet".into())),
         ..opts.clone()
     };
     reactor.listen_tcp_with(addr, &opts, move || TelnetConn::new(shared.clone()))
@@ -39,6 +40,7 @@ pub fn listen_both(
     let shared = shared(config);
     let opts = ListenOptions {
         oob_inline: true,
+        label: opts.label.clone().or(Some("telnet".into())),
         ..opts.clone()
     };
     let plain = shared.clone();
@@ -46,6 +48,7 @@ pub fn listen_both(
     // The PROXY protocol is for the plain port: TLS listeners do not read its header yet.
     let tls_opts = ListenOptions {
         proxy_protocol: None,
+        label: Some("telnets".into()),
         ..opts.clone()
     };
     let b = reactor.listen_tls_with(tls_addr, &tls_opts, tls, move || {

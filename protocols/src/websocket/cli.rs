@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use netreactor::{ListenOptions, Reactor};
 
-use super::server::{listen, Echo, ServerConfig};
+use super::server::{listen, CountedEcho, ServerConfig};
 
 /// Flags of the websocket server.
 #[derive(clap::Args, Clone, Debug)]
@@ -60,7 +60,11 @@ pub fn start(reactor: &mut Reactor, args: &WsArgs, listen_opts: &ListenOptions) 
     if args.disabled {
         return Ok(());
     }
-    let addr = listen(reactor, args.addr, listen_opts, args.config(), || Echo)?;
+    let echo = CountedEcho(crate::ops::cli::WorkerOps::current().counters.ws.clone());
+    let opts = listen_opts.clone().label("ws");
+    let addr = listen(reactor, args.addr, &opts, args.config(), move || {
+        echo.clone()
+    })?;
     tracing::info!(%addr, "websocket echo server listening");
     Ok(())
 }
@@ -74,7 +78,11 @@ pub fn start_wss(
     tls: netreactor::tls::TlsAcceptor,
 ) -> io::Result<()> {
     let Some(wss) = args.wss else { return Ok(()) };
-    let addr = super::server::listen_tls(reactor, wss, listen_opts, tls, args.config(), || Echo)?;
+    let echo = CountedEcho(crate::ops::cli::WorkerOps::current().counters.ws.clone());
+    let opts = listen_opts.clone().label("wss");
+    let addr = super::server::listen_tls(reactor, wss, &opts, tls, args.config(), move || {
+        echo.clone()
+    })?;
     tracing::info!(%addr, "websocket echo server listening (wss)");
     Ok(())
 }

@@ -42,4 +42,4 @@ mod reader_tests;
 
 pub use conn::{ClientConfig, Handler, State, Text, Ws, WsConn, WsTimer};
 pub use parse::{CloseFrame, Limits, Message, Opcode, ProtocolError, Role};
-pub use server::{listen, upgrade, Echo, ServerConfig};
+pub use server::{listen, upgrade, CountedEcho, Echo, ServerConfig};

@@ -27,6 +27,28 @@ impl Handler for Echo {
     }
 }
 
+/// [`Echo`] that counts the messages it receives and sends (for the metrics endpoint), by
+/// transport.
+#[derive(Clone, Debug, Default)]
+pub struct CountedEcho(pub std::sync::Arc<crate::ops::WsCounters>);
+
+impl Handler for CountedEcho {
+    fn on_text(&mut self, ws: &mut Ws<'_, '_>, text: Text) {
+        let tls = ws.context().is_tls() as usize;
+        self.0.messages_in[tls].add(1);
+        if ws.send_text(text) {
+            self.0.messages_out[tls].add(1);
+        }
+    }
+    fn on_binary(&mut self, ws: &mut Ws<'_, '_>, data: Bytes) {
+        let tls = ws.context().is_tls() as usize;
+        self.0.messages_in[tls].add(1);
+        if ws.send_binary(data) {
+            self.0.messages_out[tls].add(1);
+        }
+    }
+}
+
 /// Listens on `addr`: every accepted connection reads its upgrade request and then runs a
 /// handler from `factory`. Returns the bound address.
 pub fn listen<H, F>(
