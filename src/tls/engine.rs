@@ -7,7 +7,7 @@ use std::io::{self, BufRead, Read, Write};
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use rustls::{ClientConnection, CommonState, Connection, ServerConfig};
+use rustls::{ClientConnection, CommonState, ServerConfig};
 
 use super::unbuffered::UnbufferedServer;
 
@@ -17,37 +17,33 @@ pub(crate) const TLS_BUFFER_LIMIT: usize = 64 * 1024;
 
 /// One connection's rustls session.
 pub(crate) enum Session {
-    /// rustls's buffered API (clients).
-    Buffered(Connection),
+    /// rustls's buffered API (clients), boxed: a server session is not the larger for it.
+    Client(Box<ClientConnection>),
     /// rustls's unbuffered API (servers).
-    Server(Box<UnbufferedServer>),
+    Server(UnbufferedServer),
 }
 
 impl Session {
     /// A server session with `config`.
     pub(crate) fn server(config: Arc<ServerConfig>) -> Result<Session, rustls::Error> {
-        UnbufferedServer::new(config).map(|s| Session::Server(Box::new(s)))
+        UnbufferedServer::new(config).map(Session::Server)
     }
 
     /// A client session.
-    pub(crate) fn client(conn: ClientConnection) -> Session {
-        let mut conn = Connection::Client(conn);
+    pub(crate) fn client(mut conn: ClientConnection) -> Session {
         conn.set_buffer_limit(Some(TLS_BUFFER_LIMIT));
-        Session::Buffered(conn)
+        Session::Client(Box::new(conn))
     }
 
     /// The session serves (it answers ClientHellos).
     pub(crate) fn is_server(&self) -> bool {
-        matches!(
-            self,
-            Session::Server(_) | Session::Buffered(Connection::Server(_))
-        )
+        matches!(self, Session::Server(_))
     }
 
     /// rustls's view: version, suite, ALPN, peer certificates, handshake state.
     pub(crate) fn common(&self) -> &CommonState {
         match self {
-            Session::Buffered(c) => c,
+            Session::Client(c) => c,
             Session::Server(s) => s.common(),
         }
     }
@@ -55,8 +51,7 @@ impl Session {
     /// The name the client asked for (SNI), on a server.
     pub(crate) fn server_name(&self) -> Option<&str> {
         match self {
-            Session::Buffered(Connection::Server(s)) => s.server_name(),
-            Session::Buffered(Connection::Client(_)) => None,
+            Session::Client(_) => None,
             Session::Server(s) => s.server_name(),
         }
     }
@@ -68,7 +63,7 @@ impl Session {
     /// Records wait to be written.
     pub(crate) fn wants_write(&self) -> bool {
         match self {
-            Session::Buffered(c) => c.wants_write(),
+            Session::Client(c) => c.wants_write(),
             Session::Server(s) => s.wants_write(),
         }
     }
@@ -76,7 +71,7 @@ impl Session {
     /// Plaintext (or the end of it) waits to be handed over.
     pub(crate) fn has_plaintext(&mut self) -> bool {
         match self {
-            Session::Buffered(c) => {
+            Session::Client(c) => {
                 !matches!(c.reader().fill_buf(), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
             }
             Session::Server(s) => s.has_plaintext() || s.peer_closed(),
@@ -87,7 +82,7 @@ impl Session {
     /// the stream, `None` when there is none yet.
     pub(crate) fn take_plaintext(&mut self, buf: &mut BytesMut, want: usize) -> Option<usize> {
         match self {
-            Session::Buffered(c) => match c.reader().fill_buf() {
+            Session::Client(c) => match c.reader().fill_buf() {
                 Ok(chunk) => {
                     let n = chunk.len().min(want);
                     buf.extend_from_slice(&chunk[..n]);
@@ -105,7 +100,7 @@ impl Session {
     /// Reads ciphertext from `rd` (`Ok(0)`: EOF).
     pub(crate) fn read_tls(&mut self, rd: &mut dyn Read) -> io::Result<usize> {
         match self {
-            Session::Buffered(c) => c.read_tls(rd),
+            Session::Client(c) => c.read_tls(rd),
             Session::Server(s) => s.read_tls(rd),
         }
     }
@@ -113,7 +108,7 @@ impl Session {
     /// Processes what was read; true once the peer has sent `close_notify`.
     pub(crate) fn process_new_packets(&mut self) -> Result<bool, rustls::Error> {
         match self {
-            Session::Buffered(c) => c.process_new_packets().map(|io| io.peer_has_closed()),
+            Session::Client(c) => c.process_new_packets().map(|io| io.peer_has_closed()),
             Session::Server(s) => s.process_new_packets().map(|()| s.peer_closed()),
         }
     }
@@ -121,7 +116,7 @@ impl Session {
     /// Takes what it can of `data` to encrypt now.
     pub(crate) fn write_plaintext(&mut self, data: &[u8]) -> usize {
         match self {
-            Session::Buffered(c) => c.writer().write(data).unwrap_or(0),
+            Session::Client(c) => c.writer().write(data).unwrap_or(0),
             Session::Server(s) => {
                 let room = TLS_BUFFER_LIMIT.saturating_sub(s.pending_write());
                 let take = data.len().min(room);
@@ -133,7 +128,7 @@ impl Session {
     /// Writes records to `wr`.
     pub(crate) fn write_tls(&mut self, wr: &mut dyn Write) -> io::Result<usize> {
         match self {
-            Session::Buffered(c) => c.write_tls(wr),
+            Session::Client(c) => c.write_tls(wr),
             Session::Server(s) => s.write_tls(wr),
         }
     }
@@ -141,7 +136,7 @@ impl Session {
     /// Queues `close_notify`.
     pub(crate) fn send_close_notify(&mut self) {
         match self {
-            Session::Buffered(c) => c.send_close_notify(),
+            Session::Client(c) => c.send_close_notify(),
             Session::Server(s) => s.send_close_notify(),
         }
     }

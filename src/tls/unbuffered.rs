@@ -28,6 +28,11 @@ const READ_SIZE: usize = 16 * 1024 + 512;
 /// over records, and a read.
 const MAX_INCOMING: usize = 0xffff + 2 * READ_SIZE;
 
+thread_local! {
+    /// Where a socket read lands before its bytes go to the connection's own buffer.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// A server session whose buffers are released when empty.
 pub(crate) struct UnbufferedServer {
     conn: UnbufferedServerConnection,
@@ -167,12 +172,18 @@ impl UnbufferedServer {
                 "message buffer full",
             ));
         }
-        let start = self.incoming.len();
-        self.incoming.resize(start + READ_SIZE, 0);
-        let res = rd.read(&mut self.incoming[start..]);
-        self.incoming.truncate(start + *res.as_ref().unwrap_or(&0));
-        release_if_empty(&mut self.incoming);
-        res
+        // Read into the thread's scratch buffer, keep only what came: a connection's own
+        // buffer is then the size of its input (a request: a few hundred bytes), not of a
+        // read, and no memory is made per read.
+        SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            if scratch.is_empty() {
+                scratch.resize(READ_SIZE, 0);
+            }
+            let n = rd.read(&mut scratch[..])?;
+            self.incoming.extend_from_slice(&scratch[..n]);
+            Ok(n)
+        })
     }
 
     /// Processes the complete records read so far: handshake replies go to the records to
