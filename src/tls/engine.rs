@@ -15,7 +15,9 @@ use super::unbuffered::UnbufferedServer;
 /// TLS connection's own buffer, above the core's write queue. Four full records.
 pub(crate) const TLS_BUFFER_LIMIT: usize = 64 * 1024;
 
-/// One connection's rustls session.
+/// One connection's rustls session. Servers are the many idle connections, so theirs is held
+/// inline (`TlsIo` is boxed already) and a client's boxed.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Session {
     /// rustls's buffered API (clients), boxed: a server session is not the larger for it.
     Client(Box<ClientConnection>),
