@@ -38,7 +38,8 @@ for tool in wrk nginx curl openssl taskset python3; do
 done
 cargo build --release -q -p netreactor-protocols --bin netreactor --bin loadgen >&2
 T=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-NETREACTOR=$T/release/netreactor
+# NETREACTOR=PATH runs another build of ours (an older one, to compare before and after).
+NETREACTOR=${NETREACTOR:-$T/release/netreactor}
 LOADGEN=$T/release/loadgen
 CERT=$PWD/tests/data/tls/cert.pem
 KEY=$PWD/tests/data/tls/key.pem

@@ -4,8 +4,9 @@
 //! 1. a rustls `ServerConnection` alone: made, after its handshake, after one request and
 //!    response, in memory against a rustls client (the test certificate, ECDSA P-256);
 //! 2. a whole netreactor TLS connection in the harness (core slot, input and output
-//!    buffers, `TlsIo`, rustls) after one echoed message, against the same connection
-//!    without TLS.
+//!    buffers, `TlsIo`, its rustls `UnbufferedServerConnection`) after one echoed message,
+//!    against the same connection without TLS. (1. is the buffered session it replaced,
+//!    for comparison.)
 //!
 //! The server's session cache (256 entries, filled by the tickets every handshake leaves) is
 //! filled before counting, so it does not show as per-connection memory.

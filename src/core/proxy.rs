@@ -54,7 +54,7 @@ enum Pending {
         /// A TLS listener's session, started once the header is read: the header comes in
         /// plaintext before the handshake.
         #[cfg(feature = "tls")]
-        tls: Option<Box<(rustls::Connection, Option<bytes::Bytes>)>>,
+        tls: Option<Box<(crate::tls::engine::Session, Option<bytes::Bytes>)>>,
     },
     /// A connection accepted by a child listener of `parent`.
     Child { parent: ConnId, listener: ConnId },

@@ -5,13 +5,14 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use rustls::pki_types::ServerName;
-use rustls::{ClientConfig, ClientConnection, Connection, ServerConfig, ServerConnection};
+use rustls::{ClientConfig, ClientConnection, ServerConfig};
 
 use super::{Core, Kind, Slot, TimerKind};
 use crate::boxed::RawTimer;
 use crate::buffer::WriteQueue;
 use crate::connection::{flag, Io, Owner};
 use crate::pool::InputBuf;
+use crate::tls::engine::Session;
 use crate::tls::session::{Source, TlsIo, TlsRead};
 use crate::{CloseReason, ConnId};
 
@@ -37,7 +38,7 @@ impl Core {
     pub(crate) fn start_tls(
         &mut self,
         id: ConnId,
-        session: Connection,
+        session: Session,
         plaintext_reply: Option<Bytes>,
     ) -> bool {
         self.start_tls_with(id, session, plaintext_reply, true)
@@ -48,7 +49,7 @@ impl Core {
     pub(crate) fn start_tls_with(
         &mut self,
         id: ConnId,
-        session: Connection,
+        session: Session,
         plaintext_reply: Option<Bytes>,
         in_place: bool,
     ) -> bool {
@@ -79,8 +80,8 @@ impl Core {
 
     /// STARTTLS as a server on `id` with `config`.
     pub(crate) fn start_tls_server(&mut self, id: ConnId, config: Arc<ServerConfig>) -> bool {
-        match ServerConnection::new(config) {
-            Ok(s) => self.start_tls(id, Connection::Server(s), None),
+        match Session::server(config) {
+            Ok(s) => self.start_tls(id, s, None),
             Err(e) => {
                 tracing::warn!(conn = %id, error = %e, "TLS server session");
                 false
@@ -96,7 +97,7 @@ impl Core {
         config: Arc<ClientConfig>,
     ) -> bool {
         match ClientConnection::new(config, name) {
-            Ok(s) => self.start_tls(id, Connection::Client(s), None),
+            Ok(s) => self.start_tls(id, Session::client(s), None),
             Err(e) => {
                 tracing::warn!(conn = %id, error = %e, "TLS client session");
                 false

@@ -5,8 +5,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use rustls::pki_types::ServerName;
-use rustls::{ClientConfig, ClientConnection, Connection, ServerConfig};
+use rustls::{ClientConfig, ClientConnection, ServerConfig};
 
+use super::engine::Session;
 use super::{TlsAcceptor, TlsInfo};
 use crate::boxed::Typed;
 use crate::{ConnId, ConnRef, Context, ListenOptions, Protocol, Reactor};
@@ -111,7 +112,7 @@ impl Reactor {
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let id = self.core.connect(addr, None, Typed::boxed(protocol))?;
         self.core
-            .start_tls_with(id, Connection::Client(session), None, false);
+            .start_tls_with(id, Session::client(session), None, false);
         Ok(id)
     }
 }

@@ -34,8 +34,11 @@
 //! behind a feature; this kernel has no `CONFIG_TLS` to test it on.
 
 mod api;
+pub(crate) mod engine;
 pub(crate) mod harness;
 pub(crate) mod session;
+mod sni;
+mod unbuffered;
 
 pub use harness::client_config_trusting;
 
@@ -49,7 +52,9 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::{Connection, ServerConfig};
+use rustls::{CommonState, ServerConfig};
+
+use engine::Session;
 
 /// The server side of TLS for a listener: the rustls configuration new connections get,
 /// replaceable while the reactor runs.
@@ -106,15 +111,17 @@ impl TlsAcceptor {
             .clone()
     }
 
-    pub(crate) fn session(&self) -> Result<(Connection, Option<Bytes>), rustls::Error> {
-        let conn = rustls::ServerConnection::new(self.config())?;
-        Ok((Connection::Server(conn), self.plaintext_reply.clone()))
+    pub(crate) fn session(&self) -> Result<(Session, Option<Bytes>), rustls::Error> {
+        Ok((
+            Session::server(self.config())?,
+            self.plaintext_reply.clone(),
+        ))
     }
 }
 
 /// What a TLS connection negotiated ([`Context::tls`](crate::Context::tls)).
 pub struct TlsInfo<'a> {
-    pub(crate) conn: &'a Connection,
+    pub(crate) conn: &'a Session,
     pub(crate) peer_closed: bool,
 }
 
@@ -135,33 +142,38 @@ impl<'a> TlsInfo<'a> {
         self.conn.is_handshaking()
     }
 
+    /// How the handshake went: full, resumed, or full after a HelloRetryRequest.
+    pub fn handshake_kind(&self) -> Option<rustls::HandshakeKind> {
+        self.conn.common().handshake_kind()
+    }
+
     /// The protocol version (TLS 1.2 or 1.3).
     pub fn version(&self) -> Option<rustls::ProtocolVersion> {
-        self.conn.protocol_version()
+        self.conn.common().protocol_version()
     }
 
     /// The cipher suite.
     pub fn cipher_suite(&self) -> Option<rustls::CipherSuite> {
-        self.conn.negotiated_cipher_suite().map(|s| s.suite())
+        self.conn
+            .common()
+            .negotiated_cipher_suite()
+            .map(|s| s.suite())
     }
 
     /// The ALPN protocol both sides agreed on (`b"http/1.1"`).
     pub fn alpn(&self) -> Option<&'a [u8]> {
-        self.conn.alpn_protocol()
+        self.conn.common().alpn_protocol()
     }
 
     /// The server name the client asked for (SNI); on a client connection, `None`.
     pub fn server_name(&self) -> Option<&'a str> {
-        match self.conn {
-            Connection::Server(s) => s.server_name(),
-            Connection::Client(_) => None,
-        }
+        self.conn.server_name()
     }
 
     /// The peer's certificate chain, end entity first (a server's always; a client's when
     /// the server asked for one).
     pub fn peer_certificates(&self) -> Option<&'a [CertificateDer<'static>]> {
-        self.conn.peer_certificates()
+        self.conn.common().peer_certificates()
     }
 
     /// The peer ended the session with `close_notify` (an end it meant, not a truncation:
@@ -171,9 +183,10 @@ impl<'a> TlsInfo<'a> {
         self.peer_closed
     }
 
-    /// The rustls connection itself, for anything else (exporting keying material, ...).
-    pub fn connection(&self) -> &'a Connection {
-        self.conn
+    /// rustls's state of the session, for anything else. (Not a `rustls::Connection`: a
+    /// server connection runs rustls's unbuffered API, which keeps no buffer while idle.)
+    pub fn connection(&self) -> &'a CommonState {
+        self.conn.common()
     }
 }
 

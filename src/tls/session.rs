@@ -5,19 +5,16 @@
 //!
 //! Nothing here calls a protocol; `core` does.
 
-use std::io::{self, BufRead, IoSlice, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::os::fd::{BorrowedFd, RawFd};
 
 use bytes::{Bytes, BytesMut};
-use rustls::Connection;
+
+use super::engine::Session;
 
 use crate::buffer::WriteQueue;
 use crate::connection::Io;
 use crate::virtual_io::VirtualPeer;
-
-/// How much plaintext rustls may hold encrypted but unwritten: the high watermark of a TLS
-/// connection's own buffer, above the core's write queue. Four full records.
-pub(crate) const TLS_BUFFER_LIMIT: usize = 64 * 1024;
 
 /// How much queued plaintext is encrypted per round before the records are written.
 const ENCRYPT_ROUND: usize = 32 * 1024;
@@ -42,7 +39,7 @@ mod state {
 /// has to go out in plaintext before the switch (STARTTLS).
 pub(crate) struct TlsIo {
     pub inner: Io,
-    pub session: Connection,
+    pub session: Session,
     /// Output queued before the switch to TLS, written in plaintext first.
     pub preamble: WriteQueue,
     /// Ciphertext read while handshaking, against `Config::tls_handshake_limit`.
@@ -180,8 +177,7 @@ pub(crate) struct TlsFlushed {
 }
 
 impl TlsIo {
-    pub(crate) fn new(inner: Io, mut session: Connection, preamble: WriteQueue) -> TlsIo {
-        session.set_buffer_limit(Some(TLS_BUFFER_LIMIT));
+    pub(crate) fn new(inner: Io, session: Session, preamble: WriteQueue) -> TlsIo {
         TlsIo {
             inner,
             session,
@@ -203,8 +199,7 @@ impl TlsIo {
 
     /// The last socket read was short and rustls holds no plaintext: a new edge will come.
     pub(crate) fn drained(&mut self) -> bool {
-        self.has(state::DRAINED)
-            && matches!(self.session.reader().fill_buf(), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+        self.has(state::DRAINED) && !self.session.has_plaintext()
     }
 
     /// The peer ended the session with `close_notify`.
@@ -240,16 +235,10 @@ impl TlsIo {
         handshake_limit: usize,
     ) -> TlsRead {
         loop {
-            match self.session.reader().fill_buf() {
-                Ok([]) => return TlsRead::Eof,
-                Ok(chunk) => {
-                    let n = chunk.len().min(want);
-                    buf.extend_from_slice(&chunk[..n]);
-                    self.session.reader().consume(n);
-                    return TlsRead::Data(n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(_) => return TlsRead::Eof,
+            match self.session.take_plaintext(buf, want) {
+                Some(0) => return TlsRead::Eof,
+                Some(n) => return TlsRead::Data(n),
+                None => {}
             }
             if self.has(state::SOCKET_EOF) || self.has(state::PEER_CLOSED) {
                 return TlsRead::Eof;
@@ -297,7 +286,7 @@ impl TlsIo {
                 Err(e) => return TlsRead::Failed(format!("read: {e}")),
             }
             match self.session.process_new_packets() {
-                Ok(io) if io.peer_has_closed() => self.state |= state::PEER_CLOSED,
+                Ok(true) => self.state |= state::PEER_CLOSED,
                 Ok(_) => {}
                 Err(e) => return TlsRead::Failed(e.to_string()),
             }
@@ -307,7 +296,7 @@ impl TlsIo {
     /// For a server with a plaintext reply: does the peer's first byte start a handshake
     /// record (22)? `None` until a byte is there. Peeks, so rustls still reads it.
     fn first_byte(&mut self, src: &mut Source<'_>) -> Option<bool> {
-        if self.plaintext_reply.is_none() || !matches!(self.session, Connection::Server(_)) {
+        if self.plaintext_reply.is_none() || !self.session.is_server() {
             return Some(true);
         }
         let first = match src {
@@ -385,9 +374,7 @@ impl TlsIo {
                 break;
             }
             let session = &mut self.session;
-            let moved = out.move_into(ENCRYPT_ROUND, |data| {
-                session.writer().write(data).unwrap_or(0)
-            })?;
+            let moved = out.move_into(ENCRYPT_ROUND, |data| session.write_plaintext(data))?;
             if moved == 0 {
                 break;
             }

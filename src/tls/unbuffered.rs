@@ -1,0 +1,348 @@
+//! A TLS server session on rustls's unbuffered API, holding its buffers only while they
+//! hold bytes. rustls's buffered `ServerConnection` keeps a 4 KiB deframer buffer for the
+//! whole life of a connection once it has read anything; here the ciphertext not yet
+//! processed (a partial record, at most), the plaintext not yet handed over and the records
+//! not yet written are each a `BytesMut` released when emptied, so an idle session holds
+//! only rustls's own state (keys, record layer).
+//!
+//! It offers the buffered API's shape (`read_tls`, `process_new_packets`, plaintext out,
+//! plaintext in, `write_tls`), so [`TlsIo`](super::session::TlsIo) drives either.
+
+use std::io::{self, IoSlice, Read, Write};
+use std::sync::Arc;
+
+use bytes::{Buf, BytesMut};
+use rustls::pki_types::DnsName;
+use rustls::server::UnbufferedServerConnection;
+use rustls::unbuffered::{
+    ConnectionState, EncodeError, EncryptError, InsufficientSizeError, UnbufferedStatus,
+};
+use rustls::{CommonState, ServerConfig};
+
+use super::sni::{self, Hello};
+
+/// What one socket read asks for: one full record (16 KiB and its expansion).
+const READ_SIZE: usize = 16 * 1024 + 512;
+
+/// The most unprocessed ciphertext held: a 64 KiB handshake message (rustls's limit) spread
+/// over records, and a read.
+const MAX_INCOMING: usize = 0xffff + 2 * READ_SIZE;
+
+thread_local! {
+    /// Where a socket read lands before its bytes go to the connection's own buffer.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A server session whose buffers are released when empty.
+pub(crate) struct UnbufferedServer {
+    conn: UnbufferedServerConnection,
+    /// Ciphertext read but not yet processed: a partial record, or a ClientHello not yet
+    /// complete.
+    incoming: BytesMut,
+    /// Plaintext decrypted but not yet handed to the connection.
+    plain: BytesMut,
+    /// Records made but not yet written.
+    outgoing: BytesMut,
+    /// The name the ClientHello asked for.
+    sni: Option<DnsName<'static>>,
+    /// The ClientHello was read (for its name) and rustls may see the ciphertext.
+    hello_seen: bool,
+    /// The peer sent `close_notify`.
+    peer_closed: bool,
+    /// `close_notify` was asked for while rustls could not yet encrypt it.
+    close_pending: bool,
+    /// rustls reported an error: it must not see the ciphertext again (it would answer
+    /// the same fault with a second alert).
+    failed: bool,
+}
+
+/// rustls's own error for what the unbuffered API reports in its own types.
+fn general(e: impl std::fmt::Display) -> rustls::Error {
+    rustls::Error::General(e.to_string())
+}
+
+/// Runs `make` into `out`'s end: once with no room to learn the size, then with the room.
+fn append_with<E>(
+    out: &mut BytesMut,
+    mut make: impl FnMut(&mut [u8]) -> Result<usize, E>,
+    size: impl Fn(&E) -> Option<usize>,
+) -> Result<(), E> {
+    let need = match make(&mut []) {
+        Ok(_) => return Ok(()),
+        Err(e) => size(&e).ok_or(e)?,
+    };
+    let start = out.len();
+    out.resize(start + need, 0);
+    match make(&mut out[start..]) {
+        Ok(n) => {
+            out.truncate(start + n);
+            Ok(())
+        }
+        Err(e) => {
+            out.truncate(start);
+            Err(e)
+        }
+    }
+}
+
+fn encode_size(e: &EncodeError) -> Option<usize> {
+    match e {
+        EncodeError::InsufficientSize(InsufficientSizeError { required_size }) => {
+            Some(*required_size)
+        }
+        _ => None,
+    }
+}
+
+fn encrypt_size(e: &EncryptError) -> Option<usize> {
+    match e {
+        EncryptError::InsufficientSize(InsufficientSizeError { required_size }) => {
+            Some(*required_size)
+        }
+        _ => None,
+    }
+}
+
+/// Gives `buf`'s memory back once it holds nothing.
+fn release_if_empty(buf: &mut BytesMut) {
+    if buf.is_empty() && buf.capacity() > 0 {
+        *buf = BytesMut::new();
+    }
+}
+
+impl UnbufferedServer {
+    pub(crate) fn new(config: Arc<ServerConfig>) -> Result<UnbufferedServer, rustls::Error> {
+        Ok(UnbufferedServer {
+            conn: UnbufferedServerConnection::new(config)?,
+            incoming: BytesMut::new(),
+            plain: BytesMut::new(),
+            outgoing: BytesMut::new(),
+            sni: None,
+            hello_seen: false,
+            peer_closed: false,
+            close_pending: false,
+            failed: false,
+        })
+    }
+
+    /// rustls's view of the session (version, suite, ALPN, peer certificates...).
+    pub(crate) fn common(&self) -> &CommonState {
+        &self.conn
+    }
+
+    /// The name the client asked for (SNI).
+    pub(crate) fn server_name(&self) -> Option<&str> {
+        self.sni.as_ref().map(|n| n.as_ref())
+    }
+
+    /// The peer sent `close_notify`.
+    pub(crate) fn peer_closed(&self) -> bool {
+        self.peer_closed
+    }
+
+    /// Records wait to be written.
+    pub(crate) fn wants_write(&self) -> bool {
+        !self.outgoing.is_empty()
+    }
+
+    /// Encrypted records waiting, in bytes: the session's share of backpressure.
+    pub(crate) fn pending_write(&self) -> usize {
+        self.outgoing.len()
+    }
+
+    /// Plaintext waits to be handed over.
+    pub(crate) fn has_plaintext(&self) -> bool {
+        !self.plain.is_empty()
+    }
+
+    /// Moves up to `want` bytes of decrypted plaintext to `buf`.
+    pub(crate) fn take_plaintext(&mut self, buf: &mut BytesMut, want: usize) -> usize {
+        let n = self.plain.len().min(want);
+        buf.extend_from_slice(&self.plain[..n]);
+        self.plain.advance(n);
+        release_if_empty(&mut self.plain);
+        n
+    }
+
+    /// Reads ciphertext from `rd` (one read, of up to a record). `Ok(0)`: EOF.
+    pub(crate) fn read_tls(&mut self, rd: &mut dyn Read) -> io::Result<usize> {
+        if self.incoming.len() >= MAX_INCOMING {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "message buffer full",
+            ));
+        }
+        // Read into the thread's scratch buffer, keep only what came: a connection's own
+        // buffer is then the size of its input (a request: a few hundred bytes), not of a
+        // read, and no memory is made per read.
+        SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            if scratch.is_empty() {
+                scratch.resize(READ_SIZE, 0);
+            }
+            let n = rd.read(&mut scratch[..])?;
+            self.incoming.extend_from_slice(&scratch[..n]);
+            Ok(n)
+        })
+    }
+
+    /// Processes the complete records read so far: handshake replies go to the records to
+    /// write, application data to the plaintext to hand over.
+    pub(crate) fn process_new_packets(&mut self) -> Result<(), rustls::Error> {
+        if self.failed {
+            return Err(general("the session has failed"));
+        }
+        if !self.hello_seen {
+            match sni::client_hello_sni(&self.incoming) {
+                Hello::Incomplete => return Ok(()),
+                Hello::Sni(name) => self.sni = name,
+                Hello::Other => {}
+            }
+            self.hello_seen = true;
+        }
+        self.drive(None).map(|_| ())
+    }
+
+    /// Encrypts as much of `data` as it takes now (all of it, once the handshake allows
+    /// application data; nothing before). Returns how much it took.
+    pub(crate) fn write_plaintext(&mut self, data: &[u8]) -> Result<usize, rustls::Error> {
+        if data.is_empty() || !self.hello_seen || self.failed {
+            return Ok(0);
+        }
+        self.drive(Some(data))
+    }
+
+    /// Queues `close_notify` (now, or once the handshake allows it).
+    pub(crate) fn send_close_notify(&mut self) {
+        self.close_pending = true;
+        if self.hello_seen && !self.failed {
+            let _ = self.drive(None);
+        }
+    }
+
+    /// Writes the records made so far to `wr` until it takes less than offered.
+    pub(crate) fn write_tls(&mut self, wr: &mut dyn Write) -> io::Result<usize> {
+        let mut total = 0;
+        while !self.outgoing.is_empty() {
+            let n = wr.write_vectored(&[IoSlice::new(&self.outgoing)])?;
+            if n == 0 {
+                break;
+            }
+            self.outgoing.advance(n);
+            total += n;
+        }
+        release_if_empty(&mut self.outgoing);
+        Ok(total)
+    }
+
+    /// Runs rustls over the ciphertext held until it needs more: what it decrypts goes to
+    /// `plain`, what it makes to `outgoing`; once application data may go, a pending
+    /// `close_notify` or `write` is encrypted. Returns how much of `write` was taken.
+    fn drive(&mut self, write: Option<&[u8]>) -> Result<usize, rustls::Error> {
+        let UnbufferedServer {
+            conn,
+            incoming,
+            plain,
+            outgoing,
+            peer_closed,
+            close_pending,
+            failed,
+            ..
+        } = self;
+        let mut taken = 0;
+        let result = loop {
+            let UnbufferedStatus { mut discard, state } =
+                conn.process_tls_records(&mut incoming[..]);
+            let mut stop = false;
+            let step = match state {
+                Err(e) => Err(e),
+                Ok(ConnectionState::ReadTraffic(mut r)) => loop {
+                    match r.next_record() {
+                        Some(Ok(rec)) => {
+                            discard += rec.discard;
+                            plain.extend_from_slice(rec.payload);
+                        }
+                        Some(Err(e)) => break Err(e),
+                        None => break Ok(()),
+                    }
+                },
+                Ok(ConnectionState::ReadEarlyData(mut r)) => loop {
+                    match r.next_record() {
+                        Some(Ok(rec)) => {
+                            discard += rec.discard;
+                            plain.extend_from_slice(rec.payload);
+                        }
+                        Some(Err(e)) => break Err(e),
+                        None => break Ok(()),
+                    }
+                },
+                Ok(ConnectionState::EncodeTlsData(mut e)) => {
+                    append_with(outgoing, |b| e.encode(b), encode_size).map_err(general)
+                }
+                Ok(ConnectionState::TransmitTlsData(t)) => {
+                    // The records stay in `outgoing` until the socket takes them.
+                    t.done();
+                    Ok(())
+                }
+                Ok(ConnectionState::PeerClosed) => {
+                    *peer_closed = true;
+                    Ok(())
+                }
+                Ok(ConnectionState::WriteTraffic(mut w)) => {
+                    stop = true;
+                    if *close_pending {
+                        *close_pending = false;
+                        append_with(outgoing, |b| w.queue_close_notify(b), encrypt_size)
+                            .map_err(general)
+                    } else if let Some(data) = write {
+                        append_with(outgoing, |b| w.encrypt(data, b), encrypt_size)
+                            .map(|()| taken = data.len())
+                            .map_err(general)
+                    } else {
+                        Ok(())
+                    }
+                }
+                Ok(_) => {
+                    // BlockedHandshake (more input needed), Closed, or a state this
+                    // version does not know.
+                    stop = true;
+                    Ok(())
+                }
+            };
+            incoming.advance(discard);
+            match step {
+                Err(e) => break Err(e),
+                Ok(()) if stop => break Ok(taken),
+                Ok(()) => {}
+            }
+        };
+        if result.is_err() {
+            *failed = true;
+            // An alert rustls queued in answer is made now, to go out before the close.
+            // Only while rustls holds records: with none, it would deframe again.
+            for _ in 0..8 {
+                if !conn.wants_write() {
+                    break;
+                }
+                let UnbufferedStatus { discard, state } =
+                    conn.process_tls_records(&mut incoming[..]);
+                let more = match state {
+                    Ok(ConnectionState::EncodeTlsData(mut e)) => {
+                        append_with(outgoing, |b| e.encode(b), encode_size).is_ok()
+                    }
+                    Ok(ConnectionState::ReadTraffic(mut r)) => {
+                        while let Some(Ok(_)) = r.next_record() {}
+                        true
+                    }
+                    _ => false,
+                };
+                incoming.advance(discard);
+                if !more {
+                    break;
+                }
+            }
+        }
+        release_if_empty(incoming);
+        result
+    }
+}
