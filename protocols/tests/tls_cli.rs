@@ -39,6 +39,10 @@ fn addr_after(line: &str, key: &str) -> Option<SocketAddr> {
 }
 
 fn start(cert: &Path, key: &Path) -> Binary {
+    start_with(cert, key, &[])
+}
+
+fn start_with(cert: &Path, key: &Path, extra: &[&str]) -> Binary {
     let root = std::env::temp_dir().join(format!(
         "nr-tls-cli-{}-{}",
         std::process::id(),
@@ -78,6 +82,7 @@ fn start(cert: &Path, key: &Path) -> Binary {
         .arg(cert)
         .arg("--tls-key")
         .arg(key)
+        .args(extra)
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -327,4 +332,57 @@ fn sighup_replaces_the_certificate_for_new_connections() {
     assert!(after.contains("Fingerprint"), "{after}");
     assert_ne!(before, after, "new connections get the new certificate");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_https_port_reads_a_proxy_protocol_header_before_the_handshake() {
+    // `--http-proxy-protocol` applies to HTTPS too: a balancer's v1 header, then TLS; CGI sees
+    // the client's address from the header, and a connection without a header is refused.
+    let b = start_with(
+        &tls_data("cert.pem"),
+        &tls_data("key.pem"),
+        &["--http-proxy-protocol"],
+    );
+    let script = r#"
+import socket, ssl, sys
+port = int(sys.argv[1])
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+raw.sendall(b"PROXY TCP4 203.0.113.7 127.0.0.1 40000 443\r\n")
+s = ctx.wrap_socket(raw, server_hostname="localhost")
+s.sendall(b"GET /cgi-bin/env.sh HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+body = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    body += d
+print(body.decode(errors="replace"))
+raw2 = socket.create_connection(("127.0.0.1", port), timeout=10)
+try:
+    ctx.wrap_socket(raw2, server_hostname="localhost")
+    print("NO-HEADER-HANDSHAKE-OK")
+except (ssl.SSLError, OSError) as e:
+    print("NO-HEADER-REFUSED", type(e).__name__)
+"#;
+    let out = Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .arg(b.https.port().to_string())
+        .output()
+        .expect("python runs (install it with .ci/run)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.lines().any(|l| l == "REMOTE_ADDR=203.0.113.7"),
+        "{text}"
+    );
+    assert!(text.lines().any(|l| l == "HTTPS=on"), "{text}");
+    assert!(text.contains("NO-HEADER-REFUSED"), "{text}");
 }

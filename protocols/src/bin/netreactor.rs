@@ -181,16 +181,17 @@ fn main() {
             })?;
             let opts = listen_for(cli.http.proxy_protocol.as_ref());
             http::cli::start_server(reactor, &cli.http, &opts, &server)?;
-            // TLS ports read no PROXY protocol header (not supported on TLS listeners yet).
+            // The HTTPS port takes the HTTP server's PROXY protocol policy (the header comes
+            // before the TLS handshake, as HAProxy's `send-proxy-v2` sends it).
             if let (false, Some(tls)) = (cli.http.no_https, &https_tls) {
-                http::cli::start_https(reactor, &cli.http, &listen, &server, tls.clone())?;
+                http::cli::start_https(reactor, &cli.http, &opts, &server, tls.clone())?;
             }
         }
         if !cli.ws.disabled {
             let opts = listen_for(cli.ws.proxy_protocol.as_ref());
             websocket::cli::start(reactor, &cli.ws, &opts)?;
             if let Some(tls) = &wss_tls {
-                websocket::cli::start_wss(reactor, &cli.ws, &listen, tls.clone())?;
+                websocket::cli::start_wss(reactor, &cli.ws, &opts, tls.clone())?;
             }
         }
         if !cli.ftp.disabled {
