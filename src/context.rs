@@ -1,7 +1,7 @@
 //! What a protocol can do from inside a callback.
 //!
 //! A [`Context`] is a short-lived borrow of the reactor's core, handed to every
-//! [`Protocol`](crate::Protocol) callback. **Every action is recorded and applied after the
+//! [`Protocol`] callback. **Every action is recorded and applied after the
 //! callback returns; callbacks never nest.** Writes go to a write queue flushed (with
 //! `writev`/`sendfile`) after the callback, closes and changes to other connections are
 //! applied after it too, so no callback observes a half-updated reactor and none runs inside

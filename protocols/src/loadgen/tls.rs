@@ -197,7 +197,7 @@ struct Sessions {
 }
 
 /// The client session store every connection of a run shares: rustls's in-memory cache
-/// with room for [`TICKETS_PER_SERVER`] tickets. A ticket is handed out once, newest first.
+/// with room for `TICKETS_PER_SERVER` tickets. A ticket is handed out once, newest first.
 #[derive(Default)]
 pub struct SessionStore {
     /// By server name: a run has one, so a list searched in order is enough.

@@ -4,7 +4,7 @@
 //!
 //! * [`parse`]: the sans-IO stream parser (data, commands, negotiation, subnegotiation).
 //! * [`options`]: RFC 1143 negotiation; no loop is possible whatever the client does.
-//! * [`line`]: the line editor (Backspace/DEL, ^U, ^W, ^C, ^D).
+//! * [`line`](mod@line): the line editor (Backspace/DEL, ^U, ^W, ^C, ^D).
 //! * [`chat`]: the room, nick rules, broadcast encoded once, output sanitising.
 //! * [`commands`]: `/help /nick /who /me /msg /time /uptime /stats /quit`.
 //! * [`width`]: display widths for the line editor's erase echo.

@@ -2,8 +2,8 @@
 //! opening handshake, then frames — ping answered with pong, the close handshake with a
 //! timeout, failures closed with the RFC's codes — and the application's [`Handler`].
 //!
-//! States, as RFC 6455 names them: `CONNECTING` ([`Phase::ServerHandshake`] /
-//! [`Phase::ClientHandshake`]), `OPEN`, `CLOSING` (we sent a close frame and wait for the
+//! States, as RFC 6455 names them: `CONNECTING` (`Phase::ServerHandshake` /
+//! `Phase::ClientHandshake`), `OPEN`, `CLOSING` (we sent a close frame and wait for the
 //! peer's), `CLOSED` (close frames exchanged, or the connection failed: we only wait for the
 //! TCP connection to end).
 
