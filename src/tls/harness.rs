@@ -65,6 +65,9 @@ pub struct TlsClient {
     conn: ClientConnection,
     id: ConnId,
     received: Vec<u8>,
+    /// The session failed (a TLS error from the server's bytes): rustls must not process
+    /// input again, so every later call returns this error.
+    failed: Option<String>,
 }
 
 impl std::fmt::Debug for TlsClient {
@@ -83,6 +86,7 @@ impl TlsClient {
             conn,
             id,
             received: Vec::new(),
+            failed: None,
         })
     }
 
@@ -95,8 +99,26 @@ impl TlsClient {
         TlsClient::new(id, client_config_trusting(ca, &[])?, server_name)
     }
 
-    /// Exchanges records with the server until neither side has more to say.
+    /// Exchanges records with the server until neither side has more to say. After a TLS
+    /// error, this and every other call return that error (the session is over, as a real
+    /// client's would be).
     pub fn pump(&mut self, h: &mut Harness) -> io::Result<()> {
+        self.check()?;
+        let result = self.exchange(h);
+        if let Err(e) = &result {
+            self.failed = Some(e.to_string());
+        }
+        result
+    }
+
+    fn check(&self) -> io::Result<()> {
+        match &self.failed {
+            Some(e) => Err(io::Error::new(io::ErrorKind::InvalidData, e.clone())),
+            None => Ok(()),
+        }
+    }
+
+    fn exchange(&mut self, h: &mut Harness) -> io::Result<()> {
         for _ in 0..64 {
             let mut progressed = false;
             let mut out = Vec::new();
@@ -140,6 +162,7 @@ impl TlsClient {
 
     /// Sends `data` (encrypted) and pumps.
     pub fn write(&mut self, h: &mut Harness, data: &[u8]) -> io::Result<()> {
+        self.check()?;
         self.conn.writer().write_all(data)?;
         self.pump(h)
     }
@@ -152,6 +175,7 @@ impl TlsClient {
 
     /// Sends `close_notify` and pumps.
     pub fn close_notify(&mut self, h: &mut Harness) -> io::Result<()> {
+        self.check()?;
         self.conn.send_close_notify();
         self.pump(h)
     }

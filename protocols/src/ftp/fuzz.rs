@@ -225,10 +225,15 @@ mod tls {
                 } else {
                     None
                 };
-                if let Some(id) = stream {
+                // A TLS client only where the server speaks TLS (PROT P): a `PROT C` data
+                // connection is plaintext, read below like any output.
+                if let Some(id) = stream.filter(|&id| h.tls_info(id).is_some()) {
                     if let Ok(d) = TlsClient::new(id, client.clone(), "localhost") {
                         data_clients.insert(id, d);
                     }
+                } else if let Some(id) = stream {
+                    let _ = h.take_output(id);
+                    h.eof(id);
                 }
             }
             h.advance(Duration::from_millis(20));
