@@ -381,7 +381,8 @@ impl HttpConn {
             match body.len() {
                 Some(n) if status != 304 || n > 0 => {
                     out.extend_from_slice(b"Content-Length: ");
-                    let _ = write!(out, "{n}");
+                    // `itoa`, not `write!`: `fmt` took a twentieth of a plain request.
+                    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
                     out.extend_from_slice(b"\r\n");
                 }
                 Some(_) => {}
@@ -446,13 +447,15 @@ impl HttpConn {
         let out = &mut exchange(&mut self.ex, &self.shared).out;
         match (status, &resp.reason) {
             (200, None) => out.extend_from_slice(b"HTTP/1.1 200 OK\r\n"),
-            (_, Some(reason)) => {
-                let _ = write!(out, "HTTP/1.1 {status} ");
-                out.extend_from_slice(reason);
+            (_, reason) => {
+                out.extend_from_slice(b"HTTP/1.1 ");
+                out.extend_from_slice(itoa::Buffer::new().format(status).as_bytes());
+                out.extend_from_slice(b" ");
+                match reason {
+                    Some(reason) => out.extend_from_slice(reason),
+                    None => out.extend_from_slice(reason_phrase(status).as_bytes()),
+                }
                 out.extend_from_slice(b"\r\n");
-            }
-            _ => {
-                let _ = write!(out, "HTTP/1.1 {status} {}\r\n", reason_phrase(status));
             }
         }
         wire::write_date(out, now);

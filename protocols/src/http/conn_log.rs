@@ -2,6 +2,7 @@
 //! line in the access log (Combined Log Format). A child module of [`super`].
 
 use std::io::Write;
+use std::net::IpAddr;
 
 use netreactor::Context;
 
@@ -22,26 +23,40 @@ impl HttpConn {
         let req = self.req();
         let host = cx.peer_addr().map(|a| a.ip());
         log.line(|out, stamp| {
+            // Hand-written numbers and addresses: `write!` through `fmt` cost about 2,000
+            // instructions a line, more than the rest of the line together.
+            let mut n = itoa::Buffer::new();
             match host {
+                Some(IpAddr::V4(ip)) => {
+                    let [a, b, c, d] = ip.octets();
+                    out.extend_from_slice(n.format(a).as_bytes());
+                    for octet in [b, c, d] {
+                        out.push(b'.');
+                        out.extend_from_slice(n.format(octet).as_bytes());
+                    }
+                }
                 Some(ip) => {
                     let _ = write!(out, "{ip}");
                 }
                 None => out.push(b'-'),
             }
-            let _ = write!(out, " - - [{stamp}] \"");
+            out.extend_from_slice(b" - - [");
+            out.extend_from_slice(stamp.as_bytes());
+            out.extend_from_slice(b"] \"");
             if req.method().is_empty() {
                 out.push(b'-');
             } else {
                 push_escaped(out, req.method().as_bytes());
                 out.push(b' ');
                 push_escaped(out, req.raw_target());
-                let _ = write!(out, " HTTP/1.{}", req.version_minor());
+                out.extend_from_slice(b" HTTP/1.");
+                out.extend_from_slice(n.format(req.version_minor()).as_bytes());
             }
-            let _ = write!(out, "\" {status} ");
+            out.extend_from_slice(b"\" ");
+            out.extend_from_slice(n.format(status).as_bytes());
+            out.push(b' ');
             match bytes {
-                Some(n) if n > 0 => {
-                    let _ = write!(out, "{n}");
-                }
+                Some(len) if len > 0 => out.extend_from_slice(n.format(len).as_bytes()),
                 _ => out.push(b'-'),
             }
             for name in ["referer", "user-agent"] {
