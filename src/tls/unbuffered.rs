@@ -103,9 +103,11 @@ fn encrypt_size(e: &EncryptError) -> Option<usize> {
     }
 }
 
-/// Gives `buf`'s memory back once it holds nothing.
+/// Gives `buf`'s memory back once it holds nothing. Not `capacity() > 0`: a buffer read
+/// to its end has no capacity left but still holds its allocation (`capacity` counts from
+/// the read position), and that is the usual case here (records are made to fit exactly).
 fn release_if_empty(buf: &mut BytesMut) {
-    if buf.is_empty() && buf.capacity() > 0 {
+    if buf.is_empty() {
         *buf = BytesMut::new();
     }
 }
