@@ -220,7 +220,7 @@ impl TlsIo {
     }
 
     fn preamble_is_empty(&self) -> bool {
-        self.start.as_ref().map_or(true, |s| s.preamble.is_empty())
+        self.start.as_ref().is_none_or(|s| s.preamble.is_empty())
     }
 
     /// Drops the start state once the handshake is over and the preamble written. True the
