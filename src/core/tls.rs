@@ -157,6 +157,20 @@ impl Core {
         self.tls_outcome(id, res)
     }
 
+    /// Moves the session to a fresh allocation once the handshake's transient blocks are
+    /// freed: it then fills one of the holes they left instead of staying among them, and
+    /// its first block goes to the next connection's start.
+    fn tls_relocate(&mut self, id: ConnId) {
+        let Some(c) = self.conn_mut(id) else { return };
+        if !matches!(c.io, Io::Tls(_)) {
+            return;
+        }
+        let Io::Tls(t) = std::mem::replace(&mut c.io, Io::Virtual(Box::default())) else {
+            unreachable!("checked above")
+        };
+        c.io = Io::Tls(Box::new(*t));
+    }
+
     /// Applies what a TLS read gave: the handshake's replies are flushed, failures close.
     fn tls_outcome(&mut self, id: ConnId, res: TlsRead) -> TlsStep {
         // A handshake message or an alert may wait to be written, plaintext queued before
@@ -170,6 +184,7 @@ impl Core {
         };
         if ended {
             self.cancel_kind(id.slot(), TimerKind::TlsHandshake, true);
+            self.tls_relocate(id);
         }
         match res {
             TlsRead::Data(n) => {
