@@ -103,7 +103,7 @@ impl Core {
     }
 
     /// Cancels the timers of `slot` of one kind (all of them: `first_only == false`).
-    fn cancel_kind(&mut self, slot: usize, kind: TimerKind, first_only: bool) {
+    pub(super) fn cancel_kind(&mut self, slot: usize, kind: TimerKind, first_only: bool) {
         let mut key = self.slots.get(slot).map_or(NIL, |s| s.timers);
         while key != NIL {
             let Some(v) = self.timers.get(key) else { break };

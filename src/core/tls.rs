@@ -63,7 +63,7 @@ impl Core {
         let io = std::mem::replace(&mut c.io, Io::Virtual(Box::default()));
         let preamble = std::mem::take(&mut c.out);
         let mut tls = TlsIo::new(io, session, preamble);
-        tls.plaintext_reply = plaintext_reply;
+        tls.set_plaintext_reply(plaintext_reply);
         c.io = Io::Tls(Box::new(tls));
         if in_place {
             c.flags |= flag::TLS_FRESH;
@@ -157,11 +157,35 @@ impl Core {
         self.tls_outcome(id, res)
     }
 
+    /// Moves the session to a fresh allocation once the handshake's transient blocks are
+    /// freed: it then fills one of the holes they left instead of staying among them, and
+    /// its first block goes to the next connection's start.
+    fn tls_relocate(&mut self, id: ConnId) {
+        let Some(c) = self.conn_mut(id) else { return };
+        if !matches!(c.io, Io::Tls(_)) {
+            return;
+        }
+        let Io::Tls(t) = std::mem::replace(&mut c.io, Io::Virtual(Box::default())) else {
+            unreachable!("checked above")
+        };
+        c.io = Io::Tls(Box::new(*t));
+    }
+
     /// Applies what a TLS read gave: the handshake's replies are flushed, failures close.
     fn tls_outcome(&mut self, id: ConnId, res: TlsRead) -> TlsStep {
         // A handshake message or an alert may wait to be written, plaintext queued before
         // the handshake finished may now go.
         self.mark_dirty(id.slot());
+        // Once the handshake is over, its state and its deadline go: an idle connection
+        // keeps neither (a timer entry per connection, for 10 s, otherwise).
+        let ended = match self.conn_mut(id).map(|c| &mut c.io) {
+            Some(Io::Tls(t)) => t.end_start(),
+            _ => false,
+        };
+        if ended {
+            self.cancel_kind(id.slot(), TimerKind::TlsHandshake, true);
+            self.tls_relocate(id);
+        }
         match res {
             TlsRead::Data(n) => {
                 let drained = match self.conn_mut(id).map(|c| &mut c.io) {
@@ -187,7 +211,7 @@ impl Core {
             TlsRead::Plaintext => {
                 tracing::debug!(conn = %id, "plaintext on a TLS connection");
                 let reply = match self.conn_mut(id).map(|c| &mut c.io) {
-                    Some(Io::Tls(t)) => t.plaintext_reply.take(),
+                    Some(Io::Tls(t)) => t.take_plaintext_reply(),
                     _ => None,
                 };
                 if let (Some(fd), true) =
@@ -213,7 +237,7 @@ impl Core {
         {
             if let Io::Tls(t) = &mut c.io {
                 if let Some(reply) = plain {
-                    t.preamble.push_bytes(reply);
+                    t.push_plaintext(reply);
                 }
                 let _ = t.flush(&mut WriteQueue::default(), portable_io, false);
             }

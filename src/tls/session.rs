@@ -36,18 +36,25 @@ mod state {
 }
 
 /// A connection's transport when it speaks TLS: the socket, the rustls session, and what
-/// has to go out in plaintext before the switch (STARTTLS).
+/// the start of the session needs (boxed apart, and dropped once the handshake is over: an
+/// idle connection does not carry it).
 pub(crate) struct TlsIo {
     pub inner: Io,
     pub session: Session,
+    start: Option<Box<Start>>,
+    state: u8,
+}
+
+/// What only the start of a session uses.
+#[derive(Default)]
+struct Start {
     /// Output queued before the switch to TLS, written in plaintext first.
-    pub preamble: WriteQueue,
+    preamble: WriteQueue,
     /// Ciphertext read while handshaking, against `Config::tls_handshake_limit`.
-    pub handshake_bytes: u32,
+    handshake_bytes: u32,
     /// Sent in plaintext, then the connection closes, when the first byte from the peer
     /// cannot start a TLS handshake (an HTTP request to an HTTPS port).
-    pub plaintext_reply: Option<Bytes>,
-    state: u8,
+    plaintext_reply: Option<Bytes>,
 }
 
 /// What a read achieved.
@@ -181,11 +188,49 @@ impl TlsIo {
         TlsIo {
             inner,
             session,
-            preamble,
-            handshake_bytes: 0,
-            plaintext_reply: None,
+            start: Some(Box::new(Start {
+                preamble,
+                ..Start::default()
+            })),
             state: 0,
         }
+    }
+
+    /// The start state, made again if it was dropped (a plaintext reply or an alert queued
+    /// after the handshake).
+    fn start_mut(&mut self) -> &mut Start {
+        self.start.get_or_insert_with(Box::default)
+    }
+
+    /// Sets the plaintext reply for a peer that does not speak TLS.
+    pub(crate) fn set_plaintext_reply(&mut self, reply: Option<Bytes>) {
+        if reply.is_some() || self.start.is_some() {
+            self.start_mut().plaintext_reply = reply;
+        }
+    }
+
+    /// Takes the plaintext reply (the peer does not speak TLS).
+    pub(crate) fn take_plaintext_reply(&mut self) -> Option<Bytes> {
+        self.start.as_mut().and_then(|s| s.plaintext_reply.take())
+    }
+
+    /// Queues `data` to go out in plaintext before any record.
+    pub(crate) fn push_plaintext(&mut self, data: Bytes) {
+        self.start_mut().preamble.push_bytes(data);
+    }
+
+    fn preamble_is_empty(&self) -> bool {
+        self.start.as_ref().is_none_or(|s| s.preamble.is_empty())
+    }
+
+    /// Drops the start state once the handshake is over and the preamble written. True the
+    /// time it does: the handshake's deadline can go too.
+    pub(crate) fn end_start(&mut self) -> bool {
+        if self.start.is_none() || self.session.is_handshaking() || !self.preamble_is_empty() {
+            return false;
+        }
+        self.start = None;
+        true
     }
 
     fn has(&self, bit: u8) -> bool {
@@ -194,7 +239,7 @@ impl TlsIo {
 
     /// Ciphertext or plaintext waits to be written.
     pub(crate) fn wants_write(&self) -> bool {
-        self.session.wants_write() || !self.preamble.is_empty()
+        self.session.wants_write() || !self.preamble_is_empty()
     }
 
     /// The last socket read was short and rustls holds no plaintext: a new edge will come.
@@ -270,8 +315,9 @@ impl TlsIo {
                         self.state &= !state::DRAINED;
                     }
                     if handshaking {
-                        self.handshake_bytes = self.handshake_bytes.saturating_add(n as u32);
-                        if self.handshake_bytes as usize > handshake_limit {
+                        let start = self.start_mut();
+                        start.handshake_bytes = start.handshake_bytes.saturating_add(n as u32);
+                        if start.handshake_bytes as usize > handshake_limit {
                             return TlsRead::HandshakeTooLarge;
                         }
                     }
@@ -296,7 +342,11 @@ impl TlsIo {
     /// For a server with a plaintext reply: does the peer's first byte start a handshake
     /// record (22)? `None` until a byte is there. Peeks, so rustls still reads it.
     fn first_byte(&mut self, src: &mut Source<'_>) -> Option<bool> {
-        if self.plaintext_reply.is_none() || !self.session.is_server() {
+        let has_reply = self
+            .start
+            .as_ref()
+            .is_some_and(|s| s.plaintext_reply.is_some());
+        if !has_reply || !self.session.is_server() {
             return Some(true);
         }
         let first = match src {
@@ -324,17 +374,22 @@ impl TlsIo {
         finish: bool,
     ) -> io::Result<TlsFlushed> {
         let mut written = 0;
-        if !self.preamble.is_empty() {
+        if let Some(preamble) = self
+            .start
+            .as_mut()
+            .map(|s| &mut s.preamble)
+            .filter(|p| !p.is_empty())
+        {
             let (n, blocked) = match &mut self.inner {
-                Io::Virtual(peer) => peer.accept_from(&mut self.preamble)?,
+                Io::Virtual(peer) => peer.accept_from(preamble)?,
                 io => {
                     let fd = io.raw_fd().expect("a real descriptor");
-                    let f = self.preamble.flush_to_fd(fd, portable_io)?;
+                    let f = preamble.flush_to_fd(fd, portable_io)?;
                     (f.written, f.blocked)
                 }
             };
             written += n;
-            if blocked || !self.preamble.is_empty() {
+            if blocked || !preamble.is_empty() {
                 return Ok(TlsFlushed {
                     written,
                     blocked: true,

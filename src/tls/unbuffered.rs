@@ -12,7 +12,6 @@ use std::io::{self, IoSlice, Read, Write};
 use std::sync::Arc;
 
 use bytes::{Buf, BytesMut};
-use rustls::pki_types::DnsName;
 use rustls::server::UnbufferedServerConnection;
 use rustls::unbuffered::{
     ConnectionState, EncodeError, EncryptError, InsufficientSizeError, UnbufferedStatus,
@@ -43,8 +42,9 @@ pub(crate) struct UnbufferedServer {
     plain: BytesMut,
     /// Records made but not yet written.
     outgoing: BytesMut,
-    /// The name the ClientHello asked for.
-    sni: Option<DnsName<'static>>,
+    /// The name the ClientHello asked for (a `Box<str>`: 8 bytes smaller than the name's
+    /// own type, held by every connection).
+    sni: Option<Box<str>>,
     /// The ClientHello was read (for its name) and rustls may see the ciphertext.
     hello_seen: bool,
     /// The peer sent `close_notify`.
@@ -103,9 +103,11 @@ fn encrypt_size(e: &EncryptError) -> Option<usize> {
     }
 }
 
-/// Gives `buf`'s memory back once it holds nothing.
+/// Gives `buf`'s memory back once it holds nothing. Not `capacity() > 0`: a buffer read
+/// to its end has no capacity left but still holds its allocation (`capacity` counts from
+/// the read position), and that is the usual case here (records are made to fit exactly).
 fn release_if_empty(buf: &mut BytesMut) {
-    if buf.is_empty() && buf.capacity() > 0 {
+    if buf.is_empty() {
         *buf = BytesMut::new();
     }
 }
@@ -132,7 +134,7 @@ impl UnbufferedServer {
 
     /// The name the client asked for (SNI).
     pub(crate) fn server_name(&self) -> Option<&str> {
-        self.sni.as_ref().map(|n| n.as_ref())
+        self.sni.as_deref()
     }
 
     /// The peer sent `close_notify`.
@@ -195,7 +197,7 @@ impl UnbufferedServer {
         if !self.hello_seen {
             match sni::client_hello_sni(&self.incoming) {
                 Hello::Incomplete => return Ok(()),
-                Hello::Sni(name) => self.sni = name,
+                Hello::Sni(name) => self.sni = name.map(|n| Box::from(n.as_ref())),
                 Hello::Other => {}
             }
             self.hello_seen = true;

@@ -1,0 +1,134 @@
+//! What an idle TLS connection keeps on the heap does not depend on the size of the records
+//! it carried: its session's buffers (ciphertext in, plaintext, records out) are released
+//! once emptied, and the start of the session (preamble queue, plaintext reply) goes with
+//! the handshake. Counted by a wrapping global allocator over harness connections whose
+//! clients are dropped (only the server side is counted).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::Arc;
+
+use netreactor::bytes::BytesMut;
+use netreactor::testing::{Harness, TlsClient};
+use netreactor::tls::{self, rustls};
+use netreactor::{Context, Protocol};
+
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the counter only
+// observes sizes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: same layout contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: `ptr` came from `alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+fn live() -> isize {
+    LIVE.load(Ordering::Relaxed)
+}
+
+const N: usize = 200;
+
+fn data(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/tls")
+        .join(name)
+}
+
+struct Echo;
+
+impl Protocol for Echo {
+    fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+        cx.write(input.split().freeze());
+    }
+}
+
+/// Opens `N` TLS connections that each echo `message`, and leaves them idle.
+fn open_echoed(
+    h: &mut Harness,
+    server: &Arc<rustls::ServerConfig>,
+    client: &Arc<rustls::ClientConfig>,
+    message: &[u8],
+) -> Vec<netreactor::ConnId> {
+    let mut ids = Vec::new();
+    for _ in 0..N {
+        let id = h.open_tls(Echo, server.clone());
+        let mut c = TlsClient::new(id, client.clone(), "localhost").unwrap();
+        c.write(h, message).unwrap();
+        let mut echoed = Vec::new();
+        while echoed.len() < message.len() {
+            let got = c.read(h).unwrap();
+            assert!(!got.is_empty(), "echo stalled at {} bytes", echoed.len());
+            echoed.extend_from_slice(&got);
+        }
+        assert_eq!(echoed, message);
+        ids.push(id);
+    }
+    ids
+}
+
+/// Heap bytes per connection kept by `N` idle TLS connections that each echoed `message`.
+fn held_after(
+    h: &mut Harness,
+    server: &Arc<rustls::ServerConfig>,
+    client: &Arc<rustls::ClientConfig>,
+    message: &[u8],
+) -> isize {
+    let before = live();
+    open_echoed(h, server, client, message);
+    (live() - before) / N as isize
+}
+
+#[test]
+fn an_idle_tls_connection_keeps_no_buffer_of_what_it_carried() {
+    let server =
+        tls::server_config_from_pem(&data("cert.pem"), &data("key.pem"), &[b"http/1.1"]).unwrap();
+    let client = tls::client_config_trusting(&data("cert.pem"), &[b"http/1.1"]).unwrap();
+    let mut h = Harness::new();
+    // Warm-up: the harness's tables grown for all the connections below (then closed), the
+    // timer wheel, rustls's statics, the server's session cache.
+    let mut warm = Vec::new();
+    for _ in 0..3 {
+        warm.extend(open_echoed(&mut h, &server, &client, b"hello"));
+    }
+    for id in warm {
+        h.eof(id);
+    }
+
+    let small = held_after(&mut h, &server, &client, b"hello");
+    // Records of 8,000 and 16,000 bytes each way (the latter near a full record): before the
+    // buffers were released when read to their end, a connection kept the size of its last
+    // records.
+    for size in [8_000, 16_000] {
+        let large = held_after(&mut h, &server, &client, &vec![b'x'; size]);
+        println!(
+            "idle TLS connection on the heap: {small} B after 5 bytes, {large} B after {size}"
+        );
+        assert!(
+            (large - small).abs() < 128,
+            "after 5 bytes {small} B, after {size} bytes {large} B"
+        );
+    }
+    assert!(small < 4 * 1024, "idle TLS connection: {small} bytes");
+}
