@@ -595,6 +595,21 @@ impl Protocol<HttpTimer> for HttpConn {
         // The first request must arrive within the header timeout.
         let at = cx.now() + self.shared.config.header_timeout;
         self.set_deadline(cx, Deadline::Header, at);
+        // The keep-alive wait between requests (see `start_idle_timer`); while a request is
+        // under way its own deadlines rule and `on_idle` lets the expiry pass.
+        cx.set_idle_timeout(Some(self.shared.config.keep_alive_timeout));
+    }
+
+    /// The keep-alive timeout ran out. Idle between requests: close silently (as before).
+    /// Mid-request (a slow head or body has its own deadline; a response or CGI run may be
+    /// quiet for a while): nothing, the core checks again after another timeout.
+    fn on_idle(&mut self, cx: &mut Context<'_, HttpTimer>) {
+        if matches!(self.state, State::Head) && self.deadline_kind == Deadline::Idle {
+            self.state = State::Closing;
+            self.cancel_all_timers(cx);
+            self.flush_out(cx);
+            cx.close();
+        }
     }
 
     /// Over a connection cap: `503` at once, then the write half is shut so the client reads
