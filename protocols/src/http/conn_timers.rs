@@ -85,8 +85,13 @@ impl HttpConn {
     /// cost of a store and holds a 12-byte entry, where a timer of its own would hold a
     /// 48-byte one: so an idle keep-alive connection arms nothing here, and a request costs
     /// no timer operation either.
-    pub(super) fn start_idle_timer(&mut self, _cx: &mut Context<'_, HttpTimer>) {
+    pub(super) fn start_idle_timer(&mut self, cx: &mut Context<'_, HttpTimer>) {
         self.deadline_kind = Deadline::Idle;
+        if self.served == 1 {
+            // From the opening's header timeout to the keep-alive timeout, once (the same
+            // timeout again is a compare in the core; a longer one keeps the entry).
+            cx.set_idle_timeout(Some(self.shared.config.keep_alive_timeout));
+        }
     }
 
     pub(super) fn cancel_all_timers(&mut self, cx: &mut Context<'_, HttpTimer>) {
