@@ -1,7 +1,7 @@
 //! One connection's state inside the reactor: its descriptor, its protocol (or its parent, for
 //! a child socket), its unconsumed input, its write queue and its flags.
 //!
-//! Kept small on purpose (128 bytes, 136 with its slot in the table): an idle connection
+//! Kept small on purpose (112 bytes, 120 with its slot in the table): an idle connection
 //! holds this, its protocol's own state, and no buffer. This module must not call
 //! protocols; `core` does.
 

@@ -85,7 +85,8 @@ enum TimerKind {
 }
 
 /// A timer's entry: its value, its owner slot and its links in the owner's list. 24 bytes
-/// (48 with the wheel's own fields): every idle keep-alive connection holds one.
+/// (48 with the wheel's own fields). Idle timeouts do not take one: they wait on the idle
+/// wheel (12 bytes, `idle.rs`), so an idle keep-alive connection holds none of these.
 struct TimerVal {
     payload: RawTimer,
     owner: u32,
