@@ -1,7 +1,7 @@
 //! One connection's state inside the reactor: its descriptor, its protocol (or its parent, for
 //! a child socket), its unconsumed input, its write queue and its flags.
 //!
-//! Kept small on purpose (128 bytes, 136 with its slot in the table): an idle connection
+//! Kept small on purpose (112 bytes, 120 with its slot in the table): an idle connection
 //! holds this, its protocol's own state, and no buffer. This module must not call
 //! protocols; `core` does.
 
@@ -181,6 +181,10 @@ pub(crate) mod flag {
     pub const SIZE_MASK: u32 = 0b111 << SIZE_SHIFT;
     /// Largest read-size class (16x the base buffer).
     pub const SIZE_MAX: u32 = 4;
+    /// An entry of the idle wheel stands for this connection (its ticket is `idle_ticket`).
+    pub const IDLE_QUEUED: u32 = 1 << 27;
+    /// The idle timeout is off (`Conn::idle` still says what its queued entry was for).
+    pub const IDLE_OFF: u32 = 1 << 28;
     /// The TLS peer closed without `close_notify`: a close after its EOF is reported as
     /// [`CloseReason::TlsTruncated`](crate::CloseReason::TlsTruncated).
     #[cfg(feature = "tls")]
@@ -209,6 +213,11 @@ pub(crate) struct Conn {
     pub origin: u32,
     /// Its index in `Core::groups` (its listener's label; a child's is its parent's).
     pub group: u16,
+    /// Its idle timeout: an index + 1 into `Core::idle_ms` (0: none, or on the general
+    /// wheel). Two bytes that were padding, so an idle timeout adds nothing to the slot.
+    pub idle: u8,
+    /// Tells this connection's current entry of the idle wheel from older ones.
+    pub idle_ticket: u8,
 }
 
 /// The slot indices of a connection's child sockets. Boxed: few connections have children
@@ -254,6 +263,8 @@ impl Conn {
             children: Children::default(),
             origin: u32::MAX,
             group: 0,
+            idle: 0,
+            idle_ticket: 0,
         }
     }
 

@@ -50,6 +50,7 @@ mod connection;
 pub mod context;
 mod core;
 mod id;
+mod idle_wheel;
 pub mod listen_fds;
 mod listener;
 mod pool;

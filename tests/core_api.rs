@@ -228,6 +228,53 @@ fn the_config_idle_timeout_is_the_default_and_can_be_removed() {
     assert!(h.is_open(kept));
 }
 
+/// Sets the idle timeout its input names: "short", "long", "off".
+struct Tunable;
+
+impl Protocol for Tunable {
+    fn on_data(&mut self, cx: &mut Context<'_>, input: &mut BytesMut) {
+        let after = match &input[..] {
+            b"short" => Some(Duration::from_secs(1)),
+            b"long" => Some(Duration::from_secs(10)),
+            _ => None,
+        };
+        input.clear();
+        cx.set_idle_timeout(after);
+    }
+}
+
+#[test]
+fn a_shorter_idle_timeout_replaces_a_longer_one_on_time() {
+    let mut h = Harness::new();
+    let c = h.open(Tunable);
+    h.feed(c, b"long");
+    h.advance(Duration::from_secs(2));
+    h.feed(c, b"short");
+    h.advance(Duration::from_millis(999));
+    assert!(h.is_open(c), "fired before the shorter timeout ran out");
+    h.advance(Duration::from_millis(1));
+    assert!(
+        !h.is_open(c),
+        "the shorter timeout did not replace the longer one"
+    );
+    assert!(matches!(h.close_reason(c), Some(CloseReason::IdleTimeout)));
+}
+
+#[test]
+fn an_idle_timeout_turned_off_and_on_again_counts_from_the_last_read() {
+    let mut h = Harness::new();
+    let c = h.open(Tunable);
+    h.feed(c, b"short");
+    h.feed(c, b"off");
+    h.advance(Duration::from_secs(5));
+    assert!(h.is_open(c), "an idle timeout that was turned off fired");
+    h.feed(c, b"long");
+    h.advance(Duration::from_millis(9_999));
+    assert!(h.is_open(c));
+    h.advance(Duration::from_millis(1));
+    assert!(!h.is_open(c));
+}
+
 /// A stalled peer cannot keep a closing connection: the next timeout aborts it.
 #[test]
 fn a_close_that_cannot_flush_is_aborted_by_the_next_idle_timeout() {

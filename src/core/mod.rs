@@ -22,6 +22,7 @@ use slab::Slab;
 use crate::boxed::{AnyProtocol, RawTimer};
 use crate::channel::{AnyChannel, Notify};
 use crate::connection::{Conn, VirtualPeer};
+use crate::idle_wheel::{IdleWheel, Item};
 use crate::listener::Listener;
 use crate::pool::BufferPool;
 use crate::stats::{ListenerStats, Stats};
@@ -84,7 +85,8 @@ enum TimerKind {
 }
 
 /// A timer's entry: its value, its owner slot and its links in the owner's list. 24 bytes
-/// (48 with the wheel's own fields): every idle keep-alive connection holds one.
+/// (48 with the wheel's own fields). Idle timeouts do not take one: they wait on the idle
+/// wheel (12 bytes, `idle.rs`), so an idle keep-alive connection holds none of these.
 struct TimerVal {
     payload: RawTimer,
     owner: u32,
@@ -96,6 +98,11 @@ struct TimerVal {
 pub(crate) struct Core {
     pub(crate) slots: Slab<Slot>,
     timers: Wheel<TimerVal>,
+    /// Idle timeouts of connections (12 bytes each, checked lazily: `timers.rs`).
+    idle: IdleWheel,
+    /// The distinct idle timeouts in use, in ms (a connection keeps an index).
+    idle_ms: Vec<u32>,
+    idle_due: Vec<Item>,
     registry: Option<Registry>,
     pub(crate) config: Config,
     pub(crate) stats: Stats,
@@ -148,6 +155,9 @@ impl Core {
         Core {
             slots: Slab::new(),
             timers: Wheel::new(),
+            idle: IdleWheel::new(),
+            idle_ms: Vec::new(),
+            idle_due: Vec::new(),
             registry,
             pool: BufferPool::new(config.read_buffer),
             config,
@@ -244,15 +254,23 @@ impl Core {
 
     /// How long until the next timer is due (`None`: no timer).
     pub(crate) fn next_timer_in(&self) -> Option<Duration> {
-        let ms = self.timers.next_deadline()?;
+        let ms = self.next_deadline_ms()?;
         let at = self.start + Duration::from_millis(ms);
         Some(at.saturating_duration_since(self.now))
     }
 
     /// The instant of the next timer (harness).
     pub(crate) fn next_timer_at(&self) -> Option<Instant> {
-        let ms = self.timers.next_deadline()?;
+        let ms = self.next_deadline_ms()?;
         Some(self.start + Duration::from_millis(ms))
+    }
+
+    /// The earlier of the two wheels' next deadlines, in ms since the start.
+    fn next_deadline_ms(&self) -> Option<u64> {
+        match (self.timers.next_deadline(), self.idle.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 }
 
@@ -265,6 +283,7 @@ mod close;
 mod dispatch;
 mod fd;
 mod groups;
+mod idle;
 /// Reachable from the whole crate: a transport under the protocol (TLS) strips the header
 /// itself, through `Core::take_proxy_header` and `Core::open_proxied`.
 pub(crate) mod proxy;

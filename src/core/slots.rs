@@ -5,8 +5,7 @@ use std::os::fd::AsRawFd;
 
 use mio::{Interest, Token};
 
-use super::{Core, Kind, Slot, TimerKind, NIL};
-use crate::boxed::RawTimer;
+use super::{Core, Kind, Slot, NIL};
 use crate::connection::{Conn, Io, Owner};
 use crate::ConnId;
 
@@ -102,8 +101,7 @@ impl Core {
         self.conns += 1;
         self.stats.open = self.conns as u64;
         if let Some(idle) = self.config.idle_timeout {
-            let ms = RawTimer::new(idle.as_millis().min(u32::MAX as u128) as u64);
-            self.insert_timer(id.slot(), idle, TimerKind::Idle, ms);
+            self.set_idle_timeout(id, Some(idle));
         }
         if let Owner::Child(parent) = self.conn(id).map(|c| &c.owner).unwrap() {
             let parent = *parent;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::{Core, HandlerRef, Kind, Slot, SlotId, TimerKind, TimerVal, NIL};
 use crate::boxed::RawTimer;
-use crate::connection::{flag, Owner};
+use crate::connection::flag;
 use crate::timer::Key;
 use crate::{CloseReason, ConnId, TimerId};
 
@@ -126,26 +126,9 @@ impl Core {
         self.cancel_kind(slot, TimerKind::User, false);
     }
 
-    /// Sets (or with `None` removes) the idle timeout of connection `id`, counted from its
-    /// last read or write progress.
-    pub(crate) fn set_idle_timeout(&mut self, id: ConnId, after: Option<Duration>) {
-        let Some(c) = self.conn(id) else { return };
-        let last = c.last_active;
-        self.cancel_kind(id.slot(), TimerKind::Idle, true);
-        if let Some(after) = after {
-            let idle = Duration::from_millis((self.now_ms() as u32).wrapping_sub(last) as u64);
-            let ms = after.as_millis().min(u32::MAX as u128) as u64;
-            self.insert_timer(
-                id.slot(),
-                after.saturating_sub(idle),
-                TimerKind::Idle,
-                RawTimer::new(ms),
-            );
-        }
-    }
-
     /// Fires every timer due by now.
     pub(crate) fn fire_timers(&mut self) {
+        self.fire_idle();
         let now = self.now_ms();
         let mut due = std::mem::take(&mut self.due);
         self.timers.advance(now, &mut due);
@@ -243,9 +226,10 @@ impl Core {
         }
     }
 
-    /// An idle timer ran out: the connection was idle for `timeout`, or was active since the
-    /// timer was set (then it is re-armed for the rest: the lazy re-check that makes "restart
-    /// the idle timeout on every read" a single store).
+    /// An idle timer of the general wheel ran out (a connection whose timeout did not fit
+    /// the idle wheel, see `idle.rs`): the connection was idle for `timeout`, or was active
+    /// since the timer was set (then it is re-armed for the rest: the lazy re-check that
+    /// makes "restart the idle timeout on every read" a single store).
     fn idle_check(&mut self, slot: usize, timeout: Duration) {
         let now = self.now_ms() as u32;
         let Some(Slot {
@@ -263,20 +247,11 @@ impl Core {
             self.insert_timer(slot, timeout - idle, TimerKind::Idle, ms);
             return;
         }
-        self.stats.timeouts += 1;
-        self.groups[c.group as usize].timeouts += 1;
-        let closing = c.has(flag::CLOSE_AFTER_FLUSH | flag::CLOSE_NOW | flag::REFUSED);
-        if closing || matches!(c.owner, Owner::Child(_)) {
-            tracing::debug!(conn = %id, "idle timeout");
-            self.close_now(slot, CloseReason::IdleTimeout);
-            return;
+        if self.idle_expired(slot, id) {
+            // Armed again first: a protocol that ignores the timeout, or whose close cannot
+            // flush to a peer that stopped reading, is caught the next time round.
+            self.insert_timer(slot, timeout, TimerKind::Idle, ms);
+            self.with_proto(slot, |p, core, id| p.on_idle(core, id));
         }
-        // Armed again first: a protocol that ignores the timeout, or whose close cannot
-        // flush to a peer that stopped reading, is caught the next time round.
-        self.insert_timer(slot, timeout, TimerKind::Idle, ms);
-        if let Some(c) = self.conn_mut(id) {
-            c.flags |= flag::IDLE_EXPIRED;
-        }
-        self.with_proto(slot, |p, core, id| p.on_idle(core, id));
     }
 }

@@ -595,9 +595,34 @@ impl HttpConn {
 
 impl Protocol<HttpTimer> for HttpConn {
     fn on_open(&mut self, cx: &mut Context<'_, HttpTimer>) {
-        // The first request must arrive within the header timeout.
-        let at = cx.now() + self.shared.config.header_timeout;
-        self.set_deadline(cx, Deadline::Header, at);
+        // The first request must begin within the header timeout: the core's idle timeout
+        // (no timer of our own: a 12-byte entry rather than 48), lengthened to the keep-alive
+        // timeout after the first answer (`start_idle_timer`). A head that arrives in parts
+        // has its own deadline from its first byte (`start_header_timer`).
+        cx.set_idle_timeout(Some(self.shared.config.header_timeout));
+    }
+
+    /// The idle timeout ran out. Nothing received since the opening: 408, as for a head
+    /// that did not complete. Idle between requests: close silently. Mid-request (a head
+    /// or body in parts has its own deadline; a response or CGI run may be quiet a while):
+    /// nothing, the core checks again after another timeout.
+    fn on_idle(&mut self, cx: &mut Context<'_, HttpTimer>) {
+        let waiting = matches!(self.state, State::Head)
+            && self.ex.as_ref().is_none_or(|ex| ex.head_started.is_none());
+        match self.deadline_kind {
+            Deadline::None if waiting && self.served == 0 => {
+                cx.count(Counter::Timeout);
+                tracing::debug!(conn = %cx.id(), "http: header timeout");
+                self.fail(cx, 408);
+            }
+            Deadline::Idle if waiting => {
+                self.state = State::Closing;
+                self.cancel_all_timers(cx);
+                self.flush_out(cx);
+                cx.close();
+            }
+            _ => {}
+        }
     }
 
     /// Over a connection cap: `503` at once, then the write half is shut so the client reads

@@ -1,6 +1,6 @@
-//! The connection's timers: one protocol deadline (header, idle or body) kept in a field
-//! and a wheel timer armed only when the deadline moves earlier, so that moving it later
-//! (every request on a keep-alive connection) sets no timer. A child module of [`super`].
+//! The connection's timers: one protocol deadline (header or body) kept in a field and a
+//! wheel timer armed only when the deadline moves earlier, so that moving it later sets no
+//! timer; the keep-alive wait between requests is the core's idle timeout (`on_idle`). A child module of [`super`].
 
 use std::time::Instant;
 
@@ -80,10 +80,18 @@ impl HttpConn {
         }
     }
 
-    /// Idle from now on: the keep-alive deadline moves to now + timeout.
+    /// Idle from now on. The keep-alive wait is the core's idle timeout (set once, at
+    /// open: [`Context::set_idle_timeout`]), which restarts on every read and write at the
+    /// cost of a store and holds a 12-byte entry, where a timer of its own would hold a
+    /// 48-byte one: so an idle keep-alive connection arms nothing here, and a request costs
+    /// no timer operation either.
     pub(super) fn start_idle_timer(&mut self, cx: &mut Context<'_, HttpTimer>) {
-        let at = cx.now() + self.shared.config.keep_alive_timeout;
-        self.set_deadline(cx, Deadline::Idle, at);
+        self.deadline_kind = Deadline::Idle;
+        if self.served == 1 {
+            // From the opening's header timeout to the keep-alive timeout, once (the same
+            // timeout again is a compare in the core; a longer one keeps the entry).
+            cx.set_idle_timeout(Some(self.shared.config.keep_alive_timeout));
+        }
     }
 
     pub(super) fn cancel_all_timers(&mut self, cx: &mut Context<'_, HttpTimer>) {
@@ -101,8 +109,8 @@ impl HttpConn {
     /// The deadline timer fired: act if the deadline has passed, else re-arm for the rest.
     pub(super) fn deadline_fired(&mut self, cx: &mut Context<'_, HttpTimer>) {
         self.armed = None;
-        if self.deadline_kind == Deadline::None {
-            return;
+        if matches!(self.deadline_kind, Deadline::None | Deadline::Idle) {
+            return; // the idle wait is the core's idle timeout (`on_idle`)
         }
         if cx.now() < self.deadline {
             let at = self.deadline;
@@ -117,19 +125,13 @@ impl HttpConn {
                 tracing::debug!(conn = %cx.id(), "http: header timeout");
                 self.fail(cx, 408);
             }
-            Deadline::Idle => {
-                self.state = State::Closing;
-                self.cancel_all_timers(cx);
-                self.flush_out(cx);
-                cx.close();
-            }
             Deadline::Body => {
                 cx.count(Counter::Timeout);
                 tracing::debug!(conn = %cx.id(), "http: body timeout");
                 self.state = State::Head;
                 self.fail(cx, 408);
             }
-            Deadline::None => {}
+            Deadline::None | Deadline::Idle => {}
         }
     }
 }

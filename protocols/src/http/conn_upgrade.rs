@@ -26,6 +26,8 @@ impl HttpConn {
         }
         self.cancel_all_timers(cx);
         self.state = State::Switched;
+        // The keep-alive timeout is HTTP's: the new protocol sets its own in `on_open`.
+        cx.set_idle_timeout(None);
         cx.switch_to_boxed(proto);
     }
 }
