@@ -13,9 +13,7 @@
 //!
 //! This module owns only the data structure; it must not know about connections.
 
-const LEVELS: usize = 6;
-const SLOT_BITS: u32 = 6;
-const SLOTS: usize = 1 << SLOT_BITS;
+use crate::timer::{next_occupied, place, LEVELS, SLOTS};
 
 /// The longest delay an entry can be inserted with, in ms.
 pub(crate) const MAX_DELAY_MS: u64 = (1 << 31) - 1;
@@ -102,25 +100,7 @@ impl IdleWheel {
     }
 
     fn next_slot(&self) -> Option<(usize, usize, u64)> {
-        for level in 0..LEVELS {
-            if self.occupied[level] == 0 {
-                continue;
-            }
-            let shift = SLOT_BITS * level as u32;
-            let cur = ((self.elapsed >> shift) & (SLOTS as u64 - 1)) as u32;
-            // Slots before `cur` in this level hold nothing (entries are placed ahead).
-            let mask = self.occupied[level] & (!0u64 << cur);
-            let slot = if mask != 0 {
-                mask.trailing_zeros()
-            } else {
-                self.occupied[level].trailing_zeros()
-            };
-            let level_range = 1u64 << (shift + SLOT_BITS);
-            let base = self.elapsed & !(level_range - 1);
-            let start = base + ((slot as u64) << shift);
-            return Some((level, slot as usize, start));
-        }
-        None
+        next_occupied(&self.occupied, self.elapsed)
     }
 
     fn link(&mut self, item: Item) {
@@ -133,11 +113,7 @@ impl IdleWheel {
             self.expired.push(item);
             return;
         }
-        let masked = (self.elapsed ^ when) | (SLOTS as u64 - 1);
-        let significant = 63 - masked.leading_zeros();
-        let level = ((significant / SLOT_BITS) as usize).min(LEVELS - 1);
-        let shift = SLOT_BITS * level as u32;
-        let slot = ((when >> shift) & (SLOTS as u64 - 1)) as usize;
+        let (level, slot) = place(self.elapsed, when);
         self.buckets[level * SLOTS + slot].push(item);
         self.occupied[level] |= 1u64 << slot;
     }

@@ -14,9 +14,9 @@
 
 use slab::Slab;
 
-const LEVELS: usize = 6;
-const SLOT_BITS: u32 = 6;
-const SLOTS: usize = 1 << SLOT_BITS;
+pub(crate) const LEVELS: usize = 6;
+pub(crate) const SLOT_BITS: u32 = 6;
+pub(crate) const SLOTS: usize = 1 << SLOT_BITS;
 const NIL: u32 = u32::MAX;
 /// `place` of an entry due when inserted, waiting on the expired list.
 const EXPIRED: u16 = u16::MAX;
@@ -166,25 +166,7 @@ impl<T> Wheel<T> {
     }
 
     fn next_slot(&self) -> Option<(usize, usize, u64)> {
-        for level in 0..LEVELS {
-            if self.occupied[level] == 0 {
-                continue;
-            }
-            let shift = SLOT_BITS * level as u32;
-            let cur = ((self.elapsed >> shift) & (SLOTS as u64 - 1)) as u32;
-            // Slots before `cur` in this level hold nothing (entries are placed ahead).
-            let mask = self.occupied[level] & (!0u64 << cur);
-            let slot = if mask != 0 {
-                mask.trailing_zeros()
-            } else {
-                self.occupied[level].trailing_zeros()
-            };
-            let level_range = 1u64 << (shift + SLOT_BITS);
-            let base = self.elapsed & !(level_range - 1);
-            let start = base + ((slot as u64) << shift);
-            return Some((level, slot as usize, start));
-        }
-        None
+        next_occupied(&self.occupied, self.elapsed)
     }
 
     fn next_in_level(&self, level: usize) -> Option<u64> {
@@ -202,11 +184,7 @@ impl<T> Wheel<T> {
             self.expired.push(key);
             return;
         }
-        let masked = (self.elapsed ^ when) | (SLOTS as u64 - 1);
-        let significant = 63 - masked.leading_zeros();
-        let level = ((significant / SLOT_BITS) as usize).min(LEVELS - 1);
-        let shift = SLOT_BITS * level as u32;
-        let slot = ((when >> shift) & (SLOTS as u64 - 1)) as usize;
+        let (level, slot) = place(self.elapsed, when);
         let head = self.heads[level][slot];
         {
             let e = &mut self.entries[key as usize];
@@ -246,6 +224,40 @@ impl<T> Wheel<T> {
             self.entries[next as usize].prev = prev;
         }
     }
+}
+
+/// The level and slot of a deadline `when` (> `elapsed`): the level is that of the highest
+/// 6-bit group in which `when` and the wheel's time differ. Shared with the idle wheel.
+pub(crate) fn place(elapsed: u64, when: u64) -> (usize, usize) {
+    let masked = (elapsed ^ when) | (SLOTS as u64 - 1);
+    let significant = 63 - masked.leading_zeros();
+    let level = ((significant / SLOT_BITS) as usize).min(LEVELS - 1);
+    let shift = SLOT_BITS * level as u32;
+    (level, ((when >> shift) & (SLOTS as u64 - 1)) as usize)
+}
+
+/// The first occupied slot at the wheel's time `elapsed`, lowest level first: its level,
+/// slot and start time. Shared with the idle wheel.
+pub(crate) fn next_occupied(occupied: &[u64; LEVELS], elapsed: u64) -> Option<(usize, usize, u64)> {
+    for level in 0..LEVELS {
+        if occupied[level] == 0 {
+            continue;
+        }
+        let shift = SLOT_BITS * level as u32;
+        let cur = ((elapsed >> shift) & (SLOTS as u64 - 1)) as u32;
+        // Slots before `cur` in this level hold nothing (entries are placed ahead).
+        let mask = occupied[level] & (!0u64 << cur);
+        let slot = if mask != 0 {
+            mask.trailing_zeros()
+        } else {
+            occupied[level].trailing_zeros()
+        };
+        let level_range = 1u64 << (shift + SLOT_BITS);
+        let base = elapsed & !(level_range - 1);
+        let start = base + ((slot as u64) << shift);
+        return Some((level, slot as usize, start));
+    }
+    None
 }
 
 #[cfg(test)]
