@@ -239,25 +239,19 @@ pub(crate) fn place(elapsed: u64, when: u64) -> (usize, usize) {
 /// The first occupied slot at the wheel's time `elapsed`, lowest level first: its level,
 /// slot and start time. Shared with the idle wheel.
 pub(crate) fn next_occupied(occupied: &[u64; LEVELS], elapsed: u64) -> Option<(usize, usize, u64)> {
-    for level in 0..LEVELS {
-        if occupied[level] == 0 {
-            continue;
-        }
-        let shift = SLOT_BITS * level as u32;
-        let cur = ((elapsed >> shift) & (SLOTS as u64 - 1)) as u32;
-        // Slots before `cur` in this level hold nothing (entries are placed ahead).
-        let mask = occupied[level] & (!0u64 << cur);
-        let slot = if mask != 0 {
-            mask.trailing_zeros()
-        } else {
-            occupied[level].trailing_zeros()
-        };
-        let level_range = 1u64 << (shift + SLOT_BITS);
-        let base = elapsed & !(level_range - 1);
-        let start = base + ((slot as u64) << shift);
-        return Some((level, slot as usize, start));
-    }
-    None
+    let (level, &bits) = occupied.iter().enumerate().find(|(_, b)| **b != 0)?;
+    let shift = SLOT_BITS * level as u32;
+    let cur = ((elapsed >> shift) & (SLOTS as u64 - 1)) as u32;
+    // Slots before `cur` in this level hold nothing (entries are placed ahead).
+    let mask = bits & (!0u64 << cur);
+    let slot = if mask != 0 {
+        mask.trailing_zeros()
+    } else {
+        bits.trailing_zeros()
+    };
+    let level_range = 1u64 << (shift + SLOT_BITS);
+    let base = elapsed & !(level_range - 1);
+    Some((level, slot as usize, base + ((slot as u64) << shift)))
 }
 
 #[cfg(test)]
