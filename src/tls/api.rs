@@ -67,10 +67,7 @@ impl Reactor {
         T: Copy + 'static,
     {
         let (ids, local) = self.add_tcp_listener(addr, opts, factory)?;
-        let tls = tls.into();
-        for id in ids {
-            self.core.set_listener_tls(id, tls.clone());
-        }
+        self.set_listeners_tls(ids, tls.into());
         tracing::debug!(%local, "listening (tls)");
         Ok(local)
     }
@@ -90,12 +87,16 @@ impl Reactor {
         T: Copy + 'static,
     {
         let (ids, local) = self.add_tcp_sockets(vec![listener], opts, factory)?;
-        let tls = tls.into();
+        self.set_listeners_tls(ids, tls.into());
+        tracing::debug!(%local, "listening (tls, adopted)");
+        Ok(local)
+    }
+
+    /// Makes the connections of listeners `ids` TLS servers with `tls`.
+    fn set_listeners_tls(&mut self, ids: Vec<ConnId>, tls: TlsAcceptor) {
         for id in ids {
             self.core.set_listener_tls(id, tls.clone());
         }
-        tracing::debug!(%local, "listening (tls, adopted)");
-        Ok(local)
     }
 
     /// Opens an outbound TCP connection speaking TLS to `server_name` (checked against the
