@@ -66,7 +66,7 @@ pub fn unix_now() -> i64 {
 }
 
 /// Days since 1970-01-01 to (year, month 1-12, day 1-31), proleptic Gregorian: eras of 400
-/// years counted from 0000-03-01. Also FTP's `MDTM`/`MLST` dates.
+/// years counted from 0000-03-01. Also FTP's `MDTM`/`MLST` dates and the HTTP listing's.
 pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
