@@ -100,4 +100,7 @@ pub(crate) struct Shared {
     pub(crate) spares: Spares,
     /// CGI scripts running now (bounded by `config.max_cgi_scripts`).
     pub(crate) cgi_running: Cell<usize>,
+    /// Connection deadlines are milliseconds since this instant (8 bytes each where an
+    /// `Instant` takes 16: every idle connection carries two).
+    pub(crate) epoch: std::time::Instant,
 }

@@ -17,7 +17,6 @@
 
 use std::fmt::Write as _;
 use std::rc::Rc;
-use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use netreactor::{ChildEvent, CloseReason, ConnId, Context, Counter, Protocol, Refusal};
@@ -99,7 +98,8 @@ pub struct HttpConn {
     /// The one protocol deadline (header, idle or body) and what it is for. Moving it later
     /// costs nothing: the armed timer fires at the old time, sees the new deadline and
     /// re-arms for the rest (so the hello path sets no timer per request).
-    deadline: Instant,
+    /// Milliseconds since [`Shared::epoch`](super::config::Shared).
+    deadline: u64,
     deadline_kind: Deadline,
     armed: Option<Armed>,
     timer_seq: u32,
@@ -123,7 +123,7 @@ impl HttpConn {
             keep_alive: true,
             head_only: false,
             served: 0,
-            deadline: Instant::now(),
+            deadline: 0,
             deadline_kind: Deadline::None,
             armed: None,
             timer_seq: 0,
@@ -159,7 +159,7 @@ impl HttpConn {
                         return;
                     }
                     // Progress: the body deadline moves (no timer operation).
-                    self.deadline = cx.now() + self.shared.config.body_timeout;
+                    self.deadline = self.ms_after(cx, self.shared.config.body_timeout);
                     if !self.read_body(cx, input) {
                         return;
                     }
@@ -323,7 +323,7 @@ impl HttpConn {
             self.out()
                 .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
         }
-        let at = cx.now() + self.shared.config.body_timeout;
+        let at = self.ms_after(cx, self.shared.config.body_timeout);
         self.set_deadline(cx, Deadline::Body, at);
         self.state = State::Body(Box::new(BodyState {
             framing: match head.framing {

@@ -2,7 +2,7 @@
 //! wheel timer armed only when the deadline moves earlier, so that moving it later sets no
 //! timer; the keep-alive wait between requests is the core's idle timeout (`on_idle`). A child module of [`super`].
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use netreactor::{Context, Counter, TimerId};
 
@@ -21,11 +21,17 @@ pub(super) enum Deadline {
     Body,
 }
 
-/// The armed timer: its id and when it fires (its tag is [`HttpConn::deadline_tag`]).
+/// The armed timer: its id and when it fires, in milliseconds since
+/// [`Shared::epoch`](crate::http::config::Shared) (its tag is [`HttpConn::deadline_tag`]).
 #[derive(Clone, Copy)]
 pub(super) struct Armed {
     pub(super) id: TimerId,
-    pub(super) at: Instant,
+    pub(super) at: u64,
+}
+
+/// `d` in whole milliseconds (saturating: a timeout of centuries is "never").
+fn millis(d: Duration) -> u64 {
+    d.as_millis().min(u64::MAX.into()) as u64
 }
 
 impl HttpConn {
@@ -34,7 +40,7 @@ impl HttpConn {
         &mut self,
         cx: &mut Context<'_, HttpTimer>,
         kind: Deadline,
-        at: Instant,
+        at: u64,
     ) {
         self.deadline = at;
         self.deadline_kind = kind;
@@ -49,9 +55,23 @@ impl HttpConn {
         }
     }
 
-    pub(super) fn arm_for(&mut self, cx: &mut Context<'_, HttpTimer>, at: Instant) {
+    /// The reactor's clock now, in milliseconds since the server's epoch.
+    pub(super) fn now_ms(&self, cx: &Context<'_, HttpTimer>) -> u64 {
+        self.instant_ms(cx.now())
+    }
+
+    fn instant_ms(&self, t: Instant) -> u64 {
+        t.saturating_duration_since(self.shared.epoch).as_millis() as u64
+    }
+
+    /// `d` from now, in milliseconds since the server's epoch.
+    pub(super) fn ms_after(&self, cx: &Context<'_, HttpTimer>, d: Duration) -> u64 {
+        self.now_ms(cx).saturating_add(millis(d))
+    }
+
+    pub(super) fn arm_for(&mut self, cx: &mut Context<'_, HttpTimer>, at: u64) {
         self.timer_seq = self.timer_seq.wrapping_add(1);
-        let after = at.saturating_duration_since(cx.now());
+        let after = Duration::from_millis(at.saturating_sub(self.now_ms(cx)));
         self.armed = Some(Armed {
             id: cx.set_timer(after, self.deadline_tag()),
             at,
@@ -75,7 +95,9 @@ impl HttpConn {
                 .ex
                 .as_mut()
                 .map_or(now, |ex| *ex.head_started.get_or_insert(now));
-            let at = started + self.shared.config.header_timeout;
+            let at = self
+                .instant_ms(started)
+                .saturating_add(millis(self.shared.config.header_timeout));
             self.set_deadline(cx, Deadline::Header, at);
         }
     }
@@ -112,7 +134,7 @@ impl HttpConn {
         if matches!(self.deadline_kind, Deadline::None | Deadline::Idle) {
             return; // the idle wait is the core's idle timeout (`on_idle`)
         }
-        if cx.now() < self.deadline {
+        if self.now_ms(cx) < self.deadline {
             let at = self.deadline;
             self.arm_for(cx, at);
             return;

@@ -51,6 +51,7 @@ impl Server {
                 root,
                 spares: Spares::default(),
                 cgi_running: Cell::new(0),
+                epoch: std::time::Instant::now(),
             }),
         }
     }
