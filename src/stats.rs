@@ -16,7 +16,9 @@ pub struct Stats {
     pub bytes_in: u64,
     /// Bytes written to connections (`writev` and `sendfile`).
     pub bytes_out: u64,
-    /// Timeouts: the core's idle timeout plus those protocols count.
+    /// Timeouts: connections the core's idle timeout closed or started closing (an `on_idle`
+    /// that keeps the connection open, e.g. to ping the peer, is not one), plus those
+    /// protocols count.
     pub timeouts: u64,
     /// Connections closed by an error (IO error, input limit, panic).
     pub errors: u64,
@@ -82,7 +84,7 @@ pub struct ListenerStats {
     pub bytes_out: u64,
     /// Connections accepted over a cap and refused.
     pub refused: u64,
-    /// Timeouts: the core's idle timeout plus those its protocols count.
+    /// Timeouts, as [`Stats::timeouts`] counts them.
     pub timeouts: u64,
 }
 

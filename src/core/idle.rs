@@ -147,34 +147,51 @@ impl Core {
                 // Back in first: a protocol that ignores the timeout, or whose close cannot
                 // flush to a peer that stopped reading, is caught the next time round.
                 self.idle.insert(now + ms, item.key, item.gen);
-                self.with_proto(slot, |p, core, id| p.on_idle(core, id));
+                self.run_on_idle(slot, id);
             }
             self.process_dirty();
         }
         self.idle_due = due;
     }
 
-    /// Connection `slot` was idle for its whole timeout: counted, and closed if it was
+    /// Connection `slot` was idle for its whole timeout: closed (and counted) if it was
     /// closing already (the second expiry) or is a child socket. True when it stays open and
     /// its protocol's `on_idle` is to be called (the caller re-arms first).
     pub(super) fn idle_expired(&mut self, slot: usize, id: ConnId) -> bool {
         let Some(c) = self.conn_mut(id) else {
             return false;
         };
-        let group = c.group as usize;
         let closing = c.has(flag::CLOSE_AFTER_FLUSH | flag::CLOSE_NOW | flag::REFUSED);
         let child = matches!(c.owner, Owner::Child(_));
-        if !(closing || child) {
-            c.flags |= flag::IDLE_EXPIRED;
-        }
-        self.stats.timeouts += 1;
-        self.groups[group].timeouts += 1;
         if closing || child {
+            let group = c.group as usize;
+            self.count_timeout(group);
             tracing::debug!(conn = %id, "idle timeout");
             self.close_now(slot, CloseReason::IdleTimeout);
             return false;
         }
+        c.flags |= flag::IDLE_EXPIRED;
         true
+    }
+
+    /// Calls the protocol's `on_idle`; counts a timeout when that closed the connection or
+    /// started closing it. A protocol that only asks for a sign of life (a WebSocket ping
+    /// at half its idle time) is not a timeout.
+    pub(super) fn run_on_idle(&mut self, slot: usize, id: ConnId) {
+        // Before the call: a connection it closes may leave the slot to another.
+        let group = self.group_of(slot);
+        self.with_proto(slot, |p, core, id| p.on_idle(core, id));
+        let ended = self
+            .conn(id)
+            .is_none_or(|c| c.has(flag::CLOSE_AFTER_FLUSH | flag::CLOSE_NOW | flag::REFUSED));
+        if ended {
+            self.count_timeout(group);
+        }
+    }
+
+    fn count_timeout(&mut self, group: usize) {
+        self.stats.timeouts += 1;
+        self.groups[group].timeouts += 1;
     }
 }
 

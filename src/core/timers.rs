@@ -251,7 +251,7 @@ impl Core {
             // Armed again first: a protocol that ignores the timeout, or whose close cannot
             // flush to a peer that stopped reading, is caught the next time round.
             self.insert_timer(slot, timeout, TimerKind::Idle, ms);
-            self.with_proto(slot, |p, core, id| p.on_idle(core, id));
+            self.run_on_idle(slot, id);
         }
     }
 }
