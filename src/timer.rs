@@ -45,7 +45,13 @@ pub(crate) struct Wheel<T> {
     /// Current time of the wheel, in ms since its start.
     elapsed: u64,
     next_gen: u32,
+    /// When [`advance`](Self::advance) next looks at giving storage back.
+    trim_at: u64,
 }
+
+/// Entries' storage above which a mostly empty wheel gives memory back: a burst of timers
+/// (19,000 handshakes at once) must not leave 48 bytes per connection behind for good.
+const TRIM_MIN: usize = 1024;
 
 impl<T> Wheel<T> {
     pub(crate) fn new() -> Wheel<T> {
@@ -56,6 +62,7 @@ impl<T> Wheel<T> {
             expired: Vec::new(),
             elapsed: 0,
             next_gen: 1,
+            trim_at: 0,
         }
     }
 
@@ -88,7 +95,29 @@ impl<T> Wheel<T> {
             _ => return None,
         }
         self.unlink(key);
-        Some(self.entries.remove(key as usize).value)
+        let value = self.entries.remove(key as usize).value;
+        self.release_if_empty();
+        Some(value)
+    }
+
+    /// The last entry went: its storage goes too (O(1); keys restart, generations do not).
+    fn release_if_empty(&mut self) {
+        if self.entries.is_empty() && self.entries.capacity() >= TRIM_MIN {
+            self.entries = Slab::new();
+        }
+    }
+
+    /// Gives back the storage after the last live entry when under a quarter is in use;
+    /// at most once a second (it walks the storage).
+    fn trim(&mut self, now: u64) {
+        if now < self.trim_at {
+            return;
+        }
+        self.trim_at = now + 1000;
+        let capacity = self.entries.capacity();
+        if capacity >= TRIM_MIN && self.entries.len() < capacity / 4 {
+            self.entries.shrink_to_fit();
+        }
     }
 
     /// The value of a live entry.
@@ -111,7 +140,9 @@ impl<T> Wheel<T> {
     pub(crate) fn take(&mut self, key: Key, gen: u32) -> Option<T> {
         match self.entries.get(key as usize) {
             Some(e) if e.gen == gen && e.place == DETACHED => {
-                Some(self.entries.remove(key as usize).value)
+                let value = self.entries.remove(key as usize).value;
+                self.release_if_empty();
+                Some(value)
             }
             _ => None,
         }
@@ -163,6 +194,7 @@ impl<T> Wheel<T> {
             }
         }
         self.elapsed = self.elapsed.max(now);
+        self.trim(now);
     }
 
     fn next_slot(&self) -> Option<(usize, usize, u64)> {
@@ -262,6 +294,29 @@ mod tests {
         let mut due = Vec::new();
         w.advance(now, &mut due);
         due.into_iter().filter_map(|(k, g)| w.take(k, g)).collect()
+    }
+
+    #[test]
+    fn a_burst_of_timers_leaves_no_storage_behind() {
+        let mut w: Wheel<u32> = Wheel::new();
+        let keys: Vec<_> = (0..5000).map(|i| w.insert(60_000, i)).collect();
+        assert!(w.entries.capacity() >= 5000);
+        for &(k, g) in &keys {
+            assert!(w.remove(k, g).is_some());
+        }
+        assert!(w.entries.capacity() < TRIM_MIN, "{}", w.entries.capacity());
+        // Only the first few stay: the rest of the storage goes at the next advance.
+        let keys: Vec<_> = (0..5000).map(|i| w.insert(60_000, i)).collect();
+        for &(k, g) in &keys[10..] {
+            w.remove(k, g);
+        }
+        assert!(w.entries.capacity() >= 5000);
+        drain(&mut w, 1000);
+        assert!(w.entries.capacity() < TRIM_MIN, "{}", w.entries.capacity());
+        // The survivors are intact and fire when due.
+        let mut fired = drain(&mut w, 60_000);
+        fired.sort();
+        assert_eq!(fired, (0..10).collect::<Vec<u32>>());
     }
 
     #[test]
