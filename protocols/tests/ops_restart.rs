@@ -246,8 +246,8 @@ fn three_restarts_under_load_lose_no_request_and_refuse_no_connect() {
     for (what, child) in runs {
         let r = report(child, what);
         lines.push(format!(
-            "{what}: responses {} non_2xx {} errors {} connected {}",
-            r["responses"], r["non_2xx"], r["errors"], r["connected"]
+            "{what}: responses {} non_2xx {} errors {} connected {} resent {}",
+            r["responses"], r["non_2xx"], r["errors"], r["connected"], r["resent"]
         ));
         assert_eq!(errors(&r), 0, "{what}: {r}\nlog:\n{}", server.log());
         assert_eq!(r["errors"]["refused"], 0, "{what}");

@@ -121,6 +121,44 @@ impl Client {
         true
     }
 
+    /// `--reconnect` over HTTP: the server closed (or reset) a reused keep-alive connection as
+    /// requests went out on it, before any byte of their answer arrived. HTTP lets a server
+    /// close an idle connection at any time, and clients send such idempotent requests again
+    /// (RFC 9112 §9.3.1): they go to the next connection that opens. True when that was it.
+    fn resend_if_raced(&mut self) -> bool {
+        let idempotent =
+            self.plan.request.starts_with(b"GET ") || self.plan.request.starts_with(b"HEAD ");
+        let raced = self.plan.reconnect
+            && self.plan.mode == Mode::Http
+            && idempotent
+            && !self.in_flight.is_empty()
+            && self.sent > self.in_flight.len() as u64
+            && self.http.between_responses()
+            && self.leftover == 0;
+        if raced {
+            let mut st = self.plan.stats.borrow_mut();
+            if st.stopping {
+                return false;
+            }
+            st.resent += self.in_flight.len() as u64;
+            st.resend.extend(self.in_flight.drain(..));
+        }
+        raced
+    }
+
+    /// Sends the requests a raced close left to resend, with their first intended times.
+    fn resend(&mut self, cx: &mut Context<'_, ClientTimer>) {
+        loop {
+            let Some(intended) = self.plan.stats.borrow_mut().resend.pop_front() else {
+                return;
+            };
+            if !self.send(cx, intended) {
+                self.plan.stats.borrow_mut().resend.push_front(intended);
+                return;
+            }
+        }
+    }
+
     /// Sends one request; false when none may go (stopping, or `--close` and one went).
     fn send(&mut self, cx: &mut Context<'_, ClientTimer>, intended: Instant) -> bool {
         if self.plan.stats.borrow().stopping || (self.plan.close && self.sent > 0) {
@@ -239,6 +277,9 @@ impl Client {
     }
 
     fn start(&mut self, cx: &mut Context<'_, ClientTimer>) {
+        if self.plan.mode == Mode::Http {
+            self.resend(cx);
+        }
         match self.plan.interval {
             Some(every) => {
                 // Spread the first sends over one interval.
@@ -351,6 +392,7 @@ impl Protocol<ClientTimer> for Client {
     }
 
     fn on_eof(&mut self, cx: &mut Context<'_, ClientTimer>) {
+        self.resend_if_raced();
         if !self.in_flight.is_empty() && !self.plan.stats.borrow().stopping {
             self.plan.stats.borrow_mut().errors.closed += 1;
             self.plan.progress.errors.fetch_add(1, Ordering::Relaxed);
@@ -369,6 +411,16 @@ impl Protocol<ClientTimer> for Client {
     }
 
     fn on_close(&mut self, cx: &mut Context<'_, ClientTimer>, reason: &CloseReason) {
+        if let CloseReason::Io(e) = reason {
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+            ) && self.resend_if_raced()
+            {
+                // Not an error: the server closed an idle connection (see above).
+                return self.on_close(cx, &CloseReason::Peer);
+            }
+        }
         if self.open {
             self.plan.progress.open.fetch_sub(1, Ordering::Relaxed);
         }

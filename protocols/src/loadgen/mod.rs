@@ -181,6 +181,11 @@ pub struct ThreadStats {
     /// `--close` with `--source`: connections done with their request, to be replaced by
     /// the controller.
     pub(crate) reopen: u64,
+    /// `--reconnect`: intended send times of requests a server's close of an idle keep-alive
+    /// connection raced, to be sent again on the next connection that opens.
+    pub(crate) resend: std::collections::VecDeque<Instant>,
+    /// Requests sent again that way.
+    pub(crate) resent: u64,
     pub(crate) last_connect: Option<Instant>,
     pub(crate) errors: Errors,
     /// TLS handshakes finished, by kind.
@@ -206,6 +211,8 @@ impl ThreadStats {
             connected: 0,
             alive: 0,
             reopen: 0,
+            resend: std::collections::VecDeque::new(),
+            resent: 0,
             last_connect: None,
             errors: Errors::default(),
             handshakes: Handshakes::default(),
@@ -407,6 +414,7 @@ pub fn run(cfg: &Config) -> std::io::Result<Run> {
     let mut hist = new_histogram();
     let mut lag = hist.clone();
     let (mut responses, mut non_2xx, mut bytes_in, mut bytes_out, mut connected) = (0, 0, 0, 0, 0);
+    let mut resent = 0;
     let mut errors = Errors::default();
     let mut handshakes = Handshakes::default();
     let mut first_error = None;
@@ -420,6 +428,7 @@ pub fn run(cfg: &Config) -> std::io::Result<Run> {
         bytes_in += s.bytes_in;
         bytes_out += s.bytes_out;
         connected += s.connected;
+        resent += s.resent;
         errors.add(&s.errors);
         handshakes.add(&s.handshakes);
         first_error = first_error.or(s.first_error);
@@ -441,6 +450,7 @@ pub fn run(cfg: &Config) -> std::io::Result<Run> {
         seconds,
         responses: answers.then_some(responses),
         non_2xx: (cfg.mode == Mode::Http).then_some(non_2xx),
+        resent: (cfg.mode == Mode::Http && cfg.reconnect).then_some(resent),
         throughput: answers.then(|| responses as f64 / seconds.max(1e-9)),
         bytes_in,
         bytes_out,

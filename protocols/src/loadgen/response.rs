@@ -33,6 +33,14 @@ pub struct ResponseParser {
     status: u16,
 }
 
+impl ResponseParser {
+    /// True when no part of a response has been parsed (only a head's first byte starts
+    /// one).
+    pub fn between_responses(&self) -> bool {
+        matches!(self.state, State::Head)
+    }
+}
+
 impl Default for ResponseParser {
     fn default() -> Self {
         ResponseParser {

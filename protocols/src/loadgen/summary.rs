@@ -148,6 +148,12 @@ pub struct Report {
     /// HTTP responses outside 2xx/3xx.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub non_2xx: Option<u64>,
+    /// `http --reconnect`: requests sent again on a new connection because the server closed
+    /// an idle keep-alive connection as they went out (before any byte of their answer), as
+    /// HTTP clients do (RFC 9112 §9.3.1). Their latency counts from the first send's
+    /// intended time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resent: Option<u64>,
     /// Responses per second.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub throughput: Option<f64>,
@@ -311,6 +317,7 @@ mod tests {
             seconds: 1.0,
             responses: Some(1000),
             non_2xx: (mode == Mode::Http).then_some(0),
+            resent: None,
             throughput: Some(1000.0),
             bytes_in: 0,
             bytes_out: 0,
