@@ -2,13 +2,13 @@
 //! opening handshake, then frames — ping answered with pong, the close handshake with a
 //! timeout, failures closed with the RFC's codes — and the application's [`Handler`].
 //!
-//! States, as RFC 6455 names them: `CONNECTING` (`Phase::ServerHandshake` /
-//! `Phase::ClientHandshake`), `OPEN`, `CLOSING` (we sent a close frame and wait for the
+//! States, as RFC 6455 names them: `CONNECTING` (`Handshake::Server` /
+//! `Handshake::Client`), `OPEN`, `CLOSING` (we sent a close frame and wait for the
 //! peer's), `CLOSED` (close frames exchanged, or the connection failed: we only wait for the
 //! TCP connection to end).
 
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use netreactor::{CloseReason, ConnId, Context, Counter, Protocol, Refusal, TimerId};
@@ -29,7 +29,6 @@ pub struct WsTimer(TimerKind);
 enum TimerKind {
     Close,
     Handshake,
-    Idle,
     Message,
     Yield,
     Handler(u32),
@@ -39,8 +38,6 @@ enum TimerKind {
 const CLOSE_TIMER: WsTimer = WsTimer(TimerKind::Close);
 /// The opening handshake's deadline.
 const HANDSHAKE_TIMER: WsTimer = WsTimer(TimerKind::Handshake);
-/// The idle check (every quarter of the idle timeout).
-const IDLE_TIMER: WsTimer = WsTimer(TimerKind::Idle);
 /// The deadline of the message being assembled.
 const MESSAGE_TIMER: WsTimer = WsTimer(TimerKind::Message);
 /// The next slice of a message whose inflation yielded.
@@ -51,10 +48,13 @@ mod guards;
 
 /// Bits of [`Link::flags`].
 mod flag {
-    /// Bytes arrived since the last idle check.
-    pub const ACTIVE: u8 = 1;
+    /// The idle timeout's first half ran out and a ping went to the peer; no byte came from
+    /// it since.
+    pub const PINGED: u8 = 1;
     /// A [`YIELD_TIMER`](super::YIELD_TIMER) is set.
     pub const YIELD_ARMED: u8 = 2;
+    /// The handshake was refused; the answer is being flushed.
+    pub const REJECTED: u8 = 4;
 }
 
 /// Close code reported to [`Handler::on_close`] when the close frame had no code.
@@ -167,24 +167,45 @@ fn millis(d: Duration) -> u32 {
 /// The sending half of a connection and its close bookkeeping.
 #[derive(Debug)]
 struct Link {
-    role: Role,
-    state: State,
     writer: Writer,
-    /// Milliseconds (a `Duration` would take 16 bytes of every connection, this 4).
-    close_timeout_ms: u32,
-    close_timer: Option<TimerId>,
+    /// The one deadline in force: the opening handshake's while connecting, that of the
+    /// message being assembled while open, the close handshake's once closing.
+    timer: Option<TimerId>,
     /// Code and reason of a close the application started, for [`Handler::on_close`].
     local_close: Option<Box<(u16, String)>>,
-    /// [`Handler::on_close`] was called (kept here, with the next two, to fill the struct's
+    /// Milliseconds (a `Duration` would take 16 bytes of every connection, this 4).
+    close_timeout_ms: u32,
+    /// Time allowed for a data message from its first frame to its last, in whole seconds,
+    /// rounded up (0: unlimited).
+    message_secs: u16,
+    /// Idle timeout in whole seconds, rounded up (0: none); the core's idle timeout runs
+    /// for half of it twice (a ping, then the close).
+    idle_secs: u16,
+    role: Role,
+    state: State,
+    /// [`Handler::on_close`] was called (kept here, with the flags, to fill the struct's
     /// padding: every byte counts on an idle connection).
     told_close: bool,
     /// [`flag`] bits.
     flags: u8,
-    /// Idle checks in a row that saw no bytes from the peer.
-    quiet: u8,
 }
 
 impl Link {
+    fn new(role: Role, close_timeout: Duration) -> Link {
+        Link {
+            writer: Writer::new(role),
+            timer: None,
+            local_close: None,
+            close_timeout_ms: millis(close_timeout),
+            message_secs: 0,
+            idle_secs: 0,
+            role,
+            state: State::Connecting,
+            told_close: false,
+            flags: 0,
+        }
+    }
+
     fn send(&mut self, cx: &mut Context<'_, WsTimer>, opcode: Opcode, payload: Bytes) {
         let before = self.writer.has_backlog();
         self.writer.encode(opcode, payload, |b| cx.write(b));
@@ -209,11 +230,16 @@ impl Link {
         self.arm_close_timer(cx);
     }
 
-    fn arm_close_timer(&mut self, cx: &mut Context<'_, WsTimer>) {
-        if let Some(t) = self.close_timer.take() {
+    /// Cancels the deadline in force (the handshake's or the message's).
+    fn cancel_timer(&mut self, cx: &mut Context<'_, WsTimer>) {
+        if let Some(t) = self.timer.take() {
             cx.cancel_timer(t);
         }
-        self.close_timer = Some(cx.set_timer(
+    }
+
+    fn arm_close_timer(&mut self, cx: &mut Context<'_, WsTimer>) {
+        self.cancel_timer(cx);
+        self.timer = Some(cx.set_timer(
             Duration::from_millis(self.close_timeout_ms.into()),
             CLOSE_TIMER,
         ));
@@ -327,16 +353,18 @@ impl<'a, 'b> Ws<'a, 'b> {
     }
 }
 
-/// What the connection is doing with its bytes.
-enum Phase {
-    /// Reading the client's HTTP upgrade request (standalone server).
-    ServerHandshake(Rc<ServerConfig>),
+/// The opening handshake in progress: boxed, as only a connection being opened needs it
+/// (after it, frames; or the refusal being flushed, [`flag::REJECTED`]).
+enum Handshake {
+    /// Reading the client's HTTP upgrade request (standalone server), until `deadline`:
+    /// checked at each read, and the core's idle timeout catches a silent peer (no timer of
+    /// the wheel's: a burst of handshakes would leave its storage behind).
+    Server {
+        config: Rc<ServerConfig>,
+        deadline: Instant,
+    },
     /// Waiting for the server's `101` (client).
-    ClientHandshake(Box<ClientRequest>),
-    /// Frames.
-    Frames,
-    /// The handshake was refused; the answer is being flushed.
-    Rejected,
+    Client(ClientRequest),
 }
 
 struct ClientRequest {
@@ -346,18 +374,10 @@ struct ClientRequest {
 
 /// One WebSocket connection: the [`Protocol`] the reactor drives, around a [`Handler`].
 pub struct WsConn<H: Handler> {
-    phase: Phase,
+    handshake: Option<Box<Handshake>>,
     reader: Reader,
     link: Link,
     handler: H,
-    /// The opening handshake's deadline while connecting; the deadline of the message being
-    /// assembled once open.
-    deadline: Option<TimerId>,
-    /// Idle timeout in whole seconds, rounded up (0: none); checked every quarter of it.
-    idle_secs: u16,
-    /// Time allowed for a data message from its first frame to its last, in whole seconds,
-    /// rounded up (0: unlimited).
-    message_secs: u16,
 }
 
 /// `d` in whole seconds rounded up, at most `u16::MAX` (18 hours).
@@ -369,32 +389,30 @@ impl<H: Handler> WsConn<H> {
     /// A server connection that first reads the HTTP upgrade request itself (the
     /// standalone `--ws` listener).
     pub fn server(config: Rc<ServerConfig>, handler: H) -> WsConn<H> {
+        let mut c = WsConn::new_server(&config, handler);
+        c.handshake = Some(Box::new(Handshake::Server {
+            config,
+            deadline: Instant::now(),
+        }));
+        c
+    }
+
+    fn new_server(config: &ServerConfig, handler: H) -> WsConn<H> {
+        let mut link = Link::new(Role::Server, config.close_timeout);
+        link.idle_secs = config.idle_timeout.map_or(0, secs);
+        link.message_secs = secs(config.message_timeout);
         WsConn {
-            link: Link {
-                role: Role::Server,
-                state: State::Connecting,
-                writer: Writer::new(Role::Server),
-                close_timeout_ms: millis(config.close_timeout),
-                close_timer: None,
-                local_close: None,
-                told_close: false,
-                flags: 0,
-                quiet: 0,
-            },
-            idle_secs: config.idle_timeout.map_or(0, secs),
-            message_secs: secs(config.message_timeout),
+            handshake: None,
             reader: Reader::new(Role::Server, config.limits),
-            phase: Phase::ServerHandshake(config),
+            link,
             handler,
-            deadline: None,
         }
     }
 
     /// A server connection whose handshake was already answered (`accepted`), e.g. by the
     /// HTTP server's upgrade path: it starts with frames.
     pub fn upgraded(config: &ServerConfig, accepted: &Accepted, handler: H) -> WsConn<H> {
-        let mut c = WsConn::server(Rc::new(config.clone()), handler);
-        c.phase = Phase::Frames;
+        let mut c = WsConn::new_server(config, handler);
         c.link.state = State::Open;
         c.enable_deflate(accepted.deflate, &config.deflate, config.inflate_slice);
         c
@@ -404,26 +422,18 @@ impl<H: Handler> WsConn<H> {
     pub fn client(config: ClientConfig, handler: H) -> WsConn<H> {
         WsConn {
             reader: Reader::new(Role::Client, config.limits),
-            link: Link {
-                role: Role::Client,
-                state: State::Connecting,
-                writer: Writer::new(Role::Client),
-                close_timeout_ms: millis(config.close_timeout),
-                close_timer: None,
-                local_close: None,
-                told_close: false,
-                flags: 0,
-                quiet: 0,
-            },
-            phase: Phase::ClientHandshake(Box::new(ClientRequest {
+            link: Link::new(Role::Client, config.close_timeout),
+            handshake: Some(Box::new(Handshake::Client(ClientRequest {
                 config,
                 key: String::new(),
-            })),
+            }))),
             handler,
-            deadline: None,
-            idle_secs: 0,
-            message_secs: 0,
         }
+    }
+
+    /// True once the opening handshake is over and was accepted: frames flow.
+    fn in_frames(&self) -> bool {
+        self.handshake.is_none() && self.link.flags & flag::REJECTED == 0
     }
 
     /// The application handler.
@@ -472,11 +482,9 @@ impl<H: Handler> WsConn<H> {
     }
 
     fn open(&mut self, cx: &mut Context<'_, WsTimer>) {
-        self.phase = Phase::Frames;
+        self.handshake = None;
         self.link.state = State::Open;
-        if let Some(t) = self.deadline.take() {
-            cx.cancel_timer(t);
-        }
+        self.link.cancel_timer(cx);
         self.start_idle(cx);
         let mut ws = Self::ws(&mut self.link, cx);
         self.handler.on_open(&mut ws);
@@ -622,12 +630,21 @@ impl<H: Handler> WsConn<H> {
         self.read_frames(cx, input);
     }
 
+    /// The opening handshake did not complete in time: the connection goes without an
+    /// answer. Counted by the caller (the core counts what its idle timeout ends).
+    fn handshake_timed_out(&mut self, cx: &mut Context<'_, WsTimer>) {
+        self.link.state = State::Closed;
+        self.tell_close(cx, ABNORMAL, "handshake timed out");
+        cx.abort();
+    }
+
     fn reject(&mut self, cx: &mut Context<'_, WsTimer>, input: &mut BytesMut, answer: Bytes) {
         cx.count(Counter::ParseError);
         cx.write(answer);
         cx.close();
         input.clear();
-        self.phase = Phase::Rejected;
+        self.handshake = None;
+        self.link.flags |= flag::REJECTED;
         self.link.state = State::Closed;
         self.link.told_close = true;
     }
@@ -640,7 +657,8 @@ impl<H: Handler> Protocol<WsTimer> for WsConn<H> {
         tracing::debug!(?why, "websocket: refusing a connection");
         const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\
             Retry-After: 1\r\nConnection: close\r\n\r\n";
-        self.phase = Phase::Rejected;
+        self.handshake = None;
+        self.link.flags |= flag::REJECTED;
         self.link.state = State::Closed;
         self.link.told_close = true;
         cx.write(Bytes::from_static(BUSY));
@@ -648,12 +666,13 @@ impl<H: Handler> Protocol<WsTimer> for WsConn<H> {
     }
 
     fn on_open(&mut self, cx: &mut Context<'_, WsTimer>) {
-        match &mut self.phase {
-            Phase::ServerHandshake(config) => {
+        match self.handshake.as_deref_mut() {
+            Some(Handshake::Server { config, deadline }) => {
                 let t = config.handshake_timeout;
-                self.deadline = Some(cx.set_timer(t, HANDSHAKE_TIMER));
+                *deadline = cx.now() + t;
+                cx.set_idle_timeout(Some(t));
             }
-            Phase::ClientHandshake(req) => {
+            Some(Handshake::Client(req)) => {
                 let mut key = [0u8; 16];
                 key[..4].copy_from_slice(&super::encode::MaskRng::new().next_key());
                 for chunk in key[4..].chunks_mut(4) {
@@ -671,32 +690,37 @@ impl<H: Handler> Protocol<WsTimer> for WsConn<H> {
                 req.key = k;
                 cx.write(head);
                 let t = req.config.close_timeout.max(Duration::from_secs(10));
-                self.deadline = Some(cx.set_timer(t, HANDSHAKE_TIMER));
+                self.link.timer = Some(cx.set_timer(t, HANDSHAKE_TIMER));
             }
-            Phase::Frames => {
+            None if self.link.flags & flag::REJECTED != 0 => {}
+            None => {
                 // Upgraded from HTTP: the 101 is already written.
                 self.start_idle(cx);
                 let mut ws = Self::ws(&mut self.link, cx);
                 self.handler.on_open(&mut ws);
                 self.after_callback(cx);
             }
-            Phase::Rejected => {}
         }
     }
 
     fn on_data(&mut self, cx: &mut Context<'_, WsTimer>, input: &mut BytesMut) {
-        match &self.phase {
-            Phase::ServerHandshake(config) => {
+        match self.handshake.as_deref() {
+            Some(Handshake::Server { deadline, .. }) if cx.now() >= *deadline => {
+                input.clear();
+                cx.count(Counter::Timeout);
+                self.handshake_timed_out(cx);
+            }
+            Some(Handshake::Server { config, .. }) => {
                 let config = config.clone();
                 self.server_handshake(cx, input, config)
             }
-            Phase::ClientHandshake(_) => self.client_handshake(cx, input),
-            Phase::Frames => {
-                self.link.flags |= flag::ACTIVE;
+            Some(Handshake::Client(_)) => self.client_handshake(cx, input),
+            None if self.link.flags & flag::REJECTED != 0 => input.clear(),
+            None => {
+                self.link.flags &= !flag::PINGED;
                 self.reader.new_turn();
                 self.read_frames(cx, input);
             }
-            Phase::Rejected => input.clear(),
         }
         self.settle(cx);
     }
@@ -706,9 +730,10 @@ impl<H: Handler> Protocol<WsTimer> for WsConn<H> {
             self.link.state = State::Closed;
             self.tell_close(cx, ABNORMAL, "connection ended without a close frame");
         }
-        match self.phase {
-            Phase::Rejected => cx.close(),
-            _ => cx.abort(),
+        if self.link.flags & flag::REJECTED != 0 {
+            cx.close();
+        } else {
+            cx.abort();
         }
     }
 
@@ -724,22 +749,19 @@ impl<H: Handler> Protocol<WsTimer> for WsConn<H> {
     fn on_timer(&mut self, cx: &mut Context<'_, WsTimer>, timer: WsTimer) {
         match timer {
             CLOSE_TIMER => {
-                self.link.close_timer = None;
+                self.link.timer = None;
                 cx.count(Counter::Timeout);
                 cx.abort();
             }
             HANDSHAKE_TIMER => {
-                self.deadline = None;
+                self.link.timer = None;
                 if self.link.state == State::Connecting {
                     cx.count(Counter::Timeout);
-                    self.link.state = State::Closed;
-                    self.tell_close(cx, ABNORMAL, "handshake timed out");
-                    cx.abort();
+                    self.handshake_timed_out(cx);
                 }
             }
-            IDLE_TIMER => self.idle_check(cx),
             MESSAGE_TIMER => {
-                self.deadline = None;
+                self.link.timer = None;
                 if self.reader.in_message() && self.link.state == State::Open {
                     cx.count(Counter::Timeout);
                     self.fail_with(cx, 1008, "message not completed in time");
@@ -753,6 +775,12 @@ impl<H: Handler> Protocol<WsTimer> for WsConn<H> {
             }
         }
         self.settle(cx);
+    }
+
+    /// Half the idle timeout without a byte from the peer or write progress: a ping asks
+    /// for a sign of life; another half without one closes with 1001.
+    fn on_idle(&mut self, cx: &mut Context<'_, WsTimer>) {
+        self.idle_check(cx);
     }
 
     fn on_shutdown(&mut self, cx: &mut Context<'_, WsTimer>) {

@@ -107,17 +107,23 @@ pub const DEFLATE_SLICE: usize = 256 * 1024;
 /// sent meanwhile wait behind it (control frames do not).
 #[derive(Debug)]
 pub struct Writer {
-    role: Role,
-    rng: MaskRng,
     /// Boxed: most connections never negotiate compression.
     compressing: Option<Box<Compressing>>,
-    compress_min: usize,
+    role: Role,
+}
+
+thread_local! {
+    /// The masking keys of this thread's client connections: one generator for all rather
+    /// than 8 bytes in every connection.
+    static MASK_RNG: std::cell::RefCell<MaskRng> = std::cell::RefCell::new(MaskRng::new());
 }
 
 /// The compressor and the messages it has still to send.
 #[derive(Debug)]
 struct Compressing {
     deflater: Deflater,
+    /// Data messages shorter than this go uncompressed.
+    min_size: usize,
     /// The message being compressed slice by slice: opcode, payload, bytes done.
     current: Option<(Opcode, Bytes, usize)>,
     /// Data messages waiting behind it.
@@ -128,10 +134,8 @@ impl Writer {
     /// A writer for `role` without compression.
     pub fn new(role: Role) -> Writer {
         Writer {
-            role,
-            rng: MaskRng::new(),
             compressing: None,
-            compress_min: 0,
+            role,
         }
     }
 
@@ -139,10 +143,10 @@ impl Writer {
     pub fn set_deflater(&mut self, deflater: Deflater, min_size: usize) {
         self.compressing = Some(Box::new(Compressing {
             deflater,
+            min_size,
             current: None,
             queue: std::collections::VecDeque::new(),
         }));
-        self.compress_min = min_size;
     }
 
     /// True while a large message is part-way through compression (call
@@ -228,7 +232,7 @@ impl Writer {
                 c.queue.push_back((opcode, payload));
                 return;
             }
-            if payload.len() >= self.compress_min {
+            if payload.len() >= c.min_size {
                 if payload.len() > DEFLATE_SLICE {
                     let mut first = BytesMut::with_capacity(DEFLATE_SLICE / 2 + 16);
                     if c.deflater
@@ -271,7 +275,7 @@ impl Writer {
                 emit(out.freeze());
             }
             Role::Client => {
-                let key = self.rng.next_key();
+                let key = MASK_RNG.with(|r| r.borrow_mut().next_key());
                 let mut out = BytesMut::with_capacity(len + 14);
                 put_header(&mut out, fin, rsv1, opcode, len as u64, Some(key));
                 let at = out.len();

@@ -281,12 +281,12 @@ fn compression_state_exists_only_while_messages_use_it() {
     // state between messages. Our compressor stays while the connection is busy...
     let busy = deflate::memory_in_use() - base;
     assert!(busy > 0 && busy < 400 * 1024, "{busy}");
-    // ...and goes when it is quiet (the first idle check after the message sees it busy,
-    // the second quiet).
+    // ...and goes when it is quiet: at half the idle timeout, with the ping.
     h.advance(Duration::from_secs(10));
     assert_eq!(deflate::memory_in_use() - base, busy);
     h.advance(Duration::from_secs(10));
     assert_eq!(deflate::memory_in_use(), base);
+    assert_eq!(frames(&h.take_output(c)), vec![Message::Ping(Bytes::new())]);
     // It comes back for the next message.
     h.feed(c, &masked(0xC1, &compressed(b"again")));
     assert_eq!(
@@ -362,4 +362,45 @@ fn a_broadcast_skips_a_receiver_part_way_through_a_fragmented_message() {
         frames(&h.take_output(a)),
         vec![Message::Text(Bytes::from_static(b"again"))]
     );
+}
+
+fn handshake_config() -> Rc<ServerConfig> {
+    Rc::new(ServerConfig {
+        handshake_timeout: Duration::from_secs(10),
+        ..ServerConfig::default()
+    })
+}
+
+#[test]
+fn a_silent_half_handshake_is_dropped_after_the_handshake_timeout() {
+    let mut h = Harness::new();
+    let c = h.open(WsConn::server(handshake_config(), Echo));
+    h.feed(c, b"GET / HTTP/1.1\r\nHost: x\r\n");
+    h.advance(Duration::from_secs(9));
+    assert!(h.is_open(c));
+    h.advance(Duration::from_secs(2));
+    assert!(!h.is_open(c));
+    assert!(
+        h.take_output(c).is_empty(),
+        "no answer to a handshake that timed out"
+    );
+}
+
+#[test]
+fn a_handshake_dripped_byte_by_byte_ends_at_its_deadline() {
+    let mut h = Harness::new();
+    let c = h.open(WsConn::server(handshake_config(), Echo));
+    let request = b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n";
+    for (i, b) in request.iter().enumerate() {
+        if !h.is_open(c) {
+            // Each byte restarts the idle timeout, but the deadline holds: the first read
+            // after it (at 12 s) ends the connection.
+            assert_eq!(i, 5, "closed at the first byte after the deadline");
+            assert!(h.take_output(c).is_empty());
+            return;
+        }
+        h.feed(c, &[*b]);
+        h.advance(Duration::from_secs(3));
+    }
+    panic!("a dripped handshake outlived its deadline");
 }

@@ -286,7 +286,7 @@ pub enum Message {
 /// Limits of a [`Reader`].
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
-    /// Largest frame payload accepted.
+    /// Largest frame payload accepted (at most 4 GiB: a [`Reader`] takes larger values as that).
     pub max_frame: u64,
     /// Largest message accepted (after decompression).
     pub max_message: usize,
@@ -325,40 +325,61 @@ enum Drain {
     Message(Message),
 }
 
-/// The frame being read: its header already consumed from the input.
-#[derive(Debug)]
-struct Current {
-    header: FrameHeader,
+/// Where the reader is: the frame being read (its header already consumed from the input)
+/// and the data message being assembled. 16 bytes, kept whole rather than as two `Option`s
+/// (48 bytes): every idle connection carries one.
+#[derive(Clone, Copy, Debug)]
+struct Cursor {
+    /// Payload bytes of the frame not yet in the input's unmasked prefix.
+    left: u32,
     /// Unmasked (and checked) payload bytes sitting at the start of the input.
-    ready: usize,
-    /// Payload bytes already moved out of the input.
-    moved: u64,
+    ready: u32,
+    /// The frame's masking key (when [`bit::MASKED`]).
+    mask: [u8; 4],
+    opcode: Opcode,
+    /// [`bit`] flags of the frame (0: between frames).
+    frame: u8,
+    /// [`bit`] flags of the data message (0: between messages).
+    message: u8,
+    role: Role,
 }
 
-/// The data message being assembled from fragments.
-#[derive(Debug)]
-struct Partial {
-    text: bool,
-    compressed: bool,
-    /// The message assembled so far; only fragmented, compressed or streamed messages need
-    /// one (boxed: a connection between messages then carries 16 bytes here, not 40).
-    buf: Option<Box<BytesMut>>,
+/// Bits of [`Cursor::frame`] and [`Cursor::message`].
+mod bit {
+    /// A frame's header was read; its payload is being read.
+    pub const IN_FRAME: u8 = 1;
+    /// The frame is its message's last.
+    pub const FIN: u8 = 2;
+    /// The payload is masked with [`Cursor::mask`](super::Cursor).
+    pub const MASKED: u8 = 4;
+    /// Payload bytes of the frame already moved out of the input.
+    pub const MOVED: u8 = 8;
+    /// Bits 4-5 of `frame`: payload bytes unmasked so far, modulo 4 (where the mask
+    /// continues).
+    pub const PHASE_SHIFT: u8 = 4;
+    /// A data message's first frame arrived, its last not yet.
+    pub const IN_MESSAGE: u8 = 1;
+    /// The message is text.
+    pub const TEXT: u8 = 2;
+    /// The message is compressed (RSV1).
+    pub const COMPRESSED: u8 = 4;
 }
 
 /// Turns a connection's bytes into [`Message`]s. See the module docs.
 #[derive(Debug)]
 pub struct Reader {
-    role: Role,
-    /// [`Limits`], stored in 16 bytes (messages over 4 GiB are not supported).
-    max_frame: u64,
+    /// Boxed: most connections never negotiate compression.
+    inflating: Option<Box<Inflating>>,
+    /// The message assembled so far; only fragmented, compressed or streamed messages need
+    /// one (boxed: 8 bytes between messages, not 32).
+    buf: Option<Box<BytesMut>>,
+    at: Cursor,
+    /// [`Limits`], stored in 12 bytes (frames and messages over 4 GiB are not supported).
+    max_frame: u32,
     max_message: u32,
     /// The smaller of the plain and the compressed message limit.
     max_inflated: u32,
-    current: Option<Current>,
-    partial: Option<Partial>,
     utf8: Utf8Validator,
-    /// Boxed: most connections never negotiate compression.
-    inflating: Option<Box<Inflating>>,
 }
 
 /// The decompressor and its progress through the current turn.
@@ -374,18 +395,26 @@ struct Inflating {
 }
 
 impl Reader {
-    /// A reader for `role`, without compression.
+    /// A reader for `role`, without compression. Limits above 4 GiB are 4 GiB.
     pub fn new(role: Role, limits: Limits) -> Reader {
-        let cap = |n: usize| n.min(u32::MAX as usize) as u32;
+        let cap = |n: u64| n.min(u32::MAX.into()) as u32;
+        let max_message = cap(limits.max_message as u64);
         Reader {
-            role,
-            max_frame: limits.max_frame,
-            max_message: cap(limits.max_message),
-            max_inflated: cap(limits.max_message.min(limits.max_compressed_message)),
-            current: None,
-            partial: None,
-            utf8: Utf8Validator::new(),
             inflating: None,
+            buf: None,
+            at: Cursor {
+                left: 0,
+                ready: 0,
+                mask: [0; 4],
+                opcode: Opcode::Continuation,
+                frame: 0,
+                message: 0,
+                role,
+            },
+            max_frame: cap(limits.max_frame),
+            max_message,
+            max_inflated: max_message.min(cap(limits.max_compressed_message as u64)),
+            utf8: Utf8Validator::new(),
         }
     }
 
@@ -416,13 +445,13 @@ impl Reader {
     /// True while a data message is being assembled (its first frame arrived, its last not
     /// yet).
     pub fn in_message(&self) -> bool {
-        self.partial.is_some()
+        self.at.message & bit::IN_MESSAGE != 0
     }
 
     /// Gives compression state back between messages when the peer resets its compressor
     /// after each message (see [`Inflater::release`]).
     pub fn release_compression(&mut self) {
-        if self.partial.is_none() {
+        if !self.in_message() {
             if let Some(z) = self.inflating.as_mut() {
                 z.inflater.release();
             }
@@ -431,8 +460,12 @@ impl Reader {
 
     /// Drops the message being assembled and any pending input (the connection failed).
     pub fn discard_message(&mut self) {
-        self.partial = None;
-        self.current = None;
+        self.buf = None;
+        self.at.message = 0;
+        self.at.frame = 0;
+        self.at.ready = 0;
+        self.at.left = 0;
+        self.utf8.reset();
         if let Some(z) = self.inflating.as_mut() {
             z.pending = None;
         }
@@ -459,7 +492,7 @@ impl Reader {
     /// limits).
     pub fn limits(&self) -> Limits {
         Limits {
-            max_frame: self.max_frame,
+            max_frame: self.max_frame.into(),
             max_message: self.max_message as usize,
             max_compressed_message: self.max_inflated as usize,
         }
@@ -478,74 +511,85 @@ impl Reader {
                     Drain::Done => {}
                 }
             }
-            if self.current.is_none() {
+            if self.at.frame & bit::IN_FRAME == 0 {
                 let Some(header) = parse_header(input)? else {
                     return Ok(None);
                 };
                 self.check_header(&header)?;
                 let _ = input.split_to(header.header_len);
-                self.current = Some(Current {
-                    header,
-                    ready: 0,
-                    moved: 0,
-                });
+                let at = &mut self.at;
+                at.frame = bit::IN_FRAME
+                    | if header.fin { bit::FIN } else { 0 }
+                    | if header.mask.is_some() {
+                        bit::MASKED
+                    } else {
+                        0
+                    };
+                at.opcode = header.opcode;
+                at.mask = header.mask.unwrap_or_default();
+                // At most `max_frame`, a u32 (checked above).
+                at.left = header.payload_len as u32;
+                at.ready = 0;
             }
-            let cur = self.current.as_mut().unwrap();
-            let h = cur.header;
-            let remaining = h.payload_len - cur.moved - cur.ready as u64;
-            let fresh = ((input.len() - cur.ready) as u64).min(remaining) as usize;
+            let at = &mut self.at;
+            let ready = at.ready as usize;
+            let fresh = (input.len() - ready).min(at.left as usize);
             if fresh > 0 {
-                let range = cur.ready..cur.ready + fresh;
-                if let Some(key) = h.mask {
-                    apply_mask(
-                        &mut input[range.clone()],
-                        key,
-                        (cur.moved as usize).wrapping_add(cur.ready),
-                    );
+                let range = ready..ready + fresh;
+                if at.frame & bit::MASKED != 0 {
+                    let phase = usize::from((at.frame >> bit::PHASE_SHIFT) & 3);
+                    apply_mask(&mut input[range.clone()], at.mask, phase);
+                    let next = ((phase + fresh) & 3) as u8;
+                    at.frame = (at.frame & !(3 << bit::PHASE_SHIFT)) | next << bit::PHASE_SHIFT;
                 }
-                cur.ready += fresh;
-                if let Some(p) = &self.partial {
-                    if p.text && !p.compressed && !h.opcode.is_control() {
-                        self.utf8
-                            .feed(&input[range])
-                            .map_err(|_| ProtocolError::InvalidUtf8)?;
-                    }
+                at.ready += fresh as u32;
+                at.left -= fresh as u32;
+                // Plain text is checked as it arrives (compressed text once inflated).
+                if at.message & (bit::TEXT | bit::COMPRESSED) == bit::TEXT
+                    && !at.opcode.is_control()
+                {
+                    self.utf8
+                        .feed(&input[range])
+                        .map_err(|_| ProtocolError::InvalidUtf8)?;
                 }
             }
-            let cur = self.current.as_mut().unwrap();
-            let complete = cur.moved + cur.ready as u64 == h.payload_len;
-            if !complete {
-                if cur.ready >= STREAM_CHUNK {
-                    let chunk = input.split_to(cur.ready);
-                    cur.moved += cur.ready as u64;
-                    cur.ready = 0;
+            let at = &mut self.at;
+            if at.left > 0 {
+                if at.ready as usize >= STREAM_CHUNK {
+                    let chunk = input.split_to(at.ready as usize);
+                    at.frame |= bit::MOVED;
+                    at.ready = 0;
                     self.append(chunk, false)?;
                     // A compressed chunk is inflated at the top of the loop.
                     continue;
                 }
                 return Ok(None);
             }
-            let ready = cur.ready;
-            let first_whole = cur.moved == 0;
-            self.current = None;
+            let ready = at.ready as usize;
+            let first_whole = at.frame & bit::MOVED == 0;
+            let fin = at.frame & bit::FIN != 0;
+            let opcode = at.opcode;
+            at.frame = 0;
+            at.ready = 0;
             let payload = input.split_to(ready);
-            if h.opcode.is_control() {
+            if opcode.is_control() {
                 let payload = payload.freeze();
-                return Ok(Some(match h.opcode {
+                return Ok(Some(match opcode {
                     Opcode::Ping => Message::Ping(payload),
                     Opcode::Pong => Message::Pong(payload),
                     _ => Message::Close(parse_close(&payload)?),
                 }));
             }
-            let p = self
-                .partial
-                .as_mut()
-                .expect("data frame starts a message in check_header");
-            if h.fin && first_whole && p.buf.as_ref().is_none_or(|b| b.is_empty()) && !p.compressed
-            {
+            debug_assert!(
+                at.message & bit::IN_MESSAGE != 0,
+                "data frame starts a message in check_header"
+            );
+            let text = at.message & bit::TEXT != 0;
+            let compressed = at.message & bit::COMPRESSED != 0;
+            if fin && first_whole && self.buf.as_ref().is_none_or(|b| b.is_empty()) && !compressed {
                 // The whole message in one frame: hand the input's bytes out, no copy.
-                let text = p.text;
-                self.partial = None;
+                at.message = 0;
+                self.buf = None;
                 if text && !self.utf8.is_complete() {
                     return Err(ProtocolError::InvalidUtf8);
                 }
@@ -557,9 +601,8 @@ impl Reader {
                     Message::Binary(payload)
                 }));
             }
-            let compressed = p.compressed;
-            self.append(payload, h.fin)?;
-            if h.fin && !compressed {
+            self.append(payload, fin)?;
+            if fin && !compressed {
                 return self.finish_message().map(Some);
             }
         }
@@ -570,15 +613,18 @@ impl Reader {
         let max = self.max_inflated as usize;
         let z = self.inflating.as_mut().expect("compression negotiated");
         let pending = z.pending.as_mut().expect("pending input");
-        let p = self.partial.as_mut().expect("message in progress");
-        let buf = p.buf.get_or_insert_with(Box::default);
+        debug_assert!(
+            self.at.message & bit::IN_MESSAGE != 0,
+            "message in progress"
+        );
+        let buf = self.buf.get_or_insert_with(Box::default);
         let start = buf.len();
         let progress = z
             .inflater
             .inflate(&pending.data, buf, max, z.budget)
             .map_err(inflate_error)?;
         z.budget = z.budget.saturating_sub(buf.len() - start);
-        if p.text {
+        if self.at.message & bit::TEXT != 0 {
             self.utf8
                 .feed(&buf[start..])
                 .map_err(|_| ProtocolError::InvalidUtf8)?;
@@ -599,8 +645,8 @@ impl Reader {
     /// compressed bytes become pending input, inflated by [`drain`](Self::drain).
     fn append(&mut self, data: BytesMut, fin: bool) -> Result<(), ProtocolError> {
         let max = self.max_message as usize;
-        let p = self.partial.as_mut().expect("message in progress");
-        if p.compressed {
+        debug_assert!(self.in_message(), "message in progress");
+        if self.at.message & bit::COMPRESSED != 0 {
             let z = self.inflating.as_mut().expect("compression negotiated");
             debug_assert!(z.pending.is_none());
             z.pending = Some(Pending {
@@ -609,7 +655,7 @@ impl Reader {
             });
             return Ok(());
         }
-        let buf = p.buf.get_or_insert_with(Box::default);
+        let buf = self.buf.get_or_insert_with(Box::default);
         if buf.len() + data.len() > max {
             return Err(ProtocolError::TooBig);
         }
@@ -619,24 +665,26 @@ impl Reader {
 
     fn finish_message(&mut self) -> Result<Message, ProtocolError> {
         let max = self.max_inflated as usize;
-        let p = self.partial.take().expect("message in progress");
-        let mut buf = p.buf.map_or_else(BytesMut::new, |b| *b);
-        if p.compressed {
+        debug_assert!(self.in_message(), "message in progress");
+        let message = std::mem::take(&mut self.at.message);
+        let (text, compressed) = (message & bit::TEXT != 0, message & bit::COMPRESSED != 0);
+        let mut buf = self.buf.take().map_or_else(BytesMut::new, |b| *b);
+        if compressed {
             let z = self.inflating.as_mut().expect("compression negotiated");
             let start = buf.len();
             z.inflater.finish(&mut buf, max).map_err(inflate_error)?;
-            if p.text {
+            if text {
                 self.utf8
                     .feed(&buf[start..])
                     .map_err(|_| ProtocolError::InvalidUtf8)?;
             }
         }
-        if p.text && !self.utf8.is_complete() {
+        if text && !self.utf8.is_complete() {
             return Err(ProtocolError::InvalidUtf8);
         }
         self.utf8.reset();
         let data = buf.freeze();
-        Ok(if p.text {
+        Ok(if text {
             Message::Text(data)
         } else {
             Message::Binary(data)
@@ -646,7 +694,7 @@ impl Reader {
     /// The rules that depend on the connection's state: masking, RSV bits, fragmentation
     /// order, limits. Starts a message for a first data frame.
     fn check_header(&mut self, h: &FrameHeader) -> Result<(), ProtocolError> {
-        match (self.role, h.mask.is_some()) {
+        match (self.at.role, h.mask.is_some()) {
             (Role::Server, false) => return Err(ProtocolError::UnmaskedFrame),
             (Role::Client, true) => return Err(ProtocolError::MaskedFrame),
             _ => {}
@@ -656,33 +704,36 @@ impl Reader {
         if h.rsv & 0b011 != 0 || (h.rsv & 0b100 != 0 && !rsv1_allowed) {
             return Err(ProtocolError::ReservedBits);
         }
-        if h.payload_len > self.max_frame {
+        if h.payload_len > u64::from(self.max_frame) {
             return Err(ProtocolError::TooBig);
         }
         match h.opcode {
             Opcode::Continuation => {
-                let p = self
-                    .partial
-                    .as_ref()
-                    .ok_or(ProtocolError::UnexpectedContinuation)?;
-                let assembled = p.buf.as_ref().map_or(0, |b| b.len());
-                if !p.compressed && assembled as u64 + h.payload_len > u64::from(self.max_message) {
+                if !self.in_message() {
+                    return Err(ProtocolError::UnexpectedContinuation);
+                }
+                let assembled = self.buf.as_ref().map_or(0, |b| b.len());
+                let compressed = self.at.message & bit::COMPRESSED != 0;
+                if !compressed && assembled as u64 + h.payload_len > u64::from(self.max_message) {
                     return Err(ProtocolError::TooBig);
                 }
             }
             Opcode::Text | Opcode::Binary => {
-                if self.partial.is_some() {
+                if self.in_message() {
                     return Err(ProtocolError::ExpectedContinuation);
                 }
                 let compressed = h.rsv & 0b100 != 0;
                 if !compressed && h.payload_len > u64::from(self.max_message) {
                     return Err(ProtocolError::TooBig);
                 }
-                self.partial = Some(Partial {
-                    text: h.opcode == Opcode::Text,
-                    compressed,
-                    buf: None,
-                });
+                self.at.message = bit::IN_MESSAGE
+                    | if h.opcode == Opcode::Text {
+                        bit::TEXT
+                    } else {
+                        0
+                    }
+                    | if compressed { bit::COMPRESSED } else { 0 };
+                self.buf = None;
             }
             _ => {}
         }

@@ -5,7 +5,8 @@
 /// character between pieces.
 #[derive(Clone, Debug, Default)]
 pub struct Utf8Validator {
-    pending: [u8; 4],
+    /// The unfinished character's bytes (a character is at most four, so three are kept).
+    pending: [u8; 3],
     len: u8,
 }
 
@@ -26,10 +27,14 @@ impl Utf8Validator {
             let have = self.len as usize;
             let need = width(self.pending[0]) - have;
             let take = need.min(data.len());
-            self.pending[have..have + take].copy_from_slice(&data[..take]);
-            match std::str::from_utf8(&self.pending[..have + take]) {
+            let mut char = [0u8; 4];
+            char[..have].copy_from_slice(&self.pending[..have]);
+            char[have..have + take].copy_from_slice(&data[..take]);
+            match std::str::from_utf8(&char[..have + take]) {
                 Ok(_) => self.len = 0,
                 Err(e) if e.error_len().is_none() => {
+                    // Still unfinished, so shorter than its width: at most three bytes.
+                    self.pending[..have + take].copy_from_slice(&char[..have + take]);
                     self.len = (have + take) as u8;
                     return Ok(());
                 }

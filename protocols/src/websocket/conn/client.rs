@@ -4,13 +4,13 @@
 use bytes::BytesMut;
 use netreactor::Context;
 
-use super::{Handler, Phase, State, WsConn, WsTimer, ABNORMAL, DEFAULT_INFLATE_SLICE};
+use super::{flag, Handler, Handshake, State, WsConn, WsTimer, ABNORMAL, DEFAULT_INFLATE_SLICE};
 use crate::websocket::deflate::DeflateConfig;
 use crate::websocket::handshake::{self, ClientHandshakeError};
 
 impl<H: Handler> WsConn<H> {
     pub(super) fn client_handshake(&mut self, cx: &mut Context<'_, WsTimer>, input: &mut BytesMut) {
-        let Phase::ClientHandshake(req) = &self.phase else {
+        let Some(Handshake::Client(req)) = self.handshake.as_deref() else {
             return;
         };
         let Some(end) = memchr::memmem::find(input, b"\r\n\r\n") else {
@@ -44,7 +44,8 @@ impl<H: Handler> WsConn<H> {
         e: ClientHandshakeError,
     ) {
         input.clear();
-        self.phase = Phase::Rejected;
+        self.handshake = None;
+        self.link.flags |= flag::REJECTED;
         self.link.state = State::Closed;
         cx.abort();
         self.tell_close(cx, ABNORMAL, &format!("handshake failed: {e:?}"));

@@ -8,9 +8,9 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use netreactor::{ConnId, Context, Counter};
 
-use super::{flag, Handler, Phase, State, WsConn, WsTimer, IDLE_TIMER, MESSAGE_TIMER, YIELD_TIMER};
+use super::{flag, Handler, State, WsConn, WsTimer, MESSAGE_TIMER, YIELD_TIMER};
 use crate::websocket::encode::close_payload;
-use crate::websocket::parse::Opcode;
+use crate::websocket::parse::{Opcode, Role};
 
 thread_local! {
     /// Connections of this thread part-way through sending a message in fragments: a frame
@@ -39,66 +39,61 @@ pub(super) fn is_fragmenting(id: ConnId) -> bool {
 }
 
 impl<H: Handler> WsConn<H> {
-    /// Arms the first idle check (server connections with an idle timeout).
+    /// Starts the idle timeout (server connections that have one): the core's, for half of
+    /// it, which every read and every write that makes progress restarts at the cost of a
+    /// store (a 12-byte idle-wheel entry, where a timer of its own would hold a 48-byte one).
+    /// A server connection without one has none (not the handshake's, nor HTTP's keep-alive
+    /// wait of a connection upgraded from it).
     pub(super) fn start_idle(&mut self, cx: &mut Context<'_, WsTimer>) {
-        if self.idle_secs > 0 {
-            cx.set_timer(self.idle_quarter(), IDLE_TIMER);
+        if self.link.idle_secs > 0 {
+            let half = Duration::from_millis(u64::from(self.link.idle_secs) * 500);
+            cx.set_idle_timeout(Some(half));
+        } else if self.link.role == Role::Server {
+            cx.set_idle_timeout(None);
         }
     }
 
-    pub(super) fn idle_quarter(&self) -> Duration {
-        Duration::from_millis(u64::from(self.idle_secs) * 250)
-    }
-
-    /// An idle check: after half the idle timeout without a byte from the peer a ping asks
-    /// for a sign of life (a live peer's pong is traffic); after all of it the connection
-    /// is closed with 1001. A quiet connection gives its compression state back.
+    /// Half the idle timeout went by with nothing read and nothing written: the first time
+    /// a ping asks for a sign of life (a live peer's pong is traffic) and the compression
+    /// state goes back; the second time, with no byte from the peer since, the connection is
+    /// closed with 1001. The handshake and the close handshake have deadlines of their own.
     pub(super) fn idle_check(&mut self, cx: &mut Context<'_, WsTimer>) {
-        if self.link.state != State::Open {
+        if self.link.state == State::Connecting && self.handshake.is_some() {
+            // A server's handshake: silent for its whole timeout.
+            return self.handshake_timed_out(cx);
+        }
+        if self.link.state != State::Open || !self.in_frames() {
             return;
         }
-        if self.link.flags & flag::ACTIVE != 0 {
-            self.link.flags &= !flag::ACTIVE;
-            self.link.quiet = 0;
-        } else {
-            self.link.quiet = self.link.quiet.saturating_add(1);
-            if !self.reader.in_message() {
-                self.reader.release_compression();
-                self.link.writer.release_compression(true);
-            }
+        if self.link.flags & flag::PINGED != 0 {
+            // Counted here: the close handshake leaves the connection open for now, so the
+            // core does not count it.
+            cx.count(Counter::Timeout);
+            self.link
+                .send_close(cx, close_payload(1001, "idle timeout"), State::Closing);
+            self.tell_close(cx, 1001, "idle timeout");
+            return;
         }
-        match self.link.quiet {
-            4.. => {
-                cx.count(Counter::Timeout);
-                self.link
-                    .send_close(cx, close_payload(1001, "idle timeout"), State::Closing);
-                self.tell_close(cx, 1001, "idle timeout");
-                return;
-            }
-            2 => self.link.send(cx, Opcode::Ping, Bytes::new()),
-            _ => {}
+        if !self.reader.in_message() {
+            self.reader.release_compression();
+            self.link.writer.release_compression(true);
         }
-        cx.set_timer(self.idle_quarter(), IDLE_TIMER);
+        self.link.flags |= flag::PINGED;
+        self.link.send(cx, Opcode::Ping, Bytes::new());
     }
 
     /// Arms the deadline of a message that did not complete in one read; cancels it once
     /// the message is complete.
     pub(super) fn watch_message(&mut self, cx: &mut Context<'_, WsTimer>) {
-        if self.phase_is_frames() {
-            let in_message = self.reader.in_message() && self.link.state == State::Open;
-            if in_message && self.deadline.is_none() && self.message_secs > 0 {
-                let after = Duration::from_secs(self.message_secs.into());
-                self.deadline = Some(cx.set_timer(after, MESSAGE_TIMER));
-            } else if !in_message {
-                if let Some(t) = self.deadline.take() {
-                    cx.cancel_timer(t);
-                }
+        // Only while open: once closing, the timer is the close handshake's.
+        if self.in_frames() && self.link.state == State::Open {
+            if !self.reader.in_message() {
+                self.link.cancel_timer(cx);
+            } else if self.link.timer.is_none() && self.link.message_secs > 0 {
+                let after = Duration::from_secs(self.link.message_secs.into());
+                self.link.timer = Some(cx.set_timer(after, MESSAGE_TIMER));
             }
         }
-    }
-
-    pub(super) fn phase_is_frames(&self) -> bool {
-        matches!(self.phase, Phase::Frames)
     }
 
     /// The end of a callback: compression state of a direction without context takeover
@@ -138,7 +133,7 @@ impl<H: Handler> WsConn<H> {
     /// reading resumes (and input that waited is delivered again) once both are through.
     pub(super) fn continue_message(&mut self, cx: &mut Context<'_, WsTimer>) {
         self.link.flags &= !flag::YIELD_ARMED;
-        if self.link.state == State::Closed || !self.phase_is_frames() {
+        if self.link.state == State::Closed || !self.in_frames() {
             return;
         }
         if self.reader.is_yielding() {
