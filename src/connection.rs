@@ -207,8 +207,6 @@ pub(crate) struct Conn {
     pub flags: u32,
     /// Last read or write, in ms since the reactor started (for the idle timeout).
     pub last_active: u32,
-    /// Child sockets (slot indices), closed with this connection.
-    pub children: Children,
     /// Where it is counted against the per-source cap (`u32::MAX`: it is not).
     pub origin: u32,
     /// Its index in `Core::groups` (its listener's label; a child's is its parent's).
@@ -220,37 +218,6 @@ pub(crate) struct Conn {
     pub idle_ticket: u8,
 }
 
-/// The slot indices of a connection's child sockets. Boxed: few connections have children
-/// (a CGI run, an FTP data channel), and an empty list then costs 8 bytes, not 24.
-#[derive(Default)]
-#[allow(clippy::box_collection)] // 8 bytes inline instead of 24, for the rare parent
-pub(crate) struct Children(Option<Box<Vec<u32>>>);
-
-impl Children {
-    pub(crate) fn push(&mut self, slot: u32) {
-        self.0.get_or_insert_with(Box::default).push(slot);
-    }
-
-    /// Forgets `slot`; the storage goes when the list empties.
-    pub(crate) fn remove(&mut self, slot: u32) {
-        if let Some(v) = self.0.as_mut() {
-            v.retain(|&s| s != slot);
-            if v.is_empty() {
-                self.0 = None;
-            }
-        }
-    }
-
-    /// Takes every index out, oldest first.
-    pub(crate) fn take(&mut self) -> Vec<u32> {
-        self.0.take().map_or_else(Vec::new, |v| *v)
-    }
-
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &u32> {
-        self.0.iter().flat_map(|v| v.iter())
-    }
-}
-
 impl Conn {
     pub(crate) fn new(io: Io, owner: Owner, now_ms: u32) -> Conn {
         Conn {
@@ -260,7 +227,6 @@ impl Conn {
             out: WriteQueue::default(),
             flags: 0,
             last_active: now_ms,
-            children: Children::default(),
             origin: u32::MAX,
             group: 0,
             idle: 0,

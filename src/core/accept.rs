@@ -56,9 +56,7 @@ impl Core {
             }
         }
         if let Some(parent) = parent {
-            if let Some(p) = self.conn_mut(parent) {
-                p.children.push(id.slot);
-            }
+            self.adopt(parent, id.slot);
         }
         Ok(id)
     }

@@ -27,7 +27,7 @@ impl Core {
                     CloseReason::Peer if c.has(flag::TLS_TRUNCATED) => CloseReason::TlsTruncated,
                     reason => reason,
                 };
-                let children = c.children.take();
+                let children = self.children.take(id);
                 for child in children {
                     self.close_now(child as usize, CloseReason::ParentClosed);
                 }
@@ -70,9 +70,7 @@ impl Core {
                         }
                     }
                     Owner::Child(parent) => {
-                        if let Some(p) = self.conn_mut(parent) {
-                            p.children.remove(id.slot);
-                        }
+                        self.children.remove(parent, id.slot);
                         self.notify_parent(id, parent, ChildEvent::Closed(&reason));
                     }
                 }
@@ -103,9 +101,7 @@ impl Core {
                     };
                 }
                 if let Acceptor::Parent(parent) = l.acceptor {
-                    if let Some(p) = self.conn_mut(parent) {
-                        p.children.remove(id.slot);
-                    }
+                    self.children.remove(parent, id.slot);
                     self.notify_parent(id, parent, ChildEvent::Closed(&reason));
                 }
             }

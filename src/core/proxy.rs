@@ -309,9 +309,7 @@ impl Core {
                 if let Some(c) = self.conn_mut(id) {
                     c.owner = Owner::Child(parent);
                 }
-                if let Some(p) = self.conn_mut(parent) {
-                    p.children.push(id.slot);
-                }
+                self.adopt(parent, id.slot);
                 let peer = peer.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
                 self.notify_parent(listener, parent, ChildEvent::Accepted { conn: id, peer });
                 self.process_dirty();

@@ -105,9 +105,7 @@ impl Core {
         }
         if let Owner::Child(parent) = self.conn(id).map(|c| &c.owner).unwrap() {
             let parent = *parent;
-            if let Some(p) = self.conn_mut(parent) {
-                p.children.push(id.slot);
-            }
+            self.adopt(parent, id.slot);
             let group = self.group_of(parent.slot());
             if let Some(c) = self.conn_mut(id) {
                 c.group = group as u16;

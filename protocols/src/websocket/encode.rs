@@ -107,9 +107,16 @@ pub const DEFLATE_SLICE: usize = 256 * 1024;
 /// sent meanwhile wait behind it (control frames do not).
 #[derive(Debug)]
 pub struct Writer {
+    frames: Frames,
+    role: Role,
+}
+
+/// A [`Writer`] without its role, for a connection that keeps the role once for its reader
+/// and its writer: 8 bytes instead of 16.
+#[derive(Debug, Default)]
+pub(crate) struct Frames {
     /// Boxed: most connections never negotiate compression.
     compressing: Option<Box<Compressing>>,
-    role: Role,
 }
 
 thread_local! {
@@ -134,13 +141,62 @@ impl Writer {
     /// A writer for `role` without compression.
     pub fn new(role: Role) -> Writer {
         Writer {
-            compressing: None,
+            frames: Frames::default(),
             role,
         }
     }
 
     /// Compresses data messages of at least `min_size` bytes with `deflater`.
     pub fn set_deflater(&mut self, deflater: Deflater, min_size: usize) {
+        self.frames.set_deflater(deflater, min_size);
+    }
+
+    /// True while a large message is part-way through compression (call
+    /// [`pump`](Self::pump) again).
+    pub fn has_backlog(&self) -> bool {
+        self.frames.has_backlog()
+    }
+
+    /// Drops the message part-way through compression and those waiting behind it (a close
+    /// frame is being sent: no data may follow it).
+    pub fn abandon_backlog(&mut self) {
+        self.frames.abandon_backlog();
+    }
+
+    /// Compresses and emits the next slice of the message in progress (and, once it is done,
+    /// the messages that waited behind it, up to the next large one).
+    pub fn pump(&mut self, emit: impl FnMut(Bytes)) {
+        self.frames.pump(self.role, emit);
+    }
+
+    /// True when data messages are compressed.
+    pub fn compresses(&self) -> bool {
+        self.frames.compresses()
+    }
+
+    /// Gives the compressor's state back between messages: always when `quiet` (the
+    /// connection went quiet), otherwise only when it resets after each message anyway.
+    pub fn release_compression(&mut self, quiet: bool) {
+        self.frames.release_compression(quiet);
+    }
+
+    /// True while the compressor's zlib state is allocated.
+    pub fn compression_allocated(&self) -> bool {
+        self.frames.compression_allocated()
+    }
+
+    /// Encodes one message (or control frame) as a single frame; `emit` receives one or two
+    /// `Bytes` to queue in order. A compressed message over [`DEFLATE_SLICE`] gets only its
+    /// first fragment here, the rest from [`pump`](Self::pump); data messages sent while one
+    /// is in progress wait behind it.
+    pub fn encode(&mut self, opcode: Opcode, payload: Bytes, emit: impl FnMut(Bytes)) {
+        self.frames.encode(self.role, opcode, payload, emit);
+    }
+}
+
+impl Frames {
+    /// Compresses data messages of at least `min_size` bytes with `deflater`.
+    pub(crate) fn set_deflater(&mut self, deflater: Deflater, min_size: usize) {
         self.compressing = Some(Box::new(Compressing {
             deflater,
             min_size,
@@ -151,7 +207,7 @@ impl Writer {
 
     /// True while a large message is part-way through compression (call
     /// [`pump`](Self::pump) again).
-    pub fn has_backlog(&self) -> bool {
+    pub(crate) fn has_backlog(&self) -> bool {
         self.compressing
             .as_ref()
             .is_some_and(|c| c.current.is_some())
@@ -159,7 +215,7 @@ impl Writer {
 
     /// Drops the message part-way through compression and those waiting behind it (a close
     /// frame is being sent: no data may follow it).
-    pub fn abandon_backlog(&mut self) {
+    pub(crate) fn abandon_backlog(&mut self) {
         if let Some(c) = self.compressing.as_mut() {
             c.current = None;
             c.queue.clear();
@@ -168,7 +224,7 @@ impl Writer {
 
     /// Compresses and emits the next slice of the message in progress (and, once it is done,
     /// the messages that waited behind it, up to the next large one).
-    pub fn pump(&mut self, mut emit: impl FnMut(Bytes)) {
+    pub(crate) fn pump(&mut self, role: Role, mut emit: impl FnMut(Bytes)) {
         let Some(c) = self.compressing.as_mut() else {
             return;
         };
@@ -188,10 +244,10 @@ impl Writer {
         if !last {
             c.current = Some((opcode, payload, end));
         }
-        self.emit_frame(frame_op, last, done == 0, body.freeze(), &mut emit);
+        emit_frame(role, frame_op, last, done == 0, body.freeze(), &mut emit);
         if last {
             while let Some((op, p)) = self.compressing.as_mut().and_then(|c| c.queue.pop_front()) {
-                self.encode(op, p, &mut emit);
+                self.encode(role, op, p, &mut emit);
                 if self.has_backlog() {
                     break;
                 }
@@ -200,13 +256,13 @@ impl Writer {
     }
 
     /// True when data messages are compressed.
-    pub fn compresses(&self) -> bool {
+    pub(crate) fn compresses(&self) -> bool {
         self.compressing.is_some()
     }
 
     /// Gives the compressor's state back between messages: always when `quiet` (the
     /// connection went quiet), otherwise only when it resets after each message anyway.
-    pub fn release_compression(&mut self, quiet: bool) {
+    pub(crate) fn release_compression(&mut self, quiet: bool) {
         if let Some(c) = self.compressing.as_mut() {
             if c.current.is_none() && (quiet || c.deflater.no_context_takeover()) {
                 c.deflater.release();
@@ -215,7 +271,7 @@ impl Writer {
     }
 
     /// True while the compressor's zlib state is allocated.
-    pub fn compression_allocated(&self) -> bool {
+    pub(crate) fn compression_allocated(&self) -> bool {
         self.compressing
             .as_ref()
             .is_some_and(|c| c.deflater.is_allocated())
@@ -225,7 +281,13 @@ impl Writer {
     /// `Bytes` to queue in order. A compressed message over [`DEFLATE_SLICE`] gets only its
     /// first fragment here, the rest from [`pump`](Self::pump); data messages sent while one
     /// is in progress wait behind it.
-    pub fn encode(&mut self, opcode: Opcode, payload: Bytes, mut emit: impl FnMut(Bytes)) {
+    pub(crate) fn encode(
+        &mut self,
+        role: Role,
+        opcode: Opcode,
+        payload: Bytes,
+        mut emit: impl FnMut(Bytes),
+    ) {
         let data = matches!(opcode, Opcode::Text | Opcode::Binary);
         if let (true, Some(c)) = (data, self.compressing.as_mut()) {
             if c.current.is_some() {
@@ -239,50 +301,51 @@ impl Writer {
                         .compress_part(&payload[..DEFLATE_SLICE], false, &mut first)
                     {
                         c.current = Some((opcode, payload, DEFLATE_SLICE));
-                        return self.emit_frame(opcode, false, true, first.freeze(), &mut emit);
+                        return emit_frame(role, opcode, false, true, first.freeze(), &mut emit);
                     }
                 } else {
                     let mut body = BytesMut::with_capacity(payload.len() / 2 + 16);
                     if c.deflater.compress(&payload, &mut body) {
-                        return self.emit_frame(opcode, true, true, body.freeze(), &mut emit);
+                        return emit_frame(role, opcode, true, true, body.freeze(), &mut emit);
                     }
                 }
             }
         }
-        self.emit_frame(opcode, true, false, payload, &mut emit)
+        emit_frame(role, opcode, true, false, payload, &mut emit)
     }
+}
 
-    fn emit_frame(
-        &mut self,
-        opcode: Opcode,
-        fin: bool,
-        rsv1: bool,
-        payload: Bytes,
-        emit: &mut impl FnMut(Bytes),
-    ) {
-        let len = payload.len();
-        match self.role {
-            Role::Server if len >= COPY_BELOW => {
-                let mut head = BytesMut::with_capacity(10);
-                put_header(&mut head, fin, rsv1, opcode, len as u64, None);
-                emit(head.freeze());
-                emit(payload);
-            }
-            Role::Server => {
-                let mut out = BytesMut::with_capacity(len + 10);
-                put_header(&mut out, fin, rsv1, opcode, len as u64, None);
-                out.put_slice(&payload);
-                emit(out.freeze());
-            }
-            Role::Client => {
-                let key = MASK_RNG.with(|r| r.borrow_mut().next_key());
-                let mut out = BytesMut::with_capacity(len + 14);
-                put_header(&mut out, fin, rsv1, opcode, len as u64, Some(key));
-                let at = out.len();
-                out.put_slice(&payload);
-                apply_mask(&mut out[at..], key, 0);
-                emit(out.freeze());
-            }
+/// Emits one frame: a server's unmasked (large payloads without a copy), a client's masked.
+fn emit_frame(
+    role: Role,
+    opcode: Opcode,
+    fin: bool,
+    rsv1: bool,
+    payload: Bytes,
+    emit: &mut impl FnMut(Bytes),
+) {
+    let len = payload.len();
+    match role {
+        Role::Server if len >= COPY_BELOW => {
+            let mut head = BytesMut::with_capacity(10);
+            put_header(&mut head, fin, rsv1, opcode, len as u64, None);
+            emit(head.freeze());
+            emit(payload);
+        }
+        Role::Server => {
+            let mut out = BytesMut::with_capacity(len + 10);
+            put_header(&mut out, fin, rsv1, opcode, len as u64, None);
+            out.put_slice(&payload);
+            emit(out.freeze());
+        }
+        Role::Client => {
+            let key = MASK_RNG.with(|r| r.borrow_mut().next_key());
+            let mut out = BytesMut::with_capacity(len + 14);
+            put_header(&mut out, fin, rsv1, opcode, len as u64, Some(key));
+            let at = out.len();
+            out.put_slice(&payload);
+            apply_mask(&mut out[at..], key, 0);
+            emit(out.freeze());
         }
     }
 }

@@ -10,7 +10,7 @@ use crate::websocket::handshake::{self, ClientHandshakeError};
 
 impl<H: Handler> WsConn<H> {
     pub(super) fn client_handshake(&mut self, cx: &mut Context<'_, WsTimer>, input: &mut BytesMut) {
-        let Some(Handshake::Client(req)) = self.handshake.as_deref() else {
+        let Some(Handshake::Client(req)) = self.link.handshake() else {
             return;
         };
         let Some(end) = memchr::memmem::find(input, b"\r\n\r\n") else {
@@ -44,7 +44,7 @@ impl<H: Handler> WsConn<H> {
         e: ClientHandshakeError,
     ) {
         input.clear();
-        self.handshake = None;
+        self.link.end_handshake();
         self.link.flags |= flag::REJECTED;
         self.link.state = State::Closed;
         cx.abort();

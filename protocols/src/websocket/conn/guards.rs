@@ -58,7 +58,7 @@ impl<H: Handler> WsConn<H> {
     /// state goes back; the second time, with no byte from the peer since, the connection is
     /// closed with 1001. The handshake and the close handshake have deadlines of their own.
     pub(super) fn idle_check(&mut self, cx: &mut Context<'_, WsTimer>) {
-        if self.link.state == State::Connecting && self.handshake.is_some() {
+        if self.link.state == State::Connecting && self.link.handshake().is_some() {
             // A server's handshake: silent for its whole timeout.
             return self.handshake_timed_out(cx);
         }
@@ -144,7 +144,8 @@ impl<H: Handler> WsConn<H> {
             && self.link.writer.has_backlog()
             && !cx.is_backpressured()
         {
-            self.link.writer.pump(|b| cx.write(b));
+            let role = self.link.role;
+            self.link.writer.pump(role, |b| cx.write(b));
             if !self.link.writer.has_backlog() {
                 set_fragmenting(cx.id(), false);
             }
