@@ -231,12 +231,12 @@ impl Link {
 
     /// The code and reason of a close the application started in this callback.
     fn take_local_close(&mut self) -> Option<(u16, String)> {
-        match self.aside.take().map(|b| *b) {
-            Some(Aside::LocalClose(code, reason)) => Some((code, reason)),
-            other => {
-                self.aside = other.map(Box::new);
-                None
-            }
+        if !matches!(self.aside.as_deref(), Some(Aside::LocalClose(..))) {
+            return None;
+        }
+        match *self.aside.take()? {
+            Aside::LocalClose(code, reason) => Some((code, reason)),
+            Aside::Handshake(_) => None,
         }
     }
 
