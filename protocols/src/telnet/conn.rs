@@ -94,9 +94,14 @@ impl TelnetConn {
             self.tokens -= bytes as f64;
             return true;
         }
+        // At least the timer wheel's millisecond: a shortfall of a fraction of a token would
+        // otherwise be a timer due at once, firing again and again with no time gone by.
         let wait = (need - self.tokens) / c.rate as f64;
         cx.pause_read();
-        cx.set_timer(Duration::from_secs_f64(wait.min(10.0)), TelnetTimer::Resume);
+        cx.set_timer(
+            Duration::from_secs_f64(wait.clamp(0.001, 10.0)),
+            TelnetTimer::Resume,
+        );
         false
     }
 
