@@ -10,6 +10,8 @@
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use aside::{Aside, ClientRequest, Handshake};
+
 use bytes::{Bytes, BytesMut};
 use netreactor::{CloseReason, ConnId, Context, Counter, Protocol, Refusal, TimerId};
 
@@ -43,6 +45,7 @@ const MESSAGE_TIMER: WsTimer = WsTimer(TimerKind::Message);
 /// The next slice of a message whose inflation yielded.
 const YIELD_TIMER: WsTimer = WsTimer(TimerKind::Yield);
 
+mod aside;
 mod client;
 mod guards;
 
@@ -207,39 +210,6 @@ impl Link {
         }
     }
 
-    /// The opening handshake in progress.
-    fn handshake(&self) -> Option<&Handshake> {
-        match self.aside.as_deref() {
-            Some(Aside::Handshake(h)) => Some(h),
-            _ => None,
-        }
-    }
-
-    fn handshake_mut(&mut self) -> Option<&mut Handshake> {
-        match self.aside.as_deref_mut() {
-            Some(Aside::Handshake(h)) => Some(h),
-            _ => None,
-        }
-    }
-
-    /// The opening handshake is over (accepted, refused or timed out).
-    fn end_handshake(&mut self) {
-        if self.handshake().is_some() {
-            self.aside = None;
-        }
-    }
-
-    /// The code and reason of a close the application started in this callback.
-    fn take_local_close(&mut self) -> Option<(u16, String)> {
-        if !matches!(self.aside.as_deref(), Some(Aside::LocalClose(..))) {
-            return None;
-        }
-        match *self.aside.take()? {
-            Aside::LocalClose(code, reason) => Some((code, reason)),
-            Aside::Handshake(_) => None,
-        }
-    }
-
     fn send(&mut self, cx: &mut Context<'_, WsTimer>, opcode: Opcode, payload: Bytes) {
         let before = self.writer.has_backlog();
         self.writer
@@ -386,53 +356,6 @@ impl<'a, 'b> Ws<'a, 'b> {
     pub fn set_timer(&mut self, after: Duration, tag: u32) -> TimerId {
         self.cx.set_timer(after, WsTimer(TimerKind::Handler(tag)))
     }
-}
-
-/// What a connection needs only at some moments, in one boxed field of [`Link`]: 8 bytes
-/// of every connection instead of 16 for two, and a small box for the many handshakes in
-/// flight at once (the client's request, the large part, has a box of its own).
-enum Aside {
-    /// The opening handshake in progress (after it, frames; or the refusal being flushed,
-    /// [`flag::REJECTED`]).
-    Handshake(Handshake),
-    /// Code and reason of a close the application started, kept from [`Ws::close`] to the
-    /// end of the callback for [`Handler::on_close`].
-    LocalClose(u16, String),
-}
-
-impl std::fmt::Debug for Aside {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Aside::Handshake(Handshake::Server { deadline, .. }) => f
-                .debug_struct("ServerHandshake")
-                .field("deadline", deadline)
-                .finish(),
-            Aside::Handshake(Handshake::Client(_)) => f.write_str("ClientHandshake"),
-            Aside::LocalClose(code, reason) => f
-                .debug_tuple("LocalClose")
-                .field(code)
-                .field(reason)
-                .finish(),
-        }
-    }
-}
-
-/// The opening handshake in progress.
-enum Handshake {
-    /// Reading the client's HTTP upgrade request (standalone server), until `deadline`:
-    /// checked at each read, and the core's idle timeout catches a silent peer (no timer of
-    /// the wheel's: a burst of handshakes would leave its storage behind).
-    Server {
-        config: Rc<ServerConfig>,
-        deadline: Instant,
-    },
-    /// Waiting for the server's `101` (client).
-    Client(Box<ClientRequest>),
-}
-
-struct ClientRequest {
-    config: ClientConfig,
-    key: String,
 }
 
 /// One WebSocket connection: the [`Protocol`] the reactor drives, around a [`Handler`].
