@@ -94,8 +94,9 @@ impl TelnetConn {
             self.tokens -= bytes as f64;
             return true;
         }
-        // At least the timer wheel's millisecond: a shortfall of a fraction of a token would
-        // otherwise be a timer due at once, firing again and again with no time gone by.
+        // At least a millisecond (the wheel's resolution): a shortfall worth under a
+        // nanosecond would make a zero `Duration`, a timer due at once that finds the bucket
+        // still short, firing again and again with no time gone by.
         let wait = (need - self.tokens) / c.rate as f64;
         cx.pause_read();
         cx.set_timer(

@@ -9,6 +9,7 @@ use super::{ClientConfig, Link, ServerConfig};
 /// What a connection needs only at some moments, in one boxed field of [`Link`]: 8 bytes
 /// of every connection instead of 16 for two, and a small box for the many handshakes in
 /// flight at once (the client's request, the large part, has a box of its own).
+#[derive(Debug)]
 pub(super) enum Aside {
     /// The opening handshake in progress (after it, frames; or the refusal being flushed,
     /// [`flag::REJECTED`](super::flag::REJECTED)).
@@ -19,24 +20,8 @@ pub(super) enum Aside {
     LocalClose(u16, String),
 }
 
-impl std::fmt::Debug for Aside {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Aside::Handshake(Handshake::Server { deadline, .. }) => f
-                .debug_struct("ServerHandshake")
-                .field("deadline", deadline)
-                .finish(),
-            Aside::Handshake(Handshake::Client(_)) => f.write_str("ClientHandshake"),
-            Aside::LocalClose(code, reason) => f
-                .debug_tuple("LocalClose")
-                .field(code)
-                .field(reason)
-                .finish(),
-        }
-    }
-}
-
 /// The opening handshake in progress.
+#[derive(Debug)]
 pub(super) enum Handshake {
     /// Reading the client's HTTP upgrade request (standalone server), until `deadline`:
     /// checked at each read, and the core's idle timeout catches a silent peer (no timer of
@@ -49,6 +34,7 @@ pub(super) enum Handshake {
     Client(Box<ClientRequest>),
 }
 
+#[derive(Debug)]
 pub(super) struct ClientRequest {
     pub(super) config: ClientConfig,
     pub(super) key: String,
@@ -79,12 +65,11 @@ impl Link {
 
     /// The code and reason of a close the application started in this callback.
     pub(super) fn take_local_close(&mut self) -> Option<(u16, String)> {
-        if !matches!(self.aside.as_deref(), Some(Aside::LocalClose(..))) {
+        let Some(Aside::LocalClose(code, reason)) = self.aside.as_deref_mut() else {
             return None;
-        }
-        match *self.aside.take()? {
-            Aside::LocalClose(code, reason) => Some((code, reason)),
-            Aside::Handshake(_) => None,
-        }
+        };
+        let taken = (*code, std::mem::take(reason));
+        self.aside = None;
+        Some(taken)
     }
 }
