@@ -279,9 +279,16 @@ pub fn fuzz_tls(data: &[u8]) {
             if mode % 3 == 1 {
                 feed_split(&mut h, rest);
             } else {
-                // Records pile up in the client unsent; when its send buffer is full (64 KiB of
-                // records: small pieces cost 22 bytes of framing each) they go over first.
-                for piece in rest.chunks(rest.first().map_or(1, |&b| b as usize % 64 + 1)) {
+                // Records pile up in the client unsent and go over in batches of 128 (rustls
+                // measures its send buffer by walking every record in it, so letting 64 KiB of
+                // 1-byte records pile up made each run quadratic); when its send buffer is full
+                // (64 KiB of records: small pieces cost 22 bytes of framing each) they go over
+                // at once.
+                let size = rest.first().map_or(1, |&b| b as usize % 64 + 1);
+                for (n, piece) in rest.chunks(size).enumerate() {
+                    if n % 128 == 127 {
+                        c.pump(&mut h).expect("records accepted");
+                    }
                     let mut left = piece;
                     let mut pumped = false;
                     while !left.is_empty() {
