@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use rustls::pki_types::ServerName;
-use rustls::{ClientConfig, ClientConnection, ServerConfig};
+use rustls::{ClientConfig, ServerConfig};
 
 use super::{Core, Kind, Slot, TimerKind};
 use crate::boxed::RawTimer;
@@ -96,8 +96,8 @@ impl Core {
         name: ServerName<'static>,
         config: Arc<ClientConfig>,
     ) -> bool {
-        match ClientConnection::new(config, name) {
-            Ok(s) => self.start_tls(id, Session::client(s), None),
+        match Session::client(config, name) {
+            Ok(s) => self.start_tls(id, s, None),
             Err(e) => {
                 tracing::warn!(conn = %id, error = %e, "TLS client session");
                 false

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use rustls::pki_types::ServerName;
-use rustls::{ClientConfig, ClientConnection, ServerConfig};
+use rustls::{ClientConfig, ServerConfig};
 
 use super::engine::Session;
 use super::{TlsAcceptor, TlsInfo};
@@ -109,11 +109,10 @@ impl Reactor {
         config: Arc<ClientConfig>,
         protocol: P,
     ) -> io::Result<ConnId> {
-        let session = ClientConnection::new(config, server_name)
+        let session = Session::client(config, server_name)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let id = self.core.connect(addr, None, Typed::boxed(protocol))?;
-        self.core
-            .start_tls_with(id, Session::client(session), None, false);
+        self.core.start_tls_with(id, session, None, false);
         Ok(id)
     }
 }

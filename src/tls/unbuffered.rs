@@ -1,22 +1,26 @@
-//! A TLS server session on rustls's unbuffered API, holding its buffers only while they
-//! hold bytes. rustls's buffered `ServerConnection` keeps a 4 KiB deframer buffer for the
-//! whole life of a connection once it has read anything; here the ciphertext not yet
-//! processed (a partial record, at most), the plaintext not yet handed over and the records
-//! not yet written are each a `BytesMut` released when emptied, so an idle session holds
-//! only rustls's own state (keys, record layer).
+//! A TLS session (server or client) on rustls's unbuffered API, holding its buffers only
+//! while they hold bytes. rustls's buffered connections keep a 4 KiB deframer buffer for the
+//! whole life of a connection once it has read anything, and measure their send buffer by
+//! walking every record in it (many small writes to a slow reader cost a walk each); here
+//! the ciphertext not yet processed (a partial record, at most), the plaintext not yet
+//! handed over and the records not yet written are each a `BytesMut` released when emptied,
+//! so an idle session holds only rustls's own state (keys, record layer).
 //!
 //! It offers the buffered API's shape (`read_tls`, `process_new_packets`, plaintext out,
-//! plaintext in, `write_tls`), so [`TlsIo`](super::session::TlsIo) drives either.
+//! plaintext in, `write_tls`), so [`TlsIo`](super::session::TlsIo) drives either side.
 
 use std::io::{self, IoSlice, Read, Write};
 use std::sync::Arc;
 
 use bytes::{Buf, BytesMut};
-use rustls::server::UnbufferedServerConnection;
+use rustls::client::{ClientConnectionData, UnbufferedClientConnection};
+use rustls::pki_types::ServerName;
+use rustls::server::{ServerConnectionData, UnbufferedServerConnection};
 use rustls::unbuffered::{
-    ConnectionState, EncodeError, EncryptError, InsufficientSizeError, UnbufferedStatus,
+    ConnectionState, EncodeError, EncryptError, InsufficientSizeError, ReadEarlyData,
+    UnbufferedStatus,
 };
-use rustls::{CommonState, ServerConfig};
+use rustls::{ClientConfig, CommonState, ServerConfig};
 
 use super::sni::{self, Hello};
 
@@ -32,9 +36,89 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// A server session whose buffers are released when empty.
-pub(crate) struct UnbufferedServer {
-    conn: UnbufferedServerConnection,
+/// rustls's unbuffered connection of one side: the calls that differ between a server and a
+/// client (rustls gives each side its own `process_tls_records`).
+pub(crate) trait Side {
+    /// rustls's per-side connection data.
+    type Data;
+
+    /// rustls's view of the session.
+    fn common(&self) -> &CommonState;
+
+    /// rustls's `process_tls_records`.
+    fn process<'c, 'i>(
+        &'c mut self,
+        incoming: &'i mut [u8],
+    ) -> UnbufferedStatus<'c, 'i, Self::Data>;
+
+    /// Moves 0-RTT data to `plain`, returning how much ciphertext it used (only a server
+    /// receives it).
+    fn early_data(
+        early: ReadEarlyData<'_, '_, Self::Data>,
+        plain: &mut BytesMut,
+    ) -> Result<usize, rustls::Error>;
+}
+
+impl Side for UnbufferedServerConnection {
+    type Data = ServerConnectionData;
+
+    fn common(&self) -> &CommonState {
+        self
+    }
+
+    fn process<'c, 'i>(
+        &'c mut self,
+        incoming: &'i mut [u8],
+    ) -> UnbufferedStatus<'c, 'i, Self::Data> {
+        self.process_tls_records(incoming)
+    }
+
+    fn early_data(
+        mut early: ReadEarlyData<'_, '_, Self::Data>,
+        plain: &mut BytesMut,
+    ) -> Result<usize, rustls::Error> {
+        let mut discard = 0;
+        while let Some(rec) = early.next_record() {
+            let rec = rec?;
+            discard += rec.discard;
+            plain.extend_from_slice(rec.payload);
+        }
+        Ok(discard)
+    }
+}
+
+impl Side for UnbufferedClientConnection {
+    type Data = ClientConnectionData;
+
+    fn common(&self) -> &CommonState {
+        self
+    }
+
+    fn process<'c, 'i>(
+        &'c mut self,
+        incoming: &'i mut [u8],
+    ) -> UnbufferedStatus<'c, 'i, Self::Data> {
+        self.process_tls_records(incoming)
+    }
+
+    fn early_data(
+        _: ReadEarlyData<'_, '_, Self::Data>,
+        _: &mut BytesMut,
+    ) -> Result<usize, rustls::Error> {
+        // rustls never reports early data to a client.
+        Err(general("early data on a client session"))
+    }
+}
+
+/// A server session.
+pub(crate) type UnbufferedServer = Unbuffered<UnbufferedServerConnection>;
+
+/// A client session.
+pub(crate) type UnbufferedClient = Unbuffered<UnbufferedClientConnection>;
+
+/// A session whose buffers are released when empty.
+pub(crate) struct Unbuffered<S> {
+    conn: S,
     /// Ciphertext read but not yet processed: a partial record, or a ClientHello not yet
     /// complete.
     incoming: BytesMut,
@@ -42,10 +126,11 @@ pub(crate) struct UnbufferedServer {
     plain: BytesMut,
     /// Records made but not yet written.
     outgoing: BytesMut,
-    /// The name the ClientHello asked for (a `Box<str>`: 8 bytes smaller than the name's
-    /// own type, held by every connection).
+    /// The name the ClientHello asked for, on a server (a `Box<str>`: 8 bytes smaller than
+    /// the name's own type, held by every connection).
     sni: Option<Box<str>>,
-    /// The ClientHello was read (for its name) and rustls may see the ciphertext.
+    /// The ClientHello was read (for its name) and rustls may see the ciphertext; a client
+    /// starts with it set.
     hello_seen: bool,
     /// The peer sent `close_notify`.
     peer_closed: bool,
@@ -113,26 +198,48 @@ fn release_if_empty(buf: &mut BytesMut) {
 }
 
 impl UnbufferedServer {
+    /// A server session: it waits for the ClientHello.
     pub(crate) fn new(config: Arc<ServerConfig>) -> Result<UnbufferedServer, rustls::Error> {
-        Ok(UnbufferedServer {
-            conn: UnbufferedServerConnection::new(config)?,
+        Ok(Unbuffered::with(
+            UnbufferedServerConnection::new(config)?,
+            false,
+        ))
+    }
+}
+
+impl UnbufferedClient {
+    /// A client session of `name`, its ClientHello already made (written by the first flush).
+    pub(crate) fn new(
+        config: Arc<ClientConfig>,
+        name: ServerName<'static>,
+    ) -> Result<UnbufferedClient, rustls::Error> {
+        let mut session = Unbuffered::with(UnbufferedClientConnection::new(config, name)?, true);
+        session.drive(None)?;
+        Ok(session)
+    }
+}
+
+impl<S: Side> Unbuffered<S> {
+    fn with(conn: S, hello_seen: bool) -> Unbuffered<S> {
+        Unbuffered {
+            conn,
             incoming: BytesMut::new(),
             plain: BytesMut::new(),
             outgoing: BytesMut::new(),
             sni: None,
-            hello_seen: false,
+            hello_seen,
             peer_closed: false,
             close_pending: false,
             failed: false,
-        })
+        }
     }
 
     /// rustls's view of the session (version, suite, ALPN, peer certificates...).
     pub(crate) fn common(&self) -> &CommonState {
-        &self.conn
+        self.conn.common()
     }
 
-    /// The name the client asked for (SNI).
+    /// The name the client asked for (SNI), on a server.
     pub(crate) fn server_name(&self) -> Option<&str> {
         self.sni.as_deref()
     }
@@ -241,7 +348,7 @@ impl UnbufferedServer {
     /// `plain`, what it makes to `outgoing`; once application data may go, a pending
     /// `close_notify` or `write` is encrypted. Returns how much of `write` was taken.
     fn drive(&mut self, write: Option<&[u8]>) -> Result<usize, rustls::Error> {
-        let UnbufferedServer {
+        let Unbuffered {
             conn,
             incoming,
             plain,
@@ -253,8 +360,7 @@ impl UnbufferedServer {
         } = self;
         let mut taken = 0;
         let result = loop {
-            let UnbufferedStatus { mut discard, state } =
-                conn.process_tls_records(&mut incoming[..]);
+            let UnbufferedStatus { mut discard, state } = conn.process(&mut incoming[..]);
             let mut stop = false;
             let step = match state {
                 Err(e) => Err(e),
@@ -268,16 +374,9 @@ impl UnbufferedServer {
                         None => break Ok(()),
                     }
                 },
-                Ok(ConnectionState::ReadEarlyData(mut r)) => loop {
-                    match r.next_record() {
-                        Some(Ok(rec)) => {
-                            discard += rec.discard;
-                            plain.extend_from_slice(rec.payload);
-                        }
-                        Some(Err(e)) => break Err(e),
-                        None => break Ok(()),
-                    }
-                },
+                Ok(ConnectionState::ReadEarlyData(r)) => {
+                    S::early_data(r, plain).map(|used| discard += used)
+                }
                 Ok(ConnectionState::EncodeTlsData(mut e)) => {
                     append_with(outgoing, |b| e.encode(b), encode_size).map_err(general)
                 }
@@ -323,11 +422,10 @@ impl UnbufferedServer {
             // An alert rustls queued in answer is made now, to go out before the close.
             // Only while rustls holds records: with none, it would deframe again.
             for _ in 0..8 {
-                if !conn.wants_write() {
+                if !conn.common().wants_write() {
                     break;
                 }
-                let UnbufferedStatus { discard, state } =
-                    conn.process_tls_records(&mut incoming[..]);
+                let UnbufferedStatus { discard, state } = conn.process(&mut incoming[..]);
                 let more = match state {
                     Ok(ConnectionState::EncodeTlsData(mut e)) => {
                         append_with(outgoing, |b| e.encode(b), encode_size).is_ok()
@@ -346,5 +444,104 @@ impl UnbufferedServer {
         }
         release_if_empty(incoming);
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn data(name: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/tls")
+            .join(name)
+    }
+
+    fn pair() -> (UnbufferedClient, UnbufferedServer) {
+        let server =
+            crate::tls::server_config_from_pem(&data("cert.pem"), &data("key.pem"), &[b"t"])
+                .unwrap();
+        let client = crate::tls::client_config_trusting(&data("cert.pem"), &[b"t"]).unwrap();
+        let name = ServerName::try_from("localhost").unwrap();
+        (
+            UnbufferedClient::new(client, name).unwrap(),
+            UnbufferedServer::new(server).unwrap(),
+        )
+    }
+
+    /// Moves `from`'s records into `to`, a read at a time, each processed as `TlsIo` does.
+    fn pass<A: Side, B: Side>(from: &mut Unbuffered<A>, to: &mut Unbuffered<B>) {
+        let mut wire = Vec::new();
+        from.write_tls(&mut wire).unwrap();
+        let mut rd = &wire[..];
+        while !rd.is_empty() {
+            to.read_tls(&mut rd).unwrap();
+            to.process_new_packets().unwrap();
+        }
+    }
+
+    fn handshake(client: &mut UnbufferedClient, server: &mut UnbufferedServer) {
+        for _ in 0..8 {
+            pass(client, server);
+            pass(server, client);
+            if !client.common().is_handshaking() && !server.common().is_handshaking() {
+                return;
+            }
+        }
+        panic!("the handshake did not finish");
+    }
+
+    fn holds_no_buffer<S>(s: &Unbuffered<S>) -> bool {
+        [&s.incoming, &s.plain, &s.outgoing]
+            .iter()
+            .all(|b| b.capacity() == 0)
+    }
+
+    #[test]
+    fn a_client_session_makes_its_hello_at_once_and_takes_no_plaintext_before_the_handshake() {
+        let (mut client, mut server) = pair();
+        assert!(client.wants_write(), "the ClientHello waits to be written");
+        assert_eq!(client.write_plaintext(b"early").unwrap(), 0);
+        handshake(&mut client, &mut server);
+        assert_eq!(client.write_plaintext(b"hello").unwrap(), 5);
+        pass(&mut client, &mut server);
+        let mut got = BytesMut::new();
+        assert_eq!(server.take_plaintext(&mut got, 100), 5);
+        assert_eq!(&got[..], b"hello");
+    }
+
+    #[test]
+    fn many_tiny_client_writes_arrive_whole_and_both_sides_end_holding_no_buffer() {
+        let (mut client, mut server) = pair();
+        handshake(&mut client, &mut server);
+        let mut sent = Vec::new();
+        for i in 0..5_000u32 {
+            let piece = [(i % 251) as u8];
+            assert_eq!(client.write_plaintext(&piece).unwrap(), 1);
+            sent.push(piece[0]);
+        }
+        assert!(client.pending_write() > 5_000, "one record per write");
+        pass(&mut client, &mut server);
+        let mut got = BytesMut::new();
+        while server.has_plaintext() {
+            server.take_plaintext(&mut got, 1000);
+        }
+        assert_eq!(&got[..], &sent[..]);
+        assert_eq!(server.write_plaintext(b"reply").unwrap(), 5);
+        pass(&mut server, &mut client);
+        let mut reply = BytesMut::new();
+        assert_eq!(client.take_plaintext(&mut reply, 100), 5);
+        assert!(holds_no_buffer(&client), "client buffers released");
+        assert!(holds_no_buffer(&server), "server buffers released");
+    }
+
+    #[test]
+    fn close_notify_from_a_client_reaches_the_server() {
+        let (mut client, mut server) = pair();
+        handshake(&mut client, &mut server);
+        client.send_close_notify();
+        pass(&mut client, &mut server);
+        assert!(server.peer_closed());
     }
 }
