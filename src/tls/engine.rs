@@ -57,10 +57,7 @@ impl Session {
 
     /// rustls's view: version, suite, ALPN, peer certificates, handshake state.
     pub(crate) fn common(&self) -> &CommonState {
-        match self {
-            Session::Client(c) => c.common(),
-            Session::Server(s) => s.common(),
-        }
+        either!(self, s => s.common())
     }
 
     /// The name the client asked for (SNI), on a server.

@@ -10,6 +10,7 @@
 //! plaintext in, `write_tls`), so [`TlsIo`](super::session::TlsIo) drives either side.
 
 use std::io::{self, IoSlice, Read, Write};
+use std::ops::Deref;
 use std::sync::Arc;
 
 use bytes::{Buf, BytesMut};
@@ -18,7 +19,7 @@ use rustls::pki_types::ServerName;
 use rustls::server::{ServerConnectionData, UnbufferedServerConnection};
 use rustls::unbuffered::{
     ConnectionState, EncodeError, EncryptError, InsufficientSizeError, ReadEarlyData,
-    UnbufferedStatus,
+    UnbufferedConnectionCommon, UnbufferedStatus,
 };
 use rustls::{ClientConfig, CommonState, ServerConfig};
 
@@ -36,14 +37,34 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// Moves every application-data record `records` holds (rustls's `ReadTraffic` or
+/// `ReadEarlyData`, two types with the same call) to `plain`: `Ok(ciphertext used)`.
+macro_rules! drain_records {
+    ($records:expr, $plain:expr) => {{
+        let mut used = 0;
+        loop {
+            match $records.next_record() {
+                Some(Ok(rec)) => {
+                    used += rec.discard;
+                    $plain.extend_from_slice(rec.payload);
+                }
+                Some(Err(e)) => break Err(e),
+                None => break Ok(used),
+            }
+        }
+    }};
+}
+
 /// rustls's unbuffered connection of one side: the calls that differ between a server and a
 /// client (rustls gives each side its own `process_tls_records`).
-pub(crate) trait Side {
+pub(crate) trait Side: Deref<Target = UnbufferedConnectionCommon<Self::Data>> {
     /// rustls's per-side connection data.
     type Data;
 
     /// rustls's view of the session.
-    fn common(&self) -> &CommonState;
+    fn common(&self) -> &CommonState {
+        self
+    }
 
     /// rustls's `process_tls_records`.
     fn process<'c, 'i>(
@@ -62,10 +83,6 @@ pub(crate) trait Side {
 impl Side for UnbufferedServerConnection {
     type Data = ServerConnectionData;
 
-    fn common(&self) -> &CommonState {
-        self
-    }
-
     fn process<'c, 'i>(
         &'c mut self,
         incoming: &'i mut [u8],
@@ -77,22 +94,12 @@ impl Side for UnbufferedServerConnection {
         mut early: ReadEarlyData<'_, '_, Self::Data>,
         plain: &mut BytesMut,
     ) -> Result<usize, rustls::Error> {
-        let mut discard = 0;
-        while let Some(rec) = early.next_record() {
-            let rec = rec?;
-            discard += rec.discard;
-            plain.extend_from_slice(rec.payload);
-        }
-        Ok(discard)
+        drain_records!(early, plain)
     }
 }
 
 impl Side for UnbufferedClientConnection {
     type Data = ClientConnectionData;
-
-    fn common(&self) -> &CommonState {
-        self
-    }
 
     fn process<'c, 'i>(
         &'c mut self,
@@ -364,16 +371,9 @@ impl<S: Side> Unbuffered<S> {
             let mut stop = false;
             let step = match state {
                 Err(e) => Err(e),
-                Ok(ConnectionState::ReadTraffic(mut r)) => loop {
-                    match r.next_record() {
-                        Some(Ok(rec)) => {
-                            discard += rec.discard;
-                            plain.extend_from_slice(rec.payload);
-                        }
-                        Some(Err(e)) => break Err(e),
-                        None => break Ok(()),
-                    }
-                },
+                Ok(ConnectionState::ReadTraffic(mut r)) => {
+                    drain_records!(r, plain).map(|used| discard += used)
+                }
                 Ok(ConnectionState::ReadEarlyData(r)) => {
                     S::early_data(r, plain).map(|used| discard += used)
                 }
