@@ -4,7 +4,8 @@
 # Each server is pinned to core 0 (`taskset -c 0`), wrk to core 1. Modes: c=100 plain and
 # c=100 pipelined x16 (benches/http_pipeline.lua). Prints requests/s, p99 and the server's
 # CPU time per request (user+sys from /proc, so a busy machine skews it less than req/s) per
-# run, the median of each, and the ratios ours/nginx.
+# run, the median of each, and the ratios ours/nginx; with each run, how busy wrk's core was and
+# the machine's steal time (a run with wrk's core near 100% is bounded by wrk, not the server).
 #
 # Needs: wrk, nginx (Debian packages), taskset. Env: DURATION (s, default 10), ROUNDS
 # (default 3), CONNS (default 100), DEPTH (default 16), OURS_PORT, NGINX_PORT.
@@ -74,6 +75,13 @@ nginx_pid=$(pgrep -P "$nginx_master" | head -1)
 [ -n "$nginx_pid" ] || { echo "no nginx worker"; exit 1; }
 ticks=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# "busy total steal" jiffies of core 1 (wrk's) and the machine's steal: a run where wrk's core
+# is ~100% busy measured the load generator as much as the server.
+core_ticks() {
+  awk '$1 == "cpu1" {b = $2 + $3 + $4 + $7 + $8; t = b + $5 + $6 + $9}
+       $1 == "cpu" {s = $9; a = $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}
+       END {print b, t, s, a}' /proc/stat
+}
 
 # run_wrk PORT PID MODE -> prints "rps p99_ms avg_ms max_ms non2xx sockerr cpu_us_per_req"
 run_wrk() {
@@ -84,10 +92,13 @@ run_wrk() {
   else
     args+=("http://127.0.0.1:$port/")
   fi
+  local core_before core_after
   before=$(cpu_ticks "$pid")
+  core_before=$(core_ticks)
   out=$(taskset -c 1 wrk "${args[@]}")
   after=$(cpu_ticks "$pid")
-  echo "$out" | CPU_TICKS=$((after - before)) TICKS=$ticks python3 -c '
+  core_after=$(core_ticks)
+  echo "$out" | CPU_TICKS=$((after - before)) TICKS=$ticks CORE="$core_before $core_after" python3 -c '
 import os
 import re, sys
 text = sys.stdin.read()
@@ -106,7 +117,10 @@ sock = sock.group(1).replace(" ", "_") if sock else "none"
 p99s = "%.3f" % p99 if p99 > 0 else "n/a"
 total = int(re.search(r"(\d+) requests in", text).group(1))
 cpu_us = int(os.environ["CPU_TICKS"]) / int(os.environ["TICKS"]) * 1e6 / max(total, 1)
-print("%.0f %s %.3f %.3f %s %s %.2f" % (rps, p99s, avg, mx, errors.group(1) if errors else 0, sock, cpu_us))
+b0, t0, s0, a0, b1, t1, s1, a1 = map(int, os.environ["CORE"].split())
+client_busy = 100.0 * (b1 - b0) / max(t1 - t0, 1)
+steal = 100.0 * (s1 - s0) / max(a1 - a0, 1)
+print("%.0f %s %.3f %.3f %s %s %.2f %.0f %.1f" % (rps, p99s, avg, mx, errors.group(1) if errors else 0, sock, cpu_us, client_busy, steal))
 '
 }
 
@@ -119,10 +133,10 @@ for mode in plain pipelined; do
     for who in ours nginx; do
       port=$OURS_PORT; pid=$ours_pid
       if [ "$who" = nginx ]; then port=$NGINX_PORT; pid=$nginx_pid; fi
-      read -r rps p99 avg mx bad sock cpu <<<"$(run_wrk "$port" "$pid" "$mode")"
-      echo "$rps $p99 $avg $mx $cpu" >> "$work/$who.$mode"
-      printf '%-9s round %d  %-5s: %8s req/s  p99 %7s ms  avg %7s ms  max %7s ms  cpu %6s us/req  non2xx %s sockerr %s\n' \
-        "$mode" "$round" "$who" "$rps" "$p99" "$avg" "$mx" "$cpu" "$bad" "$sock"
+      read -r rps p99 avg mx bad sock cpu client steal <<<"$(run_wrk "$port" "$pid" "$mode")"
+      echo "$rps $p99 $avg $mx $cpu $client $steal" >> "$work/$who.$mode"
+      printf '%-9s round %d  %-5s: %8s req/s  p99 %7s ms  avg %7s ms  max %7s ms  cpu %6s us/req  wrk core %3s%% busy  steal %4s%%  non2xx %s sockerr %s\n' \
+        "$mode" "$round" "$who" "$rps" "$p99" "$avg" "$mx" "$cpu" "$client" "$steal" "$bad" "$sock"
     done
   done
   col() { cut -d' ' -f"$2" "$work/$1.$mode" | { grep -v n/a || true; } | median; }
@@ -131,6 +145,7 @@ for mode in plain pipelined; do
   o_avg=$(col ours 3); n_avg=$(col nginx 3)
   o_max=$(col ours 4); n_max=$(col nginx 4)
   o_cpu=$(col ours 5); n_cpu=$(col nginx 5)
+  o_client=$(col ours 6); n_client=$(col nginx 6)
   cpu_ratio=$(python3 -c "print('%.2f' % ($n_cpu / $o_cpu))")
   label="c=$CONNS"; [ "$mode" = pipelined ] && label="$label, pipelined x$DEPTH"
   ratio=$(python3 -c "print('%.2f' % ($o_rps / $n_rps))")
@@ -141,4 +156,5 @@ for mode in plain pipelined; do
   fi
   echo "== $mode ($label): ours $o_rps req/s | nginx $n_rps req/s | ratio ours/nginx ${ratio}x | $lat"
   echo "   CPU per request: ours $o_cpu us | nginx $n_cpu us | nginx/ours ${cpu_ratio}x (requests per CPU-second, ours vs nginx)"
+  echo "   wrk's core busy (median): ours runs ${o_client}% | nginx runs ${n_client}% (near 100%: the load generator bounds req/s)"
 done

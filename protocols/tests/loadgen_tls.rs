@@ -220,7 +220,9 @@ fn wss_echo_runs_on_the_wss_port_and_through_the_https_upgrade() {
 fn tls_hold_counts_each_finished_handshake() {
     let server = Netreactor::start();
     let url = format!("tls://{}", server.https);
-    let r = json(&["hold", &url, "-c", "50", "-d", "1.5", "--ca", &ca()]);
+    // A starved machine (the test at nice 19 beside two fuzzers) finished 34 of 50 debug-build
+    // handshakes in a 1.5 s hold; 4 s leaves room for it.
+    let r = json(&["hold", &url, "-c", "50", "-d", "4", "--ca", &ca()]);
     assert_eq!(n(&r, &["connected"]), 50);
     assert_eq!(n(&r, &["tls", "full"]) + n(&r, &["tls", "resumed"]), 50);
     assert_eq!(n(&r, &["errors", "tls"]), 0);
