@@ -80,15 +80,22 @@ pub(crate) trait Side: Deref<Target = UnbufferedConnectionCommon<Self::Data>> {
     ) -> Result<usize, rustls::Error>;
 }
 
+/// rustls's `process_tls_records`, an inherent method of each side's type.
+macro_rules! process_by_rustls {
+    () => {
+        fn process<'c, 'i>(
+            &'c mut self,
+            incoming: &'i mut [u8],
+        ) -> UnbufferedStatus<'c, 'i, Self::Data> {
+            self.process_tls_records(incoming)
+        }
+    };
+}
+
 impl Side for UnbufferedServerConnection {
     type Data = ServerConnectionData;
 
-    fn process<'c, 'i>(
-        &'c mut self,
-        incoming: &'i mut [u8],
-    ) -> UnbufferedStatus<'c, 'i, Self::Data> {
-        self.process_tls_records(incoming)
-    }
+    process_by_rustls!();
 
     fn early_data(
         mut early: ReadEarlyData<'_, '_, Self::Data>,
@@ -101,12 +108,7 @@ impl Side for UnbufferedServerConnection {
 impl Side for UnbufferedClientConnection {
     type Data = ClientConnectionData;
 
-    fn process<'c, 'i>(
-        &'c mut self,
-        incoming: &'i mut [u8],
-    ) -> UnbufferedStatus<'c, 'i, Self::Data> {
-        self.process_tls_records(incoming)
-    }
+    process_by_rustls!();
 
     fn early_data(
         _: ReadEarlyData<'_, '_, Self::Data>,
