@@ -99,6 +99,19 @@ pub struct Config {
     /// Bytes a peer may send during a TLS handshake (feature `tls`): certificate chains fit,
     /// a peer that keeps a handshake open with junk does not.
     pub tls_handshake_limit: usize,
+    /// Longest a lingering close may last (zero: connections never linger). A TCP or Unix
+    /// connection closed after a flush while its peer may still be sending (its input is not
+    /// all read, or the protocol said so with
+    /// [`Context::close_lingering`](crate::Context::close_lingering)) shuts down its write half
+    /// and reads and discards until the peer's EOF before it closes: closing with unread input
+    /// makes the kernel reset the connection, and a client still sending a request body
+    /// would get the reset instead of the response it was sent (nginx's `lingering_time`).
+    /// The protocol's [`on_close`](crate::Protocol::on_close) runs when it closes, not when
+    /// the lingering ends; the socket counts against the connection caps until then.
+    pub lingering_time: Duration,
+    /// Longest a lingering close waits for more input before it closes anyway (nginx's
+    /// `lingering_timeout`).
+    pub lingering_timeout: Duration,
 }
 
 /// Descriptors the process may open (`RLIMIT_NOFILE`'s soft limit), for the default cap.
@@ -132,6 +145,8 @@ impl Default for Config {
             portable_io: false,
             tls_handshake_timeout: Duration::from_secs(10),
             tls_handshake_limit: 64 * 1024,
+            lingering_time: Duration::from_secs(30),
+            lingering_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -215,6 +230,10 @@ builders! {
     tls_handshake_timeout: Duration;
     /// Sets [`tls_handshake_limit`](Config#structfield.tls_handshake_limit).
     tls_handshake_limit: usize;
+    /// Sets [`lingering_time`](Config#structfield.lingering_time).
+    lingering_time: Duration;
+    /// Sets [`lingering_timeout`](Config#structfield.lingering_timeout).
+    lingering_timeout: Duration;
 }
 
 /// Options of a listening socket.

@@ -193,6 +193,9 @@ pub(crate) mod flag {
     /// left unconsumed is ciphertext for the new session.
     #[cfg(feature = "tls")]
     pub const TLS_FRESH: u32 = 1 << 23;
+    /// The protocol closed knowing the peer is still sending (`Context::close_lingering`):
+    /// the close lingers whatever the socket holds at that moment.
+    pub const LINGER_ASKED: u32 = 1 << 29;
     /// Reading is paused for any reason.
     pub const NO_READ: u32 = PAUSED_APP | PRESSURE | EOF | CLOSE_AFTER_FLUSH | CLOSE_NOW;
 }

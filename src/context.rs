@@ -161,6 +161,18 @@ impl<'a, T: Copy + 'static> Context<'a, T> {
         self.core.request_close(self.id, true);
     }
 
+    /// [`close`](Self::close), for a peer known to be still sending (a request body the
+    /// protocol will not read, after an error response): the socket's write half is shut
+    /// once the queue is written, and what the peer sends is read and dropped until its EOF,
+    /// so it reads the response instead of a reset. The core does this by itself when it sees
+    /// unread input at the close; this covers input still on its way. Bounded by
+    /// [`Config::lingering_timeout`](crate::Config::lingering_timeout) and
+    /// [`Config::lingering_time`](crate::Config::lingering_time) (zero: a plain close);
+    /// [`Protocol::on_close`] follows when the queue is written, not when the lingering ends.
+    pub fn close_lingering(&mut self) {
+        self.core.request_close_lingering(self.id);
+    }
+
     /// Closes now: queued output is dropped. [`Protocol::on_close`] follows.
     pub fn abort(&mut self) {
         self.core.request_close(self.id, false);
@@ -405,6 +417,11 @@ impl ConnRef<'_> {
     /// Writes everything queued, then closes.
     pub fn close(&mut self) {
         self.core.request_close(self.id, true);
+    }
+
+    /// Writes everything queued, then closes lingering, as [`Context::close_lingering`].
+    pub fn close_lingering(&mut self) {
+        self.core.request_close_lingering(self.id);
     }
 
     /// Closes now, dropping queued output.

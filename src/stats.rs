@@ -8,9 +8,11 @@ pub struct Stats {
     pub accepted: u64,
     /// Outbound connections opened.
     pub connected: u64,
-    /// Connections open now.
+    /// Connections open now, with the sockets of closed ones still lingering
+    /// ([`lingering`](Self::lingering)): what counts against
+    /// [`Config::max_connections`](crate::Config::max_connections).
     pub open: u64,
-    /// Connections closed.
+    /// Connections closed (when their protocol's `on_close` ran, lingering or not).
     pub closed: u64,
     /// Bytes read from connections.
     pub bytes_in: u64,
@@ -39,6 +41,11 @@ pub struct Stats {
     /// Connections closed for not sending their PROXY protocol header in time
     /// ([`ListenOptions::proxy_header_timeout`](crate::ListenOptions::proxy_header_timeout)).
     pub proxy_header_timeouts: u64,
+    /// Closed connections whose socket lingers now, discarding what the peer still sends
+    /// ([`Config::lingering_time`](crate::Config::lingering_time)); they count in `open`.
+    pub lingering: u64,
+    /// Closes that lingered.
+    pub lingered: u64,
 }
 
 /// A counter a protocol may bump with [`Context::count`](crate::Context::count).
@@ -86,6 +93,9 @@ pub struct ListenerStats {
     pub refused: u64,
     /// Timeouts, as [`Stats::timeouts`] counts them.
     pub timeouts: u64,
+    /// Closed connections whose socket lingers now, as [`Stats::lingering`] counts them (not
+    /// in `open`: their protocol is done).
+    pub lingering: u64,
 }
 
 impl ListenerStats {

@@ -73,3 +73,28 @@ fn python_browser_visit_then_revalidation_gets_304s() {
         "one connection"
     );
 }
+
+#[test]
+fn python_client_sending_a_body_too_large_reads_the_error_not_a_reset() {
+    // 8 MB is more than the loopback's socket buffers hold: the client is still sending when
+    // the server answers and closes. The close lingers, so the answer reaches the client.
+    let f = support::start(|c| {
+        c.writable = true;
+        c.max_upload = 100_000;
+        c.max_body = 100_000;
+    });
+    let (host, port) = args(&f);
+    let rows = lines(&support::python("big_body.py", &[&host, &port, "8000000"]));
+    let got: Vec<(&str, i64)> = rows
+        .iter()
+        .map(|r| {
+            let status = r["status"].as_i64();
+            (
+                r["method"].as_str().unwrap(),
+                status.unwrap_or_else(|| panic!("{r}")),
+            )
+        })
+        .collect();
+    assert_eq!(got, [("PUT", 413), ("POST", 405), ("GET", 413)]);
+    assert!(!f.root.join("upload.bin").exists(), "nothing was written");
+}

@@ -144,3 +144,28 @@ fn a_client_over_the_connection_cap_gets_503_and_the_others_are_served() {
     assert!(read_until(&mut held, "ok\n").starts_with("HTTP/1.1 200"));
     assert_eq!(server.handle().stats().refused, 1);
 }
+
+#[test]
+fn a_body_sent_after_an_early_413_is_drained_not_reset() {
+    // The 413 goes out as soon as the head is read, before any body has arrived: nothing is
+    // unread at the close, so only the server's word makes it linger.
+    let f = start(|c| {
+        c.writable = true;
+        c.max_upload = 1000;
+    });
+    let mut s = TcpStream::connect(f.addr()).unwrap();
+    s.write_all(b"PUT /up.bin HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n")
+        .unwrap();
+    let out = read_all(&mut s); // the answer, then the server's FIN
+    assert_eq!(status_of(&out), 413, "{}", String::from_utf8_lossy(&out));
+    // The client sends its body anyway, as one that does not read while it sends.
+    s.write_all(&vec![b'x'; 1 << 20]).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    s.write_all(&vec![b'x'; 1 << 20])
+        .expect("still drained: a closed socket would have reset by now");
+    let stats = f.server.handle().stats();
+    assert_eq!(stats.lingering, 1, "{stats:?}");
+    drop(s);
+    let stats = common::wait_for_stats(f.server.handle(), |s| s.open == 0);
+    assert_eq!((stats.lingering, stats.lingered, stats.open), (0, 1, 0));
+}

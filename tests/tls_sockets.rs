@@ -266,3 +266,34 @@ fn a_proxy_protocol_header_before_the_handshake_gives_the_peer_address() {
     let _ = s.read_to_string(&mut reply);
     assert_eq!(reply, "Some(203.0.113.7:4242) tls=true");
 }
+
+#[test]
+fn a_tls_client_still_sending_reads_the_answer_and_close_notify() {
+    // The server answers the first bytes and closes, leaving the rest unread: the close
+    // lingers under TLS too, after its close_notify, so the client's writes are drained.
+    struct Reject;
+    impl Protocol for Reject {
+        fn on_data(&mut self, cx: &mut Context<'_>, _: &mut BytesMut) {
+            cx.write("no\n");
+            cx.close();
+        }
+    }
+    let server = common::spawn(|r| {
+        let acceptor = tls::TlsAcceptor::new(server_config());
+        Ok(vec![r.listen_tls(
+            "127.0.0.1:0".parse().unwrap(),
+            acceptor,
+            || Reject,
+        )?])
+    });
+    let mut s = rustls_client(server.addr());
+    s.write_all(&vec![b'x'; 32 << 20]).expect("no reset");
+    s.flush().unwrap();
+    let mut got = Vec::new();
+    s.read_to_end(&mut got)
+        .expect("the answer, then close_notify");
+    assert_eq!(got, b"no\n");
+    drop(s);
+    let stats = common::wait_for_stats(server.handle(), |s| s.open == 0);
+    assert_eq!((stats.lingered, stats.lingering, stats.open), (1, 0, 0));
+}

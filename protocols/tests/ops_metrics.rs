@@ -224,6 +224,27 @@ fn metrics_count_http_websocket_ftp_and_telnet_traffic() {
     let m = scrape_until(&s, |m| class(m, "2xx") == 6.0);
     assert!(get(&m, &sent) > sent1, "bytes_sent did not grow");
 
+    // A request rejected with its body still to come: its close lingers until the client
+    // closes too, and the gauge shows it meanwhile.
+    let lingering = format!("netreactor_connections_lingering{{{HTTP}}}");
+    assert_eq!(get(&m, &lingering), 0.0);
+    let mut raw = std::net::TcpStream::connect(http).unwrap();
+    raw.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    raw.write_all(b"PUT /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999999\r\n\r\n")
+        .unwrap();
+    let mut answer = Vec::new();
+    raw.read_to_end(&mut answer).unwrap();
+    assert!(
+        answer.starts_with(b"HTTP/1.1 4"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    let m = scrape_until(&s, |m| m.get(&lingering) == Some(&1.0));
+    assert_eq!(get(&m, &lingering), 1.0);
+    drop(raw);
+    let m = scrape_until(&s, |m| m.get(&lingering) == Some(&0.0));
+    assert_eq!(get(&m, &lingering), 0.0);
+
     // WebSocket: three messages echoed by the --ws server.
     let ws = format!("ws://{}/", s.addr("websocket"));
     let script = r#"

@@ -12,6 +12,12 @@ use crate::{ChildEvent, CloseReason, ConnId};
 impl Core {
     /// Closes slot `slot` now: children first, then timers, then the last callback.
     pub(crate) fn close_now(&mut self, slot: usize, reason: CloseReason) {
+        self.close_slot(slot, reason, false);
+    }
+
+    /// Closes slot `slot` as [`close_now`](Self::close_now) does; a connection's socket
+    /// lingers (`linger.rs`) when `linger` is set.
+    pub(super) fn close_slot(&mut self, slot: usize, reason: CloseReason, linger: bool) {
         let Some(s) = self.slots.get_mut(slot) else {
             return;
         };
@@ -40,11 +46,19 @@ impl Core {
                     // the poll explicitly (closing our descriptor would not).
                     let _ = reg.deregister(&mut mio::unix::SourceFd(&f.as_raw_fd()));
                 }
-                self.conns -= 1;
-                if c.origin != NIL {
-                    self.release(c.origin);
+                // A lingering socket keeps its place under the caps until it goes.
+                let linger = linger && !matches!(c.io.base(), Io::Virtual(_) | Io::Fd(_));
+                if !linger {
+                    self.conns -= 1;
+                    if c.origin != NIL {
+                        self.release(c.origin);
+                    }
                 }
                 self.proxy_forget(slot);
+                if linger {
+                    let io = std::mem::replace(&mut c.io, Io::Virtual(Box::default()));
+                    self.start_linger(slot, io, c.origin, c.group);
+                }
                 self.stats.open = self.conns as u64;
                 self.stats.closed += 1;
                 self.group_closed(c.group, &c.owner, &reason);
@@ -80,10 +94,13 @@ impl Core {
                     Io::Tls(t) => t.inner,
                     io => io,
                 };
-                if let Io::Virtual(peer) = io {
-                    self.graveyard.push((id, peer, reason));
+                match io {
+                    Io::Virtual(peer) if !linger => self.graveyard.push((id, peer, reason)),
+                    _ => {}
                 }
-                self.resume_waiting_listeners();
+                if !linger {
+                    self.resume_waiting_listeners();
+                }
             }
             Kind::Listener(_) => {
                 self.cancel_owner_timers(slot);
@@ -113,6 +130,7 @@ impl Core {
                     }
                 }
             }
+            Kind::Linger(_) => self.end_linger(slot),
             Kind::Datagram(_) | Kind::Fd(_) => {
                 self.cancel_owner_timers(slot);
                 if let Kind::Fd(f) = self.slots.remove(slot).kind {
@@ -129,7 +147,11 @@ impl Core {
         let slots: Vec<usize> = self
             .slots
             .iter()
-            .filter(|(_, s)| matches!(&s.kind, Kind::Conn(c) if matches!(c.owner, Owner::Proto(_))))
+            .filter(|(_, s)| match &s.kind {
+                Kind::Conn(c) => matches!(c.owner, Owner::Proto(_)),
+                Kind::Linger(_) => true,
+                _ => false,
+            })
             .map(|(i, _)| i)
             .collect();
         for slot in slots {

@@ -35,7 +35,8 @@ impl Core {
             Some(Kind::Listener(_)) => self.do_accept(slot),
             Some(Kind::Datagram(_)) => self.do_udp(slot),
             Some(Kind::Fd(_)) => self.do_fd(slot, readable, writable),
-            Some(Kind::Channel(_)) | None => {}
+            Some(Kind::Linger(_)) if readable || hup => self.linger_read(slot),
+            Some(Kind::Channel(_)) | Some(Kind::Linger(_)) | None => {}
         }
     }
 
@@ -54,6 +55,7 @@ impl Core {
                 Some(Kind::Conn(_)) => self.do_read(slot),
                 Some(Kind::Listener(_)) => self.do_accept(slot),
                 Some(Kind::Datagram(_)) => self.do_udp(slot),
+                Some(Kind::Linger(_)) => self.linger_read(slot),
                 _ => {}
             }
         }

@@ -40,6 +40,8 @@ pub(crate) enum Kind {
     Datagram(DatagramSlot),
     Fd(FdSlot),
     Channel(ChannelSlot),
+    /// A closed connection's socket, draining its peer's input (`linger.rs`).
+    Linger(linger::Lingering),
 }
 
 /// A slot: its generation (so stale ids are ignored) and the head of its timer list.
@@ -79,6 +81,8 @@ enum TimerKind {
     ShutdownDeadline,
     /// A connection's PROXY protocol header is due.
     ProxyHeader,
+    /// A lingering close's next check.
+    Linger,
     /// A TLS handshake's deadline.
     #[cfg(feature = "tls")]
     TlsHandshake,
@@ -124,6 +128,8 @@ pub(crate) struct Core {
     /// Closed virtual connections, for the harness to collect.
     pub(crate) graveyard: Vec<(ConnId, Box<VirtualPeer>, CloseReason)>,
     udp_scratch: Vec<u8>,
+    /// Where lingering sockets' input is read and dropped.
+    discard: Vec<u8>,
     due: Vec<(Key, u32)>,
     conns: usize,
     virtual_port: u16,
@@ -178,6 +184,7 @@ impl Core {
             waiting_listeners: Vec::new(),
             graveyard: Vec::new(),
             udp_scratch: Vec::new(),
+            discard: Vec::new(),
             due: Vec::new(),
             conns: 0,
             virtual_port: 40000,
@@ -287,6 +294,7 @@ mod dispatch;
 mod fd;
 mod groups;
 mod idle;
+mod linger;
 /// Reachable from the whole crate: a transport under the protocol (TLS) strips the header
 /// itself, through `Core::take_proxy_header` and `Core::open_proxied`.
 pub(crate) mod proxy;

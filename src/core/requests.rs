@@ -153,6 +153,15 @@ impl Core {
         }
     }
 
+    /// A close after the flush that lingers whatever the socket holds then: the protocol
+    /// knows its peer is still sending.
+    pub(crate) fn request_close_lingering(&mut self, id: ConnId) {
+        if let Some(c) = self.conn_mut(id) {
+            c.flags |= flag::LINGER_ASKED;
+        }
+        self.request_close(id, true);
+    }
+
     pub(crate) fn request_close_slot(&mut self, slot: SlotId) {
         if let Some(id) = self.id_of(slot) {
             self.pending_close.push(id);

@@ -176,6 +176,7 @@ impl Core {
                 TimerKind::AcceptResume if alive => self.resume_listener(slot),
                 TimerKind::OutputSoft if alive => self.soft_limit_check(slot),
                 TimerKind::ProxyHeader if alive => self.proxy_timeout(slot),
+                TimerKind::Linger if alive => self.linger_check(slot),
                 #[cfg(feature = "tls")]
                 TimerKind::TlsHandshake if alive => self.tls_handshake_check(slot),
                 TimerKind::ShutdownDeadline => {

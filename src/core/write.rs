@@ -33,6 +33,7 @@ impl Core {
         let Some(id) = self.id_of(slot) else { return };
         let (high, low) = (self.config.high_watermark, self.config.low_watermark);
         let portable_io = self.config.portable_io;
+        let may_linger = !self.config.lingering_time.is_zero();
         let Some(Slot {
             kind: Kind::Conn(c),
             ..
@@ -156,7 +157,8 @@ impl Core {
                 } else {
                     CloseReason::Local
                 };
-                self.close_now(slot, reason);
+                let linger = may_linger && super::linger::wants_linger(c);
+                self.close_slot(slot, reason, linger);
                 return;
             }
         }

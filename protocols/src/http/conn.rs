@@ -108,10 +108,13 @@ pub struct HttpConn {
     waiting_drain: bool,
     peer_eof: bool,
     cgi: Option<Box<CgiRun>>,
-    /// The protocol that took the connection over (boxed again: 8 bytes when absent).
-    #[allow(clippy::redundant_allocation)]
     /// The CGI script finished its answer while its request body was still arriving.
     cgi_answered: bool,
+    /// The client may still be sending when the connection closes: the current request's
+    /// body is not all read (it was refused, or its answer came first), or an error cut the
+    /// request short. The close then lingers, so the client reads the answer rather than a
+    /// reset.
+    linger_on_close: bool,
 }
 
 impl HttpConn {
@@ -132,6 +135,7 @@ impl HttpConn {
             peer_eof: false,
             cgi: None,
             cgi_answered: false,
+            linger_on_close: false,
         }
     }
 
@@ -243,6 +247,7 @@ impl HttpConn {
             && !self.peer_eof
             && !cx.is_shutting_down();
         self.head_only = &req.method[..] == b"HEAD";
+        self.linger_on_close = head.framing != Framing::None;
         if head.expect_unknown {
             return self.fail(cx, 417);
         }
@@ -396,7 +401,11 @@ impl HttpConn {
             self.state = State::Closing;
             self.cancel_all_timers(cx);
             self.flush_out(cx);
-            cx.close();
+            if self.linger_on_close {
+                cx.close_lingering();
+            } else {
+                cx.close();
+            }
             return;
         }
         self.state = State::Head;
@@ -410,6 +419,7 @@ impl HttpConn {
         tracing::debug!(conn = %cx.id(), status, "http: rejecting request");
         self.keep_alive = false;
         self.head_only = false;
+        self.linger_on_close = true;
         let resp = Response::error(status);
         self.state = State::Head;
         self.respond(cx, resp);

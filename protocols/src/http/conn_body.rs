@@ -119,6 +119,7 @@ impl HttpConn {
             return false;
         }
         self.clear_deadline();
+        self.linger_on_close = false; // all of the body is in
         let State::Body(body) = std::mem::replace(&mut self.state, State::Head) else {
             unreachable!()
         };

@@ -156,7 +156,7 @@ fn escape_label(out: &mut String, v: &str) {
 
 fn core_families(e: &mut Exposition, core: &[(usize, Vec<ListenerStats>)]) {
     type Field = fn(&ListenerStats) -> u64;
-    let plain: [(&str, &str, &str, Field); 6] = [
+    let plain: [(&str, &str, &str, Field); 7] = [
         (
             "netreactor_connections_accepted_total",
             "counter",
@@ -168,6 +168,12 @@ fn core_families(e: &mut Exposition, core: &[(usize, Vec<ListenerStats>)]) {
             "gauge",
             "Connections open now.",
             |s| s.open,
+        ),
+        (
+            "netreactor_connections_lingering",
+            "gauge",
+            "Closed connections draining what their peer still sends.",
+            |s| s.lingering,
         ),
         (
             "netreactor_bytes_received_total",
