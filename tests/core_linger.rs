@@ -240,3 +240,25 @@ fn shutdown_waits_for_a_lingering_socket_no_longer_than_its_grace() {
     assert!(took < Duration::from_secs(3), "{took:?}");
     assert!(took >= Duration::from_millis(250), "it waited: {took:?}");
 }
+
+#[test]
+fn a_unix_socket_client_still_sending_reads_the_answer() {
+    // Unix stream sockets reset a peer that is still sending as TCP does (EPIPE, ECONNRESET).
+    let path = std::env::temp_dir().join(format!("nr-linger-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let listen_at = path.clone();
+    let server = common::spawn(move |r| {
+        r.listen_unix(&listen_at, || LEAVES_INPUT)?;
+        Ok(vec!["127.0.0.1:0".parse().unwrap()])
+    });
+    let mut s = std::os::unix::net::UnixStream::connect(&path).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(&vec![b'x'; BIG]).expect("no reset");
+    let mut got = Vec::new();
+    s.read_to_end(&mut got).unwrap();
+    assert_eq!(got, b"no\n");
+    drop(s);
+    let stats = common::wait_for_stats(server.handle(), settled);
+    assert_eq!((stats.lingered, stats.lingering, stats.open), (1, 0, 0));
+    let _ = std::fs::remove_file(&path);
+}
